@@ -1,0 +1,137 @@
+# exod — build, test, demo, install.
+#
+#   make            build exod and exoctl in build/
+#   make demo       install what is missing, build, run exod against the simulated cloud
+#   make check      install what is missing, build, run the unit and integration tests
+#   make asan       the same tests under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make valgrind   the integration tests with exod under valgrind memcheck
+#   make bench      figures against DESIGN.md §6 (never pass/fail)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+PYTHON    ?= /usr/bin/python3
+BUILD     ?= build
+
+PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
+DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
+             libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
+             python3-cryptography socat valgrind
+BENCH_DEB_PKGS := nginx-light wrk hyperfine
+
+CC        ?= cc
+SAN       ?=
+OPT       ?= -O2
+CFLAGS    ?= $(OPT) -g
+VERSION   := 0.1.0
+ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DEXOD_VERSION=\"$(VERSION)\" -I. $(SAN) $(CFLAGS) \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS       = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDFLAGS   += $(SAN)
+
+COMMON_SRC := $(wildcard common/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CLIENT_SRC := $(filter-out client/exoctl.c,$(wildcard client/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps check unit integration demo asan valgrind bench install clean lint
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/exod $(BUILD)/exoctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libdaemon.a: $(DAEMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libclient.a: $(CLIENT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Installs Debian's packages that are missing (as root), or says the command to run.
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >/dev/null || exit 1; \
+		else \
+			echo "missing packages; run: sudo apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+unit: $(UNIT_BIN)
+	@rc=0; for t in $(UNIT_BIN); do $$t || rc=1; done; exit $$rc
+
+integration: all
+	EXOD_BIN=$(abspath $(BUILD)/exod) EXOCTL_BIN=$(abspath $(BUILD)/exoctl) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	@$(PYTHON) tests/demo.py --exod $(BUILD)/exod --exoctl $(BUILD)/exoctl
+
+asan: deps
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+
+valgrind: deps
+	$(MAKE) all
+	EXOD_VALGRIND=1 $(MAKE) integration
+
+bench:
+	$(MAKE) deps EXTRA_DEB_PKGS="$(BENCH_DEB_PKGS)"
+	$(MAKE) all
+	$(PYTHON) tests/bench/bench.py --exod $(BUILD)/exod --exoctl $(BUILD)/exoctl
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr -I. --suppress=missingIncludeSystem common daemon client
+	clang-tidy --quiet $(COMMON_SRC) $(DAEMON_SRC) daemon/main.c $(CLIENT_SRC) client/exoctl.c \
+		-- -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
+		$(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/exod $(DESTDIR)$(SBINDIR)/exod
+	install -m 0755 $(BUILD)/exoctl $(DESTDIR)$(BINDIR)/exoctl
+	install -m 0644 doc/exoctl.1 $(DESTDIR)$(MANDIR)/man1/exoctl.1
+	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
+	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
+	[ -e $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf ] || \
+		install -m 0640 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/exod.service > $(DESTDIR)$(UNITDIR)/exod.service
+	install -m 0644 systemd/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,105 @@
+/*
+ * exod.conf: the [exod] section and one [profile NAME] section per
+ * Exchange Online connection (DESIGN.md §3.1).  Parsed with inih; every
+ * value is validated here so that the rest of exod can trust it.
+ */
+#ifndef EXOD_CONF_H
+#define EXOD_CONF_H
+
+#include <stddef.h>
+
+#define CONF_DEFAULT_PATH "/etc/exod/exod.conf"
+#define CONF_DEFAULT_SOCKET "/run/exod/exod.sock"
+#define CONF_DEFAULT_STATE_DIR "/var/lib/exod"
+#define CONF_NAME_MAX 64                /* profile name: [A-Za-z0-9_.-]{1,64} */
+#define CONF_VALUE_MAX 4096             /* bytes in one value */
+#define CONF_MAX_PROFILES 10000
+#define CONF_DEVICE_APP_ID "fb78d390-0c51-40cd-8e17-fdbfab77341b"  /* the module's public client */
+
+enum conf_auth {
+	CONF_AUTH_CERTIFICATE,
+	CONF_AUTH_SECRET,
+	CONF_AUTH_DEVICE,
+	CONF_AUTH_PASSWORD,
+	CONF_AUTH_MANAGED_IDENTITY,
+	CONF_AUTH_ACCESS_TOKEN,
+};
+
+enum conf_environment {
+	CONF_ENV_O365_DEFAULT,
+	CONF_ENV_O365_USGOV_GCCHIGH,
+	CONF_ENV_O365_USGOV_DOD,
+	CONF_ENV_O365_GERMANY,
+	CONF_ENV_O365_CHINA,
+};
+
+enum conf_assertion_alg {
+	CONF_ALG_PS256,                 /* with x5t#S256: the current Entra default */
+	CONF_ALG_RS256,                 /* with x5t (SHA-1): for older tenants */
+};
+
+struct conf_profile {
+	char *name;
+	char *organization;             /* tenant: contoso.onmicrosoft.com or a GUID */
+	enum conf_environment environment;
+	enum conf_auth auth;
+	char *app_id;                   /* device/password without one: conf_load sets CONF_DEVICE_APP_ID */
+	char *certificate_file;         /* .pfx/.p12, or PEM with certificate (and key) */
+	char *certificate_key_file;     /* PEM private key when not in certificate_file */
+	char *certificate_password_file;
+	char *certificate_thumbprint;   /* SHA-1 hex, upper or lower case, colons allowed */
+	char *certificate_store;        /* directory searched for the thumbprint */
+	enum conf_assertion_alg assertion_algorithm;
+	char *client_secret_file;
+	char *user_principal_name;
+	char *password_file;
+	char *managed_identity_client_id;  /* user-assigned identity: client id */
+	char *managed_identity_object_id;
+	char *managed_identity_resource_id;
+	char *managed_identity_endpoint;   /* overrides IMDS / IDENTITY_ENDPOINT */
+	char *access_token_file;
+	char *delegated_organization;   /* partner acting for this customer tenant */
+	char *connection_uri;           /* overrides the environment's Exchange URL */
+	char *authority_uri;            /* overrides the environment's Entra authority */
+	char *ca_file;                  /* CA bundle for both */
+	char *proxy;
+	int page_size;                  /* 1..1000, default 1000 */
+	int max_connections;            /* 1..64, default 3 */
+	int queue_limit;                /* 0..100000, default 100 */
+	int queue_timeout;              /* seconds, 1..86400, default 120 */
+	int request_timeout;            /* seconds, 1..86400, default 960 */
+	int refresh_margin;             /* seconds, 0..86400, default 600 */
+	char *allow_users;              /* comma-separated user names or uids */
+	char *allow_groups;             /* comma-separated group names or gids */
+	char *read_only_users;          /* may only run read cmdlets */
+	char *read_only_groups;
+	struct conf_profile *next;      /* in file order */
+};
+
+struct conf {
+	char *path;
+	char *socket;                   /* default CONF_DEFAULT_SOCKET */
+	int socket_mode;                /* octal in the file, default 0660 */
+	char *state_dir;                /* default CONF_DEFAULT_STATE_DIR */
+	int log_level;                  /* LOG_ERR..LOG_DEBUG, default LOG_INFO */
+	int max_clients;                /* 1..100000, default 1024 */
+	int nprofiles;
+	struct conf_profile *profiles;
+};
+
+/*
+ * Reads and validates path.  On failure returns -1 and writes to err a
+ * message naming the file, the line and the key, e.g.
+ * "exod.conf:12: max_connections: must be between 1 and 64".
+ */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+void conf_free(struct conf *c);
+/* NULL name: the only profile, if there is exactly one. */
+const struct conf_profile *conf_find_profile(const struct conf *c, const char *name);
+/* 1 when the two profiles would connect identically (for reload). */
+int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *b);
+
+const char *conf_auth_name(enum conf_auth a);
+const char *conf_environment_name(enum conf_environment e);
+
+#endif

@@ -1,0 +1,138 @@
+/* The sign-in interface: endpoints of a profile, and dispatch to its method. */
+#include "daemon/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/cloud.h"
+#include "daemon/http.h"
+
+void auth_result_clear(struct auth_result *r)
+{
+	if (r->access_token != NULL) {
+		explicit_bzero(r->access_token, strlen(r->access_token));
+		free(r->access_token);
+	}
+	if (r->refresh_token != NULL) {
+		explicit_bzero(r->refresh_token, strlen(r->refresh_token));
+		free(r->refresh_token);
+	}
+	r->access_token = NULL;
+	r->refresh_token = NULL;
+}
+
+static const struct auth_method *auth_method_for(enum conf_auth kind)
+{
+	switch (kind) {
+	case CONF_AUTH_CERTIFICATE:
+		return &auth_certificate_method;
+	case CONF_AUTH_SECRET:
+		return &auth_secret_method;
+	default:
+		return NULL;
+	}
+}
+
+/* Splits "https://host[:port][/tenant[/...]]" into the base and the first path segment. */
+static int auth_split_authority(const char *uri, char **base, char **tenant)
+{
+	const char *host = strstr(uri, "://");
+	const char *slash;
+	size_t seg;
+
+	if (host == NULL)
+		return -1;
+	slash = strchr(host + 3, '/');
+	if (slash == NULL) {
+		*base = strdup(uri);
+		*tenant = NULL;
+		return *base != NULL ? 0 : -1;
+	}
+	*base = strndup(uri, (size_t)(slash - uri));
+	seg = strcspn(slash + 1, "/?#");
+	*tenant = seg > 0 ? strndup(slash + 1, seg) : NULL;
+	return *base != NULL ? 0 : -1;
+}
+
+static int auth_app_only(enum conf_auth kind)
+{
+	return kind == CONF_AUTH_CERTIFICATE || kind == CONF_AUTH_SECRET ||
+	       kind == CONF_AUTH_MANAGED_IDENTITY;
+}
+
+static int auth_endpoints(struct auth *a)
+{
+	const struct conf_profile *c = a->conf;
+	const char *uri = c->authority_uri != NULL ? c->authority_uri : a->cloud->authority_uri;
+	const char *org = c->delegated_organization != NULL ? c->delegated_organization : c->organization;
+	char *path_tenant = NULL;
+
+	if (auth_split_authority(uri, &a->authority, &path_tenant) < 0)
+		return -1;
+	/* App-only tokens must come from the tenant itself, never /organizations. */
+	if (path_tenant != NULL && !(auth_app_only(c->auth) &&
+				     (strcmp(path_tenant, "organizations") == 0 ||
+				      strcmp(path_tenant, "common") == 0)))
+		a->tenant = path_tenant;
+	else {
+		free(path_tenant);
+		a->tenant = strdup(org != NULL ? org : "organizations");
+	}
+	if (a->tenant == NULL ||
+	    asprintf(&a->scope, "%s/.default", a->cloud->resource) < 0 ||
+	    asprintf(&a->token_url, "%s/%s/oauth2/v2.0/token", a->authority, a->tenant) < 0)
+		return -1;
+	return 0;
+}
+
+int auth_init(struct auth *a, const struct conf_profile *conf, struct http *http,
+	      auth_done_cb done, void *done_arg, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	a->conf = conf;
+	a->http = http;
+	a->done = done;
+	a->done_arg = done_arg;
+	a->cloud = cloud_get(conf->environment);
+	a->method = auth_method_for(conf->auth);
+	if (a->method == NULL) {
+		snprintf(err, errlen, "profile %s: auth = %s is not supported yet", conf->name,
+			 conf_auth_name(conf->auth));
+		return -1;
+	}
+	if (auth_endpoints(a) < 0) {
+		snprintf(err, errlen, "profile %s: bad authority_uri", conf->name);
+		return -1;
+	}
+	return a->method->init(a, err, errlen);
+}
+
+int auth_start(struct auth *a, const char *claims, char *err, size_t errlen)
+{
+	return a->method->start(a, claims, err, errlen);
+}
+
+void auth_cancel(struct auth *a)
+{
+	http_xfer_cancel(a->xfer);
+	a->xfer = NULL;
+}
+
+void auth_finish(struct auth *a, struct auth_result *res)
+{
+	a->xfer = NULL;
+	a->done(a->done_arg, res);
+}
+
+void auth_cleanup(struct auth *a)
+{
+	auth_cancel(a);
+	if (a->method != NULL && a->method->cleanup != NULL)
+		a->method->cleanup(a);
+	free(a->authority);
+	free(a->tenant);
+	free(a->scope);
+	free(a->token_url);
+	memset(a, 0, sizeof(*a));
+}

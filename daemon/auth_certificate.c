@@ -1,0 +1,76 @@
+/* auth = certificate: the client credentials grant with a signed JWT client assertion. */
+#include "daemon/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/cert.h"
+#include "daemon/jwt.h"
+#include "daemon/oauth.h"
+#include "daemon/secret.h"
+
+static int auth_certificate_init(struct auth *a, char *err, size_t errlen)
+{
+	const struct conf_profile *c = a->conf;
+	struct cert_cred *cred = NULL;
+	char *password = NULL;
+	size_t password_len = 0;
+	int rc;
+
+	if (c->certificate_password_file != NULL &&
+	    secret_read_file(c->certificate_password_file, SECRET_MAX_SIZE, &password,
+			     &password_len, err, errlen) < 0)
+		return -1;
+	if (c->certificate_thumbprint != NULL)
+		rc = cert_load_thumbprint(c->certificate_store, c->certificate_thumbprint, password,
+					  &cred, err, errlen);
+	else
+		rc = cert_load_file(c->certificate_file, c->certificate_key_file, password, &cred,
+				    err, errlen);
+	secret_free(password, password_len);
+	if (rc < 0)
+		return -1;
+	a->state = cred;
+	return 0;
+}
+
+static int auth_certificate_start(struct auth *a, const char *claims, char *err, size_t errlen)
+{
+	char *assertion = NULL, *form = NULL;
+	int rc = -1;
+
+	/* A fresh assertion every time: Entra rejects a reused jti. */
+	if (jwt_client_assertion(a->state, a->conf->assertion_algorithm, a->conf->app_id,
+				 a->token_url, time(NULL), &assertion, err, errlen) < 0)
+		return -1;
+	if (oauth_form_add(&form, "client_id", a->conf->app_id) < 0 ||
+	    oauth_form_add(&form, "scope", a->scope) < 0 ||
+	    oauth_form_add(&form, "grant_type", "client_credentials") < 0 ||
+	    oauth_form_add(&form, "client_assertion_type",
+			   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") < 0 ||
+	    oauth_form_add(&form, "client_assertion", assertion) < 0 ||
+	    (claims != NULL && oauth_form_add(&form, "claims", claims) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = oauth_post(a, form, err, errlen);
+out:
+	oauth_form_free(form);
+	secret_free_str(assertion);
+	return rc;
+}
+
+static void auth_certificate_cleanup(struct auth *a)
+{
+	cert_free(a->state);
+	a->state = NULL;
+}
+
+const struct auth_method auth_certificate_method = {
+	.name = "certificate",
+	.init = auth_certificate_init,
+	.start = auth_certificate_start,
+	.cleanup = auth_certificate_cleanup,
+};

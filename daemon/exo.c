@@ -1,0 +1,433 @@
+/* InvokeCommand calls: slot, token, request, streamed pages, errors. */
+#include "daemon/exo.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "daemon/exo_codec.h"
+#include "daemon/http.h"
+#include "daemon/jwt.h"
+#include "daemon/pool.h"
+#include "daemon/profile.h"
+#include "daemon/token.h"
+
+#define EXO_MAX_CLAIMS 4096             /* bytes of a decoded CAE claims challenge */
+
+struct exo_call {
+	struct profile *p;
+	const struct exo_sink *sink;
+	void *arg;
+	char cmdlet[WIRE_MAX_CMDLET + 1];
+	char *body;
+	size_t body_len;
+	struct pool_job *job;
+	struct token_wait *wait;
+	struct http_xfer *xfer;
+	struct exo_parser *parser;
+	char *next_link;                /* the page to fetch next; NULL: the first */
+	char *claims;                   /* a CAE challenge to answer */
+	unsigned gen;                   /* the token generation sent */
+	int retried_401;
+	int want_pause;                 /* the sink is full: deliver nothing more */
+	int page_pending;               /* a next page waits for the sink to drain */
+	int sink_gone;
+	char *errbody;                  /* the body of a non-200 answer */
+	size_t errbody_len;
+	struct exo_end end;
+};
+
+static void exo_fetch(struct exo_call *c);
+
+static void exo_finish(struct exo_call *c)
+{
+	const struct exo_sink *sink = c->sink;
+	void *arg = c->arg;
+	struct exo_end end = c->end;
+
+	if (end.ok)
+		c->p->stats.records += end.count;
+	else
+		c->p->stats.failures++;
+	exo_call_cancel(c);
+	sink->done(arg, &end);
+}
+
+static void exo_fail(struct exo_call *c, enum wire_error e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void exo_fail(struct exo_call *c, enum wire_error e, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->end.ok = 0;
+	c->end.error = e;
+	va_start(ap, fmt);
+	vsnprintf(c->end.message, sizeof(c->end.message), fmt, ap);
+	va_end(ap);
+	exo_finish(c);
+}
+
+static int exo_on_record(void *arg, const char *json, size_t len)
+{
+	struct exo_call *c = arg;
+
+	c->end.count++;
+	switch (c->sink->record(c->arg, json, len)) {
+	case EXO_SINK_OK:
+		return 0;
+	case EXO_SINK_FULL:
+		c->want_pause = 1;
+		return 0;
+	case EXO_SINK_GONE:
+		break;
+	}
+	c->sink_gone = 1;
+	return 1;
+}
+
+static int exo_on_warning(void *arg, const char *msg, size_t len)
+{
+	struct exo_call *c = arg;
+
+	if (c->sink->warning(c->arg, msg, len) == EXO_SINK_GONE) {
+		c->sink_gone = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int exo_on_next_link(void *arg, const char *url, size_t len)
+{
+	struct exo_call *c = arg;
+
+	free(c->next_link);
+	c->next_link = strndup(url, len);
+	return c->next_link == NULL;
+}
+
+static const struct exo_parser_cbs exo_parser_cbs = {
+	.record = exo_on_record,
+	.warning = exo_on_warning,
+	.next_link = exo_on_next_link,
+};
+
+static enum http_data_status exo_on_data(void *arg, const char *data, size_t len)
+{
+	struct exo_call *c = arg;
+	long status = http_xfer_status(c->xfer);
+
+	if (status != 200) {
+		size_t room = EXO_MAX_ERROR_BODY - c->errbody_len;
+		char *grown;
+
+		if (len > room)
+			len = room;
+		grown = realloc(c->errbody, c->errbody_len + len + 1);
+		if (grown == NULL)
+			return HTTP_DATA_ABORT;
+		memcpy(grown + c->errbody_len, data, len);
+		c->errbody = grown;
+		c->errbody_len += len;
+		return HTTP_DATA_OK;
+	}
+	/* Held chunks stay with libcurl, so memory does not grow with a slow reader. */
+	if (c->want_pause)
+		return HTTP_DATA_PAUSE;
+	if (exo_parser_feed(c->parser, data, len) < 0)
+		return HTTP_DATA_ABORT;
+	return HTTP_DATA_OK;
+}
+
+/* The claims of a CAE challenge: WWW-Authenticate: Bearer ..., error="insufficient_claims", claims="<base64>". */
+static char *exo_claims(const char *www)
+{
+	const char *p = strstr(www, "claims=\"");
+	size_t n;
+	unsigned char *out;
+	int len;
+
+	if (p == NULL || strstr(www, "insufficient_claims") == NULL)
+		return NULL;
+	p += strlen("claims=\"");
+	n = strcspn(p, "\"");
+	if (n == 0 || n > EXO_MAX_CLAIMS || n % 4 != 0)
+		return NULL;
+	out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	len = EVP_DecodeBlock(out, (const unsigned char *)p, (int)n);
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	while (len > 0 && out[len - 1] == '\0')
+		len--;
+	out[len] = '\0';
+	return (char *)out;
+}
+
+static void exo_upstream_error(struct exo_call *c, const struct http_result *res)
+{
+	struct exo_error e;
+
+	exo_codec_parse_error(c->errbody, c->errbody_len, &e);
+	c->end.http_status = res->status;
+	snprintf(c->end.upstream_code, sizeof(c->end.upstream_code), "%s",
+		 e.code != NULL ? e.code : "");
+	if (res->status == 429) {
+		long ra = atol(res->retry_after);
+
+		c->end.retry_after = ra;
+		c->p->stats.throttled++;
+		exo_fail(c, WIRE_E_THROTTLED, "Exchange Online throttled the request%s%s",
+			 e.message != NULL ? ": " : "", e.message != NULL ? e.message : "");
+	} else if (e.message != NULL) {
+		exo_fail(c, WIRE_E_UPSTREAM, "%s", e.message);
+	} else {
+		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online answered HTTP %ld with no error text",
+			 res->status);
+	}
+	exo_error_clear(&e);
+}
+
+static void exo_page_done(struct exo_call *c)
+{
+	if (exo_parser_finish(c->parser) < 0) {
+		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
+			 exo_parser_error(c->parser));
+		return;
+	}
+	c->p->stats.pages++;
+	if (c->next_link == NULL) {
+		c->end.ok = 1;
+		exo_finish(c);
+		return;
+	}
+	/* The next page only once the client has taken this one. */
+	if (c->want_pause) {
+		c->page_pending = 1;
+		return;
+	}
+	exo_fetch(c);
+}
+
+static void exo_on_done(void *arg, const struct http_result *res)
+{
+	struct exo_call *c = arg;
+
+	c->xfer = NULL;
+	if (c->sink_gone) {
+		exo_fail(c, WIRE_E_UPSTREAM, "client went away");
+		return;
+	}
+	switch (res->outcome) {
+	case HTTP_OK:
+		break;
+	case HTTP_TIMED_OUT:
+		exo_fail(c, WIRE_E_TIMEOUT, "Exchange Online did not answer in time: %s", res->error);
+		return;
+	case HTTP_ABORTED:
+		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
+			 exo_parser_error(c->parser));
+		return;
+	default:
+		exo_fail(c, WIRE_E_UPSTREAM, "cannot reach Exchange Online: %s", res->error);
+		return;
+	}
+	if (res->status == 200) {
+		exo_page_done(c);
+		return;
+	}
+	if (res->status == 401 && !c->retried_401) {
+		/* The token was refused (expired early, revoked, CAE): a new one, and try once more. */
+		c->retried_401 = 1;
+		c->p->stats.retries++;
+		free(c->claims);
+		c->claims = exo_claims(res->www_authenticate);
+		token_rejected(c->p->token, c->gen, c->claims);
+		free(c->errbody);
+		c->errbody = NULL;
+		c->errbody_len = 0;
+		exo_fetch(c);
+		return;
+	}
+	exo_upstream_error(c, res);
+}
+
+static int exo_headers(struct exo_call *c, const char *token, struct curl_slist **h)
+{
+	char bearer[JWT_MAX_TOKEN + 16];
+	char prefer[64], request_id[37];
+	int rc = 0;
+
+	if ((size_t)snprintf(bearer, sizeof(bearer), "Bearer %s", token) >= sizeof(bearer))
+		return -1;
+	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->p->conf->page_size);
+	profile_uuid(request_id);
+	rc |= http_header_add(h, "Authorization", bearer);
+	explicit_bzero(bearer, sizeof(bearer));
+	rc |= http_header_add(h, "Content-Type", "application/json");
+	rc |= http_header_add(h, "Accept", "application/json");
+	rc |= http_header_add(h, "X-ResponseFormat", "json");
+	rc |= http_header_add(h, "X-SerializationLevel", "Partial");
+	rc |= http_header_add(h, "X-CmdletName", c->cmdlet);
+	rc |= http_header_add(h, "X-ClientApplication", "ExoManagementModule");
+	rc |= http_header_add(h, "X-AnchorMailbox", c->p->anchor);
+	rc |= http_header_add(h, "Prefer", prefer);
+	rc |= http_header_add(h, "connection-id", c->p->connection_id);
+	rc |= http_header_add(h, "client-request-id", request_id);
+	return rc;
+}
+
+static void exo_send(struct exo_call *c, const char *token)
+{
+	const struct conf_profile *conf = c->p->conf;
+	struct http_request req = {
+		.method = "POST",
+		.url = c->next_link != NULL ? c->next_link : c->p->invoke_url,
+		.body = c->body,
+		.body_len = c->body_len,
+		.ca_file = conf->ca_file,
+		.proxy = conf->proxy,
+		.timeout_ms = (long)conf->request_timeout * 1000,
+		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
+		.on_data = exo_on_data,
+		.on_done = exo_on_done,
+		.arg = c,
+	};
+	char err[256];
+
+	exo_parser_free(c->parser);
+	c->parser = exo_parser_new(&exo_parser_cbs, c);
+	if (c->parser == NULL || exo_headers(c, token, &req.headers) < 0) {
+		curl_slist_free_all(req.headers);
+		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
+		return;
+	}
+	/* The link is used up: a page that has more sets it again. */
+	if (c->next_link != NULL) {
+		req.url = c->next_link;
+		c->next_link = NULL;
+	}
+	c->xfer = http_start(c->p->http, &req, err, sizeof(err));
+	if (req.url != c->p->invoke_url)
+		free((char *)req.url);
+	if (c->xfer == NULL)
+		exo_fail(c, WIRE_E_UPSTREAM, "%s", err);
+}
+
+static void exo_token_ready(void *arg, const char *token, unsigned gen,
+			    enum wire_error err, const char *message)
+{
+	struct exo_call *c = arg;
+
+	c->wait = NULL;
+	if (token == NULL) {
+		exo_fail(c, err, "%s", message);
+		return;
+	}
+	c->gen = gen;
+	exo_send(c, token);
+}
+
+static void exo_fetch(struct exo_call *c)
+{
+	const char *token = token_current(c->p->token, &c->gen);
+
+	if (token != NULL) {
+		exo_send(c, token);
+		return;
+	}
+	c->wait = token_wait(c->p->token, exo_token_ready, c);
+	if (c->wait == NULL)
+		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
+}
+
+static void exo_slot_ready(void *arg)
+{
+	exo_fetch(arg);
+}
+
+static void exo_queue_expired(void *arg)
+{
+	struct exo_call *c = arg;
+
+	c->job = NULL;
+	exo_fail(c, WIRE_E_QUEUE_TIMEOUT, "waited %d s (queue_timeout) for a free connection of profile %s",
+		 c->p->conf->queue_timeout, c->p->conf->name);
+}
+
+int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
+		   const struct exo_sink *sink, void *arg, struct exo_call **out,
+		   struct exo_end *end)
+{
+	struct exo_call *c = calloc(1, sizeof(*c));
+	int running;
+
+	memset(end, 0, sizeof(*end));
+	end->error = WIRE_E_UPSTREAM;
+	if (c == NULL || exo_codec_body(cmdlet, params, &c->body, &c->body_len) < 0) {
+		snprintf(end->message, sizeof(end->message), "out of memory");
+		goto fail;
+	}
+	c->p = p;
+	c->sink = sink;
+	c->arg = arg;
+	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
+	p->stats.requests++;
+	c->job = pool_submit(p->pool, exo_slot_ready, exo_queue_expired, c, &running);
+	if (c->job == NULL) {
+		end->error = WIRE_E_QUEUE_FULL;
+		snprintf(end->message, sizeof(end->message),
+			 "profile %s has %d requests waiting (queue_limit)", p->conf->name,
+			 pool_queued(p->pool));
+		p->stats.failures++;
+		goto fail;
+	}
+	/* Published before the first step, which may already end the call. */
+	*out = c;
+	if (running)
+		exo_fetch(c);
+	return 0;
+fail:
+	if (c != NULL) {
+		free(c->body);
+		free(c);
+	}
+	return -1;
+}
+
+void exo_call_resume(struct exo_call *c)
+{
+	if (!c->want_pause)
+		return;
+	c->want_pause = 0;
+	if (c->page_pending) {
+		c->page_pending = 0;
+		exo_fetch(c);
+	} else if (c->xfer != NULL) {
+		http_xfer_resume(c->xfer);
+	}
+}
+
+void exo_call_cancel(struct exo_call *c)
+{
+	if (c == NULL)
+		return;
+	http_xfer_cancel(c->xfer);
+	token_wait_cancel(c->wait);
+	pool_leave(c->job);
+	exo_parser_free(c->parser);
+	free(c->next_link);
+	free(c->claims);
+	free(c->errbody);
+	free(c->body);
+	free(c);
+}

@@ -1,0 +1,440 @@
+/* HTTPS transfers on libcurl's multi-socket API, driven by libevent. */
+#include "daemon/http.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+
+#define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
+
+struct http {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	struct http_stats stats;
+};
+
+struct http_xfer {
+	struct http *h;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;                     /* our copy of the request body, wiped at the end */
+	size_t body_len;
+	char *resp;                     /* buffered mode */
+	size_t resp_len;
+	int resp_too_large;
+	int aborted;
+	http_data_cb on_data;
+	http_done_cb on_done;
+	void *arg;
+	struct http_result res;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One libevent event per socket libcurl watches. */
+struct http_sock {
+	struct http *h;
+	struct event *ev;
+};
+
+static void http_check_done(struct http *h);
+
+static void http_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int action = 0, running;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, fd, action, &running);
+	http_check_done(h);
+}
+
+static void http_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_done(h);
+}
+
+static int http_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct http *h = userp;
+	struct http_sock *hs = sockp;
+	short events = EV_PERSIST;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (hs != NULL) {
+			event_free(hs->ev);
+			free(hs);
+		}
+		curl_multi_assign(h->multi, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		events |= EV_WRITE;
+	if (hs == NULL) {
+		hs = calloc(1, sizeof(*hs));
+		if (hs == NULL)
+			return -1;
+		hs->h = h;
+		curl_multi_assign(h->multi, s, hs);
+	} else {
+		event_free(hs->ev);
+	}
+	hs->ev = event_new(h->base, s, events, http_sock_cb, h);
+	if (hs->ev == NULL || event_add(hs->ev, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int http_timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(h->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(h->timer, &tv);
+}
+
+struct http *http_new(struct event_base *base)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->base = base;
+	h->multi = curl_multi_init();
+	h->timer = evtimer_new(base, http_timer_cb, h);
+	if (h->multi == NULL || h->timer == NULL) {
+		http_free(h);
+		return NULL;
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_fn);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_fn);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_MAX_HOST_CONNECTIONS);
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	return h;
+}
+
+void http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	if (h->timer != NULL)
+		event_free(h->timer);
+	free(h);
+}
+
+static void http_xfer_free(struct http_xfer *x)
+{
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->h->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->headers);
+	if (x->body != NULL) {
+		explicit_bzero(x->body, x->body_len);
+		free(x->body);
+	}
+	if (x->resp != NULL) {
+		/* Token responses hold secrets. */
+		explicit_bzero(x->resp, x->resp_len);
+		free(x->resp);
+	}
+	free(x);
+}
+
+static size_t http_write_fn(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_xfer *x = userp;
+	size_t len = size * nmemb;
+	char *grown;
+
+	if (x->on_data != NULL) {
+		switch (x->on_data(x->arg, data, len)) {
+		case HTTP_DATA_OK:
+			return len;
+		case HTTP_DATA_PAUSE:
+			return CURL_WRITEFUNC_PAUSE;
+		case HTTP_DATA_ABORT:
+			x->aborted = 1;
+			return 0;
+		}
+	}
+	if (x->resp_len + len > HTTP_MAX_BUFFERED) {
+		x->resp_too_large = 1;
+		return 0;
+	}
+	grown = malloc(x->resp_len + len + 1);
+	if (grown == NULL)
+		return 0;
+	if (x->resp != NULL) {
+		memcpy(grown, x->resp, x->resp_len);
+		explicit_bzero(x->resp, x->resp_len);
+		free(x->resp);
+	}
+	memcpy(grown + x->resp_len, data, len);
+	x->resp = grown;
+	x->resp_len += len;
+	x->resp[x->resp_len] = '\0';
+	return len;
+}
+
+static void http_keep_header(char *dst, size_t dstlen, const char *val, size_t len)
+{
+	while (len > 0 && (val[len - 1] == '\r' || val[len - 1] == '\n' || val[len - 1] == ' '))
+		len--;
+	while (len > 0 && *val == ' ') {
+		val++;
+		len--;
+	}
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, val, len);
+	dst[len] = '\0';
+}
+
+static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		size_t len;
+	} wanted[] = {
+		{ "retry-after", offsetof(struct http_result, retry_after), sizeof(((struct http_result *)0)->retry_after) },
+		{ "www-authenticate", offsetof(struct http_result, www_authenticate), HTTP_MAX_HEADER_VALUE },
+		{ "request-id", offsetof(struct http_result, request_id), sizeof(((struct http_result *)0)->request_id) },
+	};
+	struct http_xfer *x = userp;
+	size_t len = size * nmemb;
+	const char *colon = memchr(line, ':', len);
+
+	if (colon == NULL)
+		return len;
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		size_t n = strlen(wanted[i].name);
+
+		if ((size_t)(colon - line) == n && strncasecmp(line, wanted[i].name, n) == 0)
+			http_keep_header((char *)&x->res + wanted[i].off, wanted[i].len,
+					 colon + 1, len - n - 1);
+	}
+	return len;
+}
+
+int http_header_add(struct curl_slist **list, const char *name, const char *value)
+{
+	char *line;
+	struct curl_slist *grown;
+
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return -1;
+	grown = curl_slist_append(*list, line);
+	/* The line may carry a bearer token. */
+	explicit_bzero(line, strlen(line));
+	free(line);
+	if (grown == NULL)
+		return -1;
+	*list = grown;
+	return 0;
+}
+
+char *http_form_escape(const char *s)
+{
+	char *esc = curl_easy_escape(NULL, s, 0);
+	char *copy;
+
+	if (esc == NULL)
+		return NULL;
+	copy = strdup(esc);
+	explicit_bzero(esc, strlen(esc));
+	curl_free(esc);
+	return copy;
+}
+
+static int http_configure(struct http_xfer *x, const struct http_request *req)
+{
+	CURL *e = x->easy;
+	int rc = 0;
+
+	rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
+	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_fn);
+	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_fn);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "exod/" EXOD_VERSION);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	if (req->ca_file != NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+	if (req->no_proxy)
+		rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	else if (req->proxy != NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+	if (strcmp(req->method, "POST") == 0) {
+		rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body != NULL ? x->body : "");
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+	}
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	return rc == 0 ? 0 : -1;
+}
+
+struct http_xfer *http_start(struct http *h, const struct http_request *req,
+			     char *err, size_t errlen)
+{
+	struct http_xfer *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		curl_slist_free_all(req->headers);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->h = h;
+	x->headers = req->headers;
+	x->on_data = req->on_data;
+	x->on_done = req->on_done;
+	x->arg = req->arg;
+	if (req->body_len > 0) {
+		x->body = malloc(req->body_len + 1);
+		if (x->body == NULL)
+			goto fail;
+		memcpy(x->body, req->body, req->body_len);
+		x->body[req->body_len] = '\0';
+		x->body_len = req->body_len;
+	}
+	x->easy = curl_easy_init();
+	if (x->easy == NULL || http_configure(x, req) < 0)
+		goto fail;
+	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
+		goto fail;
+	h->stats.transfers++;
+	return x;
+fail:
+	snprintf(err, errlen, "cannot set up a transfer to %s", req->url);
+	if (x->easy != NULL) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	http_xfer_free(x);
+	return NULL;
+}
+
+void http_xfer_cancel(struct http_xfer *x)
+{
+	if (x != NULL)
+		http_xfer_free(x);
+}
+
+long http_xfer_status(struct http_xfer *x)
+{
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+void http_xfer_resume(struct http_xfer *x)
+{
+	curl_easy_pause(x->easy, CURLPAUSE_CONT);
+}
+
+/* Whether a failure happened before any byte of the request could reach the server. */
+static int http_not_sent(CURLcode code)
+{
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void http_finish(struct http_xfer *x, CURLcode code)
+{
+	struct http_result *r = &x->res;
+	double secs = 0;
+	long connects = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+	x->h->stats.connects += (unsigned long long)connects;
+	r->total_ms = secs * 1000.0;
+	r->body = x->resp;
+	r->body_len = x->resp_len;
+	if (code == CURLE_OK) {
+		r->outcome = HTTP_OK;
+	} else if (x->aborted) {
+		r->outcome = HTTP_ABORTED;
+	} else if (code == CURLE_OPERATION_TIMEDOUT) {
+		r->outcome = HTTP_TIMED_OUT;
+	} else {
+		r->outcome = http_not_sent(code) ? HTTP_NOT_SENT : HTTP_FAILED;
+	}
+	if (code != CURLE_OK)
+		r->error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
+	if (x->resp_too_large)
+		r->error = "response too large";
+	x->on_done(x->arg, r);
+	http_xfer_free(x);
+}
+
+static void http_check_done(struct http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		char *priv = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		http_finish((struct http_xfer *)priv, msg->data.result);
+	}
+}
+
+void http_get_stats(const struct http *h, struct http_stats *out)
+{
+	*out = h->stats;
+}

@@ -1,0 +1,253 @@
+/* exod: arguments, configuration, the event loop, signals, systemd, shutdown. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "daemon/http.h"
+#include "daemon/profile.h"
+#include "daemon/server.h"
+#include "daemon/token.h"
+
+#define MAIN_DRAIN_TIMEOUT_S 30         /* SIGTERM: how long running requests may finish */
+#define MAIN_DRAIN_POLL_MS 50
+
+struct daemon {
+	struct conf *conf;
+	struct event_base *base;
+	struct http *http;
+	struct profile *profiles;
+	struct server *server;
+	struct event *sigterm, *sigint, *sighup;
+	struct event *drain_timer, *watchdog;
+	int draining_ticks;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: exod [-c FILE] [-t] [-d] [-V]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -t       check the configuration and credentials, then exit\n"
+		"  -d       log at debug level\n"
+		"  -V       print the version and exit\n",
+		CONF_DEFAULT_PATH);
+}
+
+static void main_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { 0, MAIN_DRAIN_POLL_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (server_busy(d->server) == 0 ||
+	    ++d->draining_ticks * MAIN_DRAIN_POLL_MS >= MAIN_DRAIN_TIMEOUT_S * 1000) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	evtimer_add(d->drain_timer, &tv);
+}
+
+static void main_on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (d->drain_timer != NULL)
+		return;
+	log_info("signal %d: draining %d running requests", (int)sig, server_busy(d->server));
+	sd_notify(0, "STOPPING=1\nSTATUS=draining");
+	server_drain(d->server);
+	d->drain_timer = evtimer_new(d->base, main_drain_tick, d);
+	if (d->drain_timer == NULL)
+		event_base_loopexit(d->base, NULL);
+	else
+		main_drain_tick(-1, 0, d);
+}
+
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_warn("SIGHUP: reloading the configuration is not supported yet; restart exod to apply changes");
+}
+
+static void main_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static int main_signals(struct daemon *d)
+{
+	uint64_t usec = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
+	d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
+	d->sighup = evsignal_new(d->base, SIGHUP, main_on_hup, d);
+	if (d->sigterm == NULL || d->sigint == NULL || d->sighup == NULL ||
+	    evsignal_add(d->sigterm, NULL) < 0 || evsignal_add(d->sigint, NULL) < 0 ||
+	    evsignal_add(d->sighup, NULL) < 0)
+		return -1;
+	if (sd_watchdog_enabled(0, &usec) > 0) {
+		/* sd_watchdog_enabled(3): ping at half the interval. */
+		struct timeval tv = { (time_t)(usec / 2000000), (suseconds_t)((usec / 2) % 1000000) };
+
+		d->watchdog = event_new(d->base, -1, EV_PERSIST, main_watchdog, d);
+		if (d->watchdog == NULL || event_add(d->watchdog, &tv) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int main_profiles(struct daemon *d, char *err, size_t errlen)
+{
+	struct profile **tail = &d->profiles;
+
+	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next) {
+		struct profile *p = profile_new(d->base, d->http, cp, err, errlen);
+
+		if (p == NULL)
+			return -1;
+		*tail = p;
+		tail = &p->next;
+	}
+	return 0;
+}
+
+static int main_listen(struct daemon *d, char *err, size_t errlen)
+{
+	int n = sd_listen_fds(1);
+
+	if (n > 1) {
+		snprintf(err, errlen, "systemd passed %d sockets; exod takes one", n);
+		return -1;
+	}
+	if (n == 1) {
+		log_info("serving the socket systemd passed");
+		return server_adopt(d->server, SD_LISTEN_FDS_START, err, errlen);
+	}
+	if (server_listen(d->server, err, errlen) < 0)
+		return -1;
+	log_info("listening on %s", d->conf->socket);
+	return 0;
+}
+
+static void main_cleanup(struct daemon *d)
+{
+	struct profile *p;
+
+	server_free(d->server);
+	while ((p = d->profiles) != NULL) {
+		d->profiles = p->next;
+		profile_free(p);
+	}
+	http_free(d->http);
+	if (d->sigterm != NULL)
+		event_free(d->sigterm);
+	if (d->sigint != NULL)
+		event_free(d->sigint);
+	if (d->sighup != NULL)
+		event_free(d->sighup);
+	if (d->drain_timer != NULL)
+		event_free(d->drain_timer);
+	if (d->watchdog != NULL)
+		event_free(d->watchdog);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	conf_free(d->conf);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	const char *path = CONF_DEFAULT_PATH;
+	char err[1024];
+	int check_only = 0, debug = 0, opt, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'V':
+			printf("exod %s\n", EXOD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* Tokens and keys live in this process: keep them out of core dumps and ptrace. */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	log_set_level(debug ? LOG_DEBUG : d.conf->log_level);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		goto out;
+	}
+	d.base = event_base_new();
+	d.http = d.base != NULL ? http_new(d.base) : NULL;
+	if (d.http == NULL) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
+	if (main_profiles(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (check_only) {
+		printf("%s: configuration and credentials OK (%d profiles)\n", path, d.conf->nprofiles);
+		rc = 0;
+		goto out;
+	}
+	d.server = server_new(d.base, d.conf, d.profiles, d.http);
+	if (d.server == NULL || main_signals(&d) < 0) {
+		log_err("cannot set up the server");
+		goto out;
+	}
+	if (main_listen(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	for (struct profile *p = d.profiles; p != NULL; p = p->next)
+		token_start(p->token);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %d profiles on %s", d.conf->nprofiles, d.conf->socket);
+	log_info("exod %s ready: %d profiles", EXOD_VERSION, d.conf->nprofiles);
+	event_base_dispatch(d.base);
+	log_info("exod stopped");
+	rc = 0;
+out:
+	main_cleanup(&d);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * A profile's cap on requests in flight upstream: at most max run at
+ * once; the rest wait in FIFO order, up to a queue limit and a timeout.
+ */
+#ifndef EXOD_POOL_H
+#define EXOD_POOL_H
+
+struct event_base;
+struct pool;
+struct pool_job;
+
+typedef void (*pool_run_cb)(void *arg);         /* a slot is yours: start */
+typedef void (*pool_expire_cb)(void *arg);      /* waited queue_timeout: give up */
+
+struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
+		      int queue_timeout_s);
+void pool_free(struct pool *p);
+
+/*
+ * Asks for a slot.  Returns NULL when the queue is full.  *running is set
+ * to 1 when a slot was free and the caller may start at once; otherwise
+ * run is called later, or expire after queue_timeout.
+ */
+struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire,
+			     void *arg, int *running);
+/* Gives the slot back, or leaves the queue.  The next waiter runs. */
+void pool_leave(struct pool_job *j);
+
+int pool_running(const struct pool *p);
+int pool_queued(const struct pool *p);
+int pool_max_running(const struct pool *p);
+/* Applies new limits (reload); running jobs are not interrupted. */
+void pool_set_limits(struct pool *p, int max_running, int queue_limit, int queue_timeout_s);
+
+#endif

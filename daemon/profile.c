@@ -1,0 +1,152 @@
+/* Profiles: one configured connection, its endpoints and its status. */
+#include "daemon/profile.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/auth.h"
+#include "daemon/cloud.h"
+#include "daemon/pool.h"
+#include "daemon/token.h"
+
+/* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
+#define PROFILE_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
+
+void profile_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	RAND_bytes(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+		 b[12], b[13], b[14], b[15]);
+}
+
+static const char *profile_tenant(const struct conf_profile *c)
+{
+	return c->delegated_organization != NULL ? c->delegated_organization : c->organization;
+}
+
+/* scheme://host[:port] of a URI: the module's ConnectionUri may carry /powershell-liveid/. */
+static char *profile_origin(const char *uri)
+{
+	const char *host = strstr(uri, "://");
+	size_t n = host != NULL ? (size_t)(host + 3 - uri) + strcspn(host + 3, "/?#") : strlen(uri);
+
+	return strndup(uri, n);
+}
+
+static int profile_endpoints(struct profile *p)
+{
+	const struct conf_profile *c = p->conf;
+	const struct cloud *cl = cloud_get(c->environment);
+	const char *tenant = profile_tenant(c);
+	int n;
+
+	p->exchange_uri = profile_origin(c->connection_uri != NULL ? c->connection_uri : cl->exchange_uri);
+	if (p->exchange_uri == NULL || tenant == NULL)
+		return -1;
+	if (asprintf(&p->invoke_url, "%s/adminapi/beta/%s/InvokeCommand", p->exchange_uri, tenant) < 0)
+		return -1;
+	/* Delegated sessions route on the signed-in user, as the module does; app-only on the org. */
+	if (c->user_principal_name != NULL && c->delegated_organization == NULL)
+		n = asprintf(&p->anchor, "UPN:%s", c->user_principal_name);
+	else
+		n = asprintf(&p->anchor, "UPN:%s@%s", PROFILE_APP_ANCHOR, tenant);
+	return n < 0 ? -1 : 0;
+}
+
+struct profile *profile_new(struct event_base *base, struct http *http,
+			    const struct conf_profile *conf, char *err, size_t errlen)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->conf = conf;
+	p->http = http;
+	profile_uuid(p->connection_id);
+	if (profile_endpoints(p) < 0) {
+		snprintf(err, errlen, "profile %s: organization is required", conf->name);
+		goto fail;
+	}
+	p->pool = pool_new(base, conf->max_connections, conf->queue_limit, conf->queue_timeout);
+	if (p->pool == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	p->token = token_new(base, http, conf, err, errlen);
+	if (p->token == NULL)
+		goto fail;
+	return p;
+fail:
+	profile_free(p);
+	return NULL;
+}
+
+void profile_free(struct profile *p)
+{
+	if (p == NULL)
+		return;
+	token_free(p->token);
+	pool_free(p->pool);
+	free(p->invoke_url);
+	free(p->exchange_uri);
+	free(p->anchor);
+	free(p);
+}
+
+static void profile_str(yajl_gen g, const char *key, const char *val)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	if (val == NULL)
+		yajl_gen_null(g);
+	else
+		yajl_gen_string(g, (const unsigned char *)val, strlen(val));
+}
+
+static void profile_int(yajl_gen g, const char *key, long long val)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_integer(g, val);
+}
+
+void profile_status(const struct profile *p, yajl_gen g)
+{
+	const struct conf_profile *c = p->conf;
+	const struct cloud *cl = cloud_get(c->environment);
+	long expires = token_expires_in(p->token);
+	const char *identity = c->user_principal_name != NULL ? c->user_principal_name : c->app_id;
+
+	yajl_gen_map_open(g);
+	profile_str(g, "name", c->name);
+	profile_str(g, "state", token_state_name(token_state(p->token)));
+	profile_str(g, "auth", conf_auth_name(c->auth));
+	profile_str(g, "identity", identity);
+	profile_str(g, "organization", c->organization);
+	profile_str(g, "delegated_organization", c->delegated_organization);
+	profile_str(g, "environment", cl->environment);
+	profile_str(g, "connection_uri", p->exchange_uri);
+	profile_str(g, "authority_uri", c->authority_uri != NULL ? c->authority_uri : cl->authority_uri);
+	yajl_gen_string(g, (const unsigned char *)"token_expires_in", strlen("token_expires_in"));
+	if (expires < 0)
+		yajl_gen_null(g);
+	else
+		yajl_gen_integer(g, expires);
+	profile_int(g, "in_flight", pool_running(p->pool));
+	profile_int(g, "queued", pool_queued(p->pool));
+	profile_int(g, "max_connections", pool_max_running(p->pool));
+	profile_int(g, "requests", (long long)p->stats.requests);
+	profile_int(g, "failures", (long long)p->stats.failures);
+	profile_int(g, "records", (long long)p->stats.records);
+	profile_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
+	profile_str(g, "connection_id", p->connection_id);
+	profile_str(g, "last_error", token_last_error(p->token));
+	yajl_gen_map_close(g);
+}

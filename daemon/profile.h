@@ -1,0 +1,45 @@
+/*
+ * One configured Exchange Online connection: its settings, token, pool,
+ * endpoints and counters, and its line in `status`.
+ */
+#ifndef EXOD_PROFILE_H
+#define EXOD_PROFILE_H
+
+#include <yajl/yajl_gen.h>
+
+#include "common/conf.h"
+
+struct event_base;
+struct http;
+
+struct profile_stats {
+	unsigned long long requests;
+	unsigned long long failures;
+	unsigned long long records;
+	unsigned long long pages;
+	unsigned long long retries;
+	unsigned long long throttled;
+};
+
+struct profile {
+	const struct conf_profile *conf; /* lives in the daemon's struct conf */
+	struct token *token;
+	struct pool *pool;
+	struct http *http;
+	char connection_id[37];         /* one GUID per daemon session, as the module sends */
+	char *invoke_url;               /* https://host/adminapi/beta/<tenant>/InvokeCommand */
+	char *exchange_uri;             /* https://host */
+	char *anchor;                   /* X-AnchorMailbox value */
+	long long throttled_until;      /* monotonic ms: a 429 holds back the whole profile */
+	struct profile_stats stats;
+	struct profile *next;
+};
+
+struct profile *profile_new(struct event_base *base, struct http *http,
+			    const struct conf_profile *conf, char *err, size_t errlen);
+void profile_free(struct profile *p);
+void profile_status(const struct profile *p, yajl_gen g);
+/* Writes a random UUID v4 into out (37 bytes). */
+void profile_uuid(char out[37]);
+
+#endif

@@ -1,0 +1,813 @@
+/* The Unix socket server: connections, framing, dispatch, answers. */
+#include "daemon/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "daemon/exo.h"
+#include "daemon/pool.h"
+#include "daemon/profile.h"
+#include "daemon/token.h"
+
+#define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
+
+struct conn;
+
+/* The request a connection is running. */
+struct request {
+	struct conn *conn;
+	char *id;                       /* the id as JSON text, or NULL */
+	char op[16];
+	struct profile *profile;
+	char cmdlet[WIRE_MAX_CMDLET + 1];
+	struct exo_call *call;
+	struct token_wait *wait;
+	struct timespec started;
+};
+
+struct conn {
+	struct server *s;
+	struct bufferevent *bev;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	struct request *req;
+	int read_closed;                /* the client sent EOF: answer what it sent, then close */
+	int closing;                    /* close once the output is flushed */
+	TAILQ_ENTRY(conn) entry;
+};
+
+struct server {
+	struct event_base *base;
+	const struct conf *conf;
+	struct profile *profiles;
+	struct http *http;
+	struct evconnlistener *listener;
+	int draining;
+	int owns_path;                  /* we bound conf->socket, so we remove it */
+	int nconns;
+	int busy;
+	TAILQ_HEAD(, conn) conns;
+};
+
+static void conn_process(struct conn *c);
+
+static double server_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct server *s = c->s;
+
+	if (c->req != NULL) {
+		exo_call_cancel(c->req->call);
+		token_wait_cancel(c->req->wait);
+		free(c->req->id);
+		free(c->req);
+		s->busy--;
+	}
+	TAILQ_REMOVE(&s->conns, c, entry);
+	s->nconns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* --- writing answers ----------------------------------------------------- */
+
+static yajl_gen server_gen(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (g != NULL)
+		yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return g;
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	gen_str(g, k);
+	if (v == NULL)
+		yajl_gen_null(g);
+	else if (yajl_gen_string(g, (const unsigned char *)v, strlen(v)) != yajl_gen_status_ok)
+		gen_str(g, "(invalid UTF-8)");
+}
+
+/* Opens an answer line: {"id":..,"type":type */
+static yajl_gen line_open(const struct request *r, const char *type)
+{
+	yajl_gen g = server_gen();
+
+	if (g == NULL)
+		return NULL;
+	yajl_gen_map_open(g);
+	if (r != NULL && r->id != NULL) {
+		gen_str(g, "id");
+		/* The id was validated as a string or number when the request was read. */
+		yajl_gen_number(g, r->id, strlen(r->id));
+	}
+	gen_kv(g, "type", type);
+	return g;
+}
+
+static void line_send(struct conn *c, yajl_gen g)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+
+		evbuffer_add(out, buf, len);
+		evbuffer_add(out, "\n", 1);
+	}
+	yajl_gen_free(g);
+}
+
+static void send_error(struct conn *c, const struct request *r, enum wire_error e,
+		       const char *message, const struct exo_end *end)
+{
+	yajl_gen g = line_open(r, "error");
+
+	if (g == NULL)
+		return;
+	gen_str(g, "error");
+	yajl_gen_map_open(g);
+	gen_kv(g, "code", wire_error_code(e));
+	gen_kv(g, "message", message);
+	if (end != NULL && end->upstream_code[0] != '\0')
+		gen_kv(g, "upstream_code", end->upstream_code);
+	if (end != NULL && end->http_status != 0) {
+		gen_str(g, "http_status");
+		yajl_gen_integer(g, end->http_status);
+	}
+	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0) {
+		gen_str(g, "retry_after");
+		yajl_gen_integer(g, end->retry_after);
+	}
+	yajl_gen_map_close(g);
+	line_send(c, g);
+}
+
+/* Ends the running request and reads the next one. */
+static void request_end(struct conn *c, const char *outcome, unsigned long long count)
+{
+	struct request *r = c->req;
+	double ms = server_ms_since(&r->started);
+
+	if (strcmp(r->op, "run") == 0)
+		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
+			 r->profile->conf->name, (unsigned)c->uid, (int)c->pid, r->cmdlet, outcome,
+			 count, ms);
+	free(r->id);
+	free(r);
+	c->req = NULL;
+	c->s->busy--;
+	conn_process(c);
+}
+
+static void request_fail(struct conn *c, enum wire_error e, const char *message)
+{
+	send_error(c, c->req, e, message, NULL);
+	request_end(c, wire_error_code(e), 0);
+}
+
+static void request_done(struct conn *c, void (*fill)(struct conn *, yajl_gen))
+{
+	yajl_gen g = line_open(c->req, "done");
+
+	if (g != NULL) {
+		if (fill != NULL)
+			fill(c, g);
+		line_send(c, g);
+	}
+	request_end(c, "ok", 0);
+}
+
+/* --- run ----------------------------------------------------------------- */
+
+static enum exo_sink_status run_sink_status(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= SERVER_HIGH_WATER)
+		return EXO_SINK_FULL;
+	return EXO_SINK_OK;
+}
+
+static enum exo_sink_status run_record(void *arg, const char *json, size_t len)
+{
+	struct conn *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const struct request *r = c->req;
+
+	/* Spliced, not re-encoded: the codec already wrote compact, valid JSON. */
+	if (r->id != NULL)
+		evbuffer_add_printf(out, "{\"id\":%s,\"type\":\"record\",\"data\":", r->id);
+	else
+		evbuffer_add(out, SERVER_RECORD_PREFIX, sizeof(SERVER_RECORD_PREFIX) - 1);
+	evbuffer_add(out, json, len);
+	evbuffer_add(out, "}\n", 2);
+	return run_sink_status(c);
+}
+
+static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req, "warning");
+
+	if (g == NULL)
+		return EXO_SINK_OK;
+	gen_str(g, "message");
+	yajl_gen_string(g, (const unsigned char *)msg, len);
+	line_send(c, g);
+	return run_sink_status(c);
+}
+
+static void run_done(void *arg, const struct exo_end *end)
+{
+	struct conn *c = arg;
+	struct request *r = c->req;
+	yajl_gen g;
+
+	r->call = NULL;
+	if (!end->ok) {
+		send_error(c, r, end->error, end->message, end);
+		request_end(c, wire_error_code(end->error), end->count);
+		return;
+	}
+	g = line_open(r, "done");
+	if (g != NULL) {
+		gen_str(g, "count");
+		yajl_gen_integer(g, (long long)end->count);
+		gen_str(g, "ms");
+		yajl_gen_double(g, (double)(long long)(server_ms_since(&r->started) * 10) / 10);
+		line_send(c, g);
+	}
+	request_end(c, "ok", end->count);
+}
+
+static const struct exo_sink run_sink = {
+	.record = run_record,
+	.warning = run_warning,
+	.done = run_done,
+};
+
+static void op_run(struct conn *c, yajl_val root)
+{
+	const char *p_cmdlet[] = { "cmdlet", NULL };
+	const char *p_params[] = { "params", NULL };
+	const char *cmdlet = YAJL_GET_STRING(yajl_tree_get(root, p_cmdlet, yajl_t_string));
+	yajl_val params = yajl_tree_get(root, p_params, yajl_t_any);
+	struct exo_end end;
+
+	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
+		return;
+	}
+	if (params != NULL && !YAJL_IS_OBJECT(params) && !YAJL_IS_NULL(params)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"params\" must be an object");
+		return;
+	}
+	if (YAJL_IS_NULL(params))
+		params = NULL;
+	snprintf(c->req->cmdlet, sizeof(c->req->cmdlet), "%s", cmdlet);
+	if (exo_call_start(c->req->profile, cmdlet, params, &run_sink, c, &c->req->call, &end) < 0) {
+		send_error(c, c->req, end.error, end.message, &end);
+		request_end(c, wire_error_code(end.error), 0);
+	}
+}
+
+/* --- status, ping, refresh, logout, metrics -------------------------------- */
+
+static void fill_status(struct conn *c, yajl_gen g)
+{
+	struct request *r = c->req;
+
+	gen_str(g, "profiles");
+	yajl_gen_array_open(g);
+	for (struct profile *p = c->s->profiles; p != NULL; p = p->next)
+		if (r->profile == NULL || r->profile == p)
+			profile_status(p, g);
+	yajl_gen_array_close(g);
+}
+
+static void fill_pong(struct conn *c, yajl_gen g)
+{
+	(void)c;
+	gen_str(g, "pong");
+	yajl_gen_bool(g, 1);
+	gen_kv(g, "version", EXOD_VERSION);
+}
+
+static void fill_metrics(struct conn *c, yajl_gen g)
+{
+	gen_str(g, "metrics");
+	yajl_gen_map_open(g);
+	gen_str(g, "clients");
+	yajl_gen_integer(g, c->s->nconns);
+	gen_str(g, "busy");
+	yajl_gen_integer(g, c->s->busy);
+	gen_str(g, "profiles");
+	yajl_gen_map_open(g);
+	for (struct profile *p = c->s->profiles; p != NULL; p = p->next) {
+		gen_str(g, p->conf->name);
+		yajl_gen_map_open(g);
+		gen_str(g, "requests");
+		yajl_gen_integer(g, (long long)p->stats.requests);
+		gen_str(g, "failures");
+		yajl_gen_integer(g, (long long)p->stats.failures);
+		gen_str(g, "records");
+		yajl_gen_integer(g, (long long)p->stats.records);
+		gen_str(g, "pages");
+		yajl_gen_integer(g, (long long)p->stats.pages);
+		gen_str(g, "retries");
+		yajl_gen_integer(g, (long long)p->stats.retries);
+		gen_str(g, "throttled");
+		yajl_gen_integer(g, (long long)p->stats.throttled);
+		gen_str(g, "token_acquisitions");
+		yajl_gen_integer(g, (long long)token_acquisitions(p->token));
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
+static void refresh_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
+			  const char *message)
+{
+	struct conn *c = arg;
+
+	(void)gen;
+	c->req->wait = NULL;
+	if (token == NULL)
+		request_fail(c, err, message);
+	else
+		request_done(c, NULL);
+}
+
+static void op_refresh(struct conn *c)
+{
+	struct token *t = c->req->profile->token;
+
+	token_refresh_now(t);
+	c->req->wait = token_wait(t, refresh_ready, c);
+	if (c->req->wait == NULL)
+		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+static struct profile *server_profile(struct server *s, const char *name, int *ambiguous)
+{
+	struct profile *only = s->profiles;
+
+	*ambiguous = 0;
+	for (struct profile *p = s->profiles; name != NULL && p != NULL; p = p->next)
+		if (strcmp(p->conf->name, name) == 0)
+			return p;
+	if (name != NULL)
+		return NULL;
+	if (only != NULL && only->next == NULL)
+		return only;
+	*ambiguous = 1;
+	return NULL;
+}
+
+/* Copies the id, as JSON text, when it is a string or a number of sane size. */
+static int request_id(struct request *r, yajl_val root)
+{
+	const char *path[] = { "id", NULL };
+	yajl_val id = yajl_tree_get(root, path, yajl_t_any);
+	yajl_gen g;
+	const unsigned char *buf;
+	size_t len;
+
+	if (id == NULL)
+		return 0;
+	if (!YAJL_IS_STRING(id) && !YAJL_IS_NUMBER(id))
+		return -1;
+	if (YAJL_IS_STRING(id) && strlen(id->u.string) > WIRE_MAX_ID)
+		return -1;
+	g = server_gen();
+	if (g == NULL)
+		return -1;
+	if (YAJL_IS_STRING(id))
+		gen_str(g, id->u.string);
+	else
+		yajl_gen_number(g, id->u.number.r, strlen(id->u.number.r));
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+		r->id = strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return r->id != NULL ? 0 : -1;
+}
+
+static int op_needs_profile(const char *op)
+{
+	return strcmp(op, "run") == 0 || strcmp(op, "login") == 0 || strcmp(op, "logout") == 0 ||
+	       strcmp(op, "refresh") == 0;
+}
+
+static void request_dispatch(struct conn *c, yajl_val root)
+{
+	struct request *r = c->req;
+	const char *p_op[] = { "op", NULL };
+	const char *p_profile[] = { "profile", NULL };
+	const char *op = YAJL_GET_STRING(yajl_tree_get(root, p_op, yajl_t_string));
+	yajl_val pv = yajl_tree_get(root, p_profile, yajl_t_any);
+	const char *pname = YAJL_GET_STRING(pv);
+	int ambiguous;
+
+	if (op == NULL || (pv != NULL && pname == NULL)) {
+		request_fail(c, WIRE_E_BAD_REQUEST,
+			     op == NULL ? "a request needs \"op\", a string" : "\"profile\" must be a string");
+		return;
+	}
+	snprintf(r->op, sizeof(r->op), "%s", op);
+	if (c->s->draining) {
+		request_fail(c, WIRE_E_SHUTTING_DOWN, "exod is shutting down");
+		return;
+	}
+	r->profile = server_profile(c->s, pname, &ambiguous);
+	if (r->profile == NULL && (pname != NULL || op_needs_profile(op))) {
+		char msg[CONF_NAME_MAX + 96];
+
+		if (ambiguous)
+			snprintf(msg, sizeof(msg), "several profiles are configured: name one");
+		else
+			snprintf(msg, sizeof(msg), "no profile named \"%.64s\"", pname);
+		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
+		return;
+	}
+	if (strcmp(op, "run") == 0)
+		op_run(c, root);
+	else if (strcmp(op, "ping") == 0)
+		request_done(c, fill_pong);
+	else if (strcmp(op, "status") == 0)
+		request_done(c, fill_status);
+	else if (strcmp(op, "metrics") == 0)
+		request_done(c, fill_metrics);
+	else if (strcmp(op, "refresh") == 0)
+		op_refresh(c);
+	else if (strcmp(op, "logout") == 0) {
+		token_forget(r->profile->token);
+		request_done(c, NULL);
+	} else if (strcmp(op, "cancel") == 0)
+		request_done(c, NULL);  /* nothing running: nothing to cancel */
+	else
+		request_fail(c, WIRE_E_UNKNOWN_OP, "unknown op; see doc/PROTOCOL.md");
+}
+
+static void request_start(struct conn *c, const char *line, size_t len)
+{
+	char errbuf[256];
+	char *text = strndup(line, len);
+	yajl_val root = text != NULL ? yajl_tree_parse(text, errbuf, sizeof(errbuf)) : NULL;
+	struct request *r = calloc(1, sizeof(*r));
+
+	free(text);
+	if (r == NULL) {
+		yajl_tree_free(root);
+		c->closing = 1;
+		return;
+	}
+	r->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	c->req = r;
+	c->s->busy++;
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "a request is one JSON object on one line");
+	} else if (request_id(r, root) < 0) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"id\" must be a string (at most 256 bytes) or a number");
+	} else {
+		request_dispatch(c, root);
+	}
+	yajl_tree_free(root);
+}
+
+/* A "cancel" line stops the request running on the same connection. */
+static int line_is_cancel(const char *line, size_t len)
+{
+	char *text = strndup(line, len);
+	yajl_val root = text != NULL ? yajl_tree_parse(text, NULL, 0) : NULL;
+	const char *p_op[] = { "op", NULL };
+	const char *op = root != NULL ? YAJL_GET_STRING(yajl_tree_get(root, p_op, yajl_t_string)) : NULL;
+	int cancel = op != NULL && strcmp(op, "cancel") == 0;
+
+	yajl_tree_free(root);
+	free(text);
+	return cancel;
+}
+
+static void conn_cancel_running(struct conn *c)
+{
+	struct request *r = c->req;
+
+	exo_call_cancel(r->call);
+	r->call = NULL;
+	token_wait_cancel(r->wait);
+	r->wait = NULL;
+	request_fail(c, WIRE_E_BAD_REQUEST, "cancelled");
+}
+
+/* Reads whole lines while no request runs; a running one only listens for cancel. */
+static void conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (!c->closing) {
+		size_t avail = evbuffer_get_length(in);
+		size_t want = avail < WIRE_MAX_LINE ? avail : WIRE_MAX_LINE;
+		const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+		size_t line_len, used;
+		enum wire_frame f = buf != NULL ? wire_frame_next(buf, want, WIRE_MAX_LINE, &line_len, &used)
+						: WIRE_NEED_MORE;
+
+		if (f == WIRE_TOO_LONG) {
+			if (c->req != NULL)
+				return;         /* answered when the running request ends */
+			send_error(c, NULL, WIRE_E_TOO_LARGE, "request line longer than 65536 bytes", NULL);
+			c->closing = 1;
+			break;
+		}
+		if (f == WIRE_NEED_MORE && c->read_closed && c->req == NULL && want > 0) {
+			/* The last line of a client that closed without a newline. */
+			line_len = used = want;
+		} else if (f == WIRE_NEED_MORE) {
+			break;
+		}
+		if (c->req != NULL) {
+			if (line_is_cancel(buf, line_len)) {
+				evbuffer_drain(in, used);
+				conn_cancel_running(c);
+			}
+			return;
+		}
+		if (line_len == 0) {
+			evbuffer_drain(in, used);
+			continue;
+		}
+		/* request_start may finish the request and re-enter; drain first. */
+		{
+			char *line = strndup(buf, line_len);
+
+			evbuffer_drain(in, used);
+			if (line == NULL) {
+				c->closing = 1;
+				break;
+			}
+			request_start(c, line, line_len);
+			free(line);
+		}
+		if (c->req != NULL)
+			return;
+	}
+	if (c->req == NULL && c->read_closed && evbuffer_get_length(in) < WIRE_MAX_LINE)
+		c->closing = 1;
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && c->req == NULL)
+		conn_free(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	conn_process(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->req != NULL && c->req->call != NULL)
+		exo_call_resume(c->req->call);
+	else if (c->closing && c->req == NULL &&
+		 evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_free(c);
+}
+
+/* EOF from a half-closed peer still wants its answers; a peer that is gone does not. */
+static int conn_peer_gone(struct conn *c)
+{
+	struct pollfd pfd = { .fd = bufferevent_getfd(c->bev), .events = POLLOUT };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !conn_peer_gone(c)) {
+		c->read_closed = 1;
+		conn_process(c);
+		return;
+	}
+	/* Gone: whatever runs for it is cancelled, its pool slot freed. */
+	if (c->req != NULL)
+		log_info("uid=%u pid=%d disconnected; cancelling its %s", (unsigned)c->uid,
+			 (int)c->pid, c->req->op);
+	conn_free(c);
+}
+
+static void server_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			  int salen, void *arg)
+{
+	struct server *s = arg;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	struct conn *c;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
+		log_warn("cannot read peer credentials: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (s->nconns >= s->conf->max_clients) {
+		log_warn("uid=%u refused: %d clients connected (max_clients)", (unsigned)cred.uid,
+			 s->nconns);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->s = s;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->nconns++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_LOW_WATER, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVER_MAX_PENDING);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+struct server *server_new(struct event_base *base, const struct conf *conf,
+			  struct profile *profiles, struct http *http)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->conf = conf;
+	s->profiles = profiles;
+	s->http = http;
+	TAILQ_INIT(&s->conns);
+	return s;
+}
+
+void server_free(struct server *s)
+{
+	struct conn *c;
+
+	if (s == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_free(c);
+	if (s->listener != NULL)
+		evconnlistener_free(s->listener);
+	if (s->owns_path)
+		unlink(s->conf->socket);
+	free(s);
+}
+
+int server_adopt(struct server *s, int fd, char *err, size_t errlen)
+{
+	evutil_make_socket_nonblocking(fd);
+	s->listener = evconnlistener_new(s->base, server_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (s->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on the inherited socket");
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing path is replaced only when it is a socket nobody answers on. */
+static int server_clear_stale(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, errlen, "%s: another exod is serving this socket", path);
+		return -1;
+	}
+	return unlink(path);
+}
+
+int server_listen(struct server *s, char *err, size_t errlen)
+{
+	const char *path = s->conf->socket;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *errpos;
+	mode_t old;
+	int fd = -1;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	err[0] = '\0';
+	errpos = "stale socket";
+	if (server_clear_stale(path, err, errlen) < 0)
+		goto failed;
+	errpos = "socket";
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto failed;
+	/* No window in which the socket exists with looser permissions than asked. */
+	old = umask(0777 & ~(mode_t)s->conf->socket_mode);
+	errpos = "bind";
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
+		goto failed;
+	}
+	umask(old);
+	errpos = "chmod";
+	if (chmod(path, (mode_t)s->conf->socket_mode) < 0)
+		goto failed;
+	errpos = "listen";
+	s->listener = evconnlistener_new(s->base, server_accept, s, LEV_OPT_CLOSE_ON_FREE,
+					 SOMAXCONN, fd);
+	if (s->listener == NULL)
+		goto failed;
+	s->owns_path = 1;
+	return 0;
+failed:
+	if (err[0] == '\0')
+		snprintf(err, errlen, "cannot listen on %s: %s(): %s", path, errpos, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+void server_drain(struct server *s)
+{
+	s->draining = 1;
+	if (s->listener != NULL) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
+	}
+}
+
+int server_busy(const struct server *s)
+{
+	return s->busy;
+}

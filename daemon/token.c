@@ -1,0 +1,343 @@
+/* Token lifecycle: proactive refresh, single flight, backoff, waiters. */
+#include "daemon/token.h"
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "daemon/auth.h"
+
+struct token_wait {
+	struct token *t;
+	token_cb cb;
+	void *arg;
+	TAILQ_ENTRY(token_wait) entry;
+};
+
+struct token {
+	const struct conf_profile *conf;
+	struct auth auth;
+	struct event *timer;            /* the next refresh or retry */
+	char *access;                   /* the token in service, or NULL */
+	unsigned gen;                   /* bumps with every new token */
+	long long expires_at;           /* monotonic ms */
+	long long sent_at;              /* when the request in flight was sent */
+	int inflight;
+	int pending_restart;            /* a refresh was asked for while one was in flight */
+	unsigned failures;              /* consecutive, for backoff */
+	enum token_state state;
+	char last_error[AUTH_MAX_MESSAGE];
+	unsigned long long acquisitions;
+	TAILQ_HEAD(, token_wait) waiters;
+};
+
+static long long token_now_ms(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_BOOTTIME: a suspended machine's tokens age too. */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void token_drop(struct token *t)
+{
+	if (t->access != NULL) {
+		explicit_bzero(t->access, strlen(t->access));
+		free(t->access);
+		t->access = NULL;
+	}
+}
+
+static void token_arm(struct token *t, long long delay_ms)
+{
+	struct timeval tv;
+
+	if (delay_ms < 0)
+		delay_ms = 0;
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	evtimer_add(t->timer, &tv);
+}
+
+/* How long a token may live before it is unusable: a margin short tokens can afford. */
+static long long token_skew_ms(long lifetime_s)
+{
+	long long skew = (long long)lifetime_s * 100;   /* a tenth */
+
+	return skew < TOKEN_MAX_SKEW * 1000LL ? skew : TOKEN_MAX_SKEW * 1000LL;
+}
+
+static void token_notify(struct token *t, enum wire_error err, const char *message)
+{
+	struct token_wait *w;
+
+	/* Callbacks may add waiters; take the list as it stands. */
+	TAILQ_HEAD(, token_wait) ready = TAILQ_HEAD_INITIALIZER(ready);
+	TAILQ_CONCAT(&ready, &t->waiters, entry);
+	while ((w = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, w, entry);
+		w->cb(w->arg, message == NULL ? t->access : NULL, t->gen, err, message);
+		free(w);
+	}
+}
+
+static long long token_backoff_ms(struct token *t, long retry_after)
+{
+	long long cap = TOKEN_BACKOFF_MIN_MS;
+	uint32_t r = 0;
+
+	for (unsigned i = 1; i < t->failures && cap < TOKEN_BACKOFF_MAX_MS; i++)
+		cap *= 2;
+	if (cap > TOKEN_BACKOFF_MAX_MS)
+		cap = TOKEN_BACKOFF_MAX_MS;
+	/* Jitter so that many profiles do not retry in step; never hotter than Retry-After. */
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	cap = cap / 2 + (long long)(r % (uint32_t)(cap / 2 + 1));
+	if (retry_after * 1000LL > cap)
+		cap = retry_after * 1000LL;
+	return cap;
+}
+
+static void token_take(struct token *t, struct auth_result *res)
+{
+	long lifetime = res->expires_in > 0 ? res->expires_in : TOKEN_DEFAULT_LIFETIME;
+	long long lead = (long long)t->conf->refresh_margin * 1000;
+	long long refresh_at;
+
+	token_drop(t);
+	t->access = res->access_token;
+	res->access_token = NULL;
+	t->gen++;
+	t->acquisitions++;
+	t->failures = 0;
+	t->state = TOKEN_CONNECTED;
+	t->last_error[0] = '\0';
+	t->expires_at = t->sent_at + lifetime * 1000LL;
+	/* Refresh at the earlier of refresh_in and expiry minus the margin; short tokens at half-life. */
+	if (lead > lifetime * 500LL)
+		lead = lifetime * 500LL;
+	refresh_at = t->expires_at - lead;
+	if (res->refresh_in > 0 && t->sent_at + res->refresh_in * 1000LL < refresh_at)
+		refresh_at = t->sent_at + res->refresh_in * 1000LL;
+	token_arm(t, refresh_at - token_now_ms());
+	log_info("profile %s: token acquired, expires in %ld s", t->conf->name, lifetime);
+}
+
+static void token_failed(struct token *t, struct auth_result *res)
+{
+	int valid = token_current(t, NULL) != NULL;
+
+	t->failures++;
+	snprintf(t->last_error, sizeof(t->last_error), "%s", res->message);
+	log_warn("profile %s: sign-in failed: %s", t->conf->name, res->message);
+	if (!valid) {
+		token_drop(t);
+		t->state = res->error == WIRE_E_NEEDS_LOGIN ? TOKEN_NEEDS_LOGIN : TOKEN_ERROR;
+	}
+	/* Keep retrying in the background while a token is still in service, or the failure passes. */
+	if (valid || res->transient)
+		token_arm(t, token_backoff_ms(t, res->retry_after));
+}
+
+static void token_done(void *arg, struct auth_result *res)
+{
+	struct token *t = arg;
+
+	t->inflight = 0;
+	if (res->ok)
+		token_take(t, res);
+	else
+		token_failed(t, res);
+	if (res->ok)
+		token_notify(t, WIRE_E_COUNT, NULL);
+	else
+		token_notify(t, res->error, t->last_error);
+	auth_result_clear(res);
+	if (t->pending_restart) {
+		t->pending_restart = 0;
+		token_refresh_now(t);
+	}
+}
+
+static void token_acquire(struct token *t, const char *claims)
+{
+	char err[AUTH_MAX_MESSAGE];
+
+	if (t->inflight)
+		return;
+	evtimer_del(t->timer);
+	t->sent_at = token_now_ms();
+	if (t->access == NULL)
+		t->state = TOKEN_SIGNING_IN;
+	if (auth_start(&t->auth, claims, err, sizeof(err)) < 0) {
+		struct auth_result res = { .error = WIRE_E_AUTH_FAILED, .transient = 1 };
+
+		snprintf(res.message, sizeof(res.message), "%s", err);
+		token_done(t, &res);
+		return;
+	}
+	t->inflight = 1;
+}
+
+static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	token_acquire(arg, NULL);
+}
+
+struct token *token_new(struct event_base *base, struct http *http,
+			const struct conf_profile *conf, char *err, size_t errlen)
+{
+	struct token *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->conf = conf;
+	TAILQ_INIT(&t->waiters);
+	t->timer = evtimer_new(base, token_timer_cb, t);
+	if (t->timer == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(t);
+		return NULL;
+	}
+	if (auth_init(&t->auth, conf, http, token_done, t, err, errlen) < 0) {
+		event_free(t->timer);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void token_free(struct token *t)
+{
+	struct token_wait *w;
+
+	if (t == NULL)
+		return;
+	while ((w = TAILQ_FIRST(&t->waiters)) != NULL) {
+		TAILQ_REMOVE(&t->waiters, w, entry);
+		free(w);
+	}
+	auth_cleanup(&t->auth);
+	event_free(t->timer);
+	token_drop(t);
+	free(t);
+}
+
+void token_start(struct token *t)
+{
+	token_acquire(t, NULL);
+}
+
+const char *token_current(struct token *t, unsigned *gen)
+{
+	if (t->access == NULL)
+		return NULL;
+	if (token_now_ms() >= t->expires_at - token_skew_ms((long)((t->expires_at - t->sent_at) / 1000)))
+		return NULL;
+	if (gen != NULL)
+		*gen = t->gen;
+	return t->access;
+}
+
+struct token_wait *token_wait(struct token *t, token_cb cb, void *arg)
+{
+	struct token_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->t = t;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&t->waiters, w, entry);
+	token_acquire(t, NULL);
+	return w;
+}
+
+void token_wait_cancel(struct token_wait *w)
+{
+	if (w == NULL)
+		return;
+	TAILQ_REMOVE(&w->t->waiters, w, entry);
+	free(w);
+}
+
+void token_rejected(struct token *t, unsigned gen, const char *claims)
+{
+	if (gen != t->gen || t->access == NULL)
+		return;         /* already replaced */
+	log_info("profile %s: Exchange refused the token; fetching a new one", t->conf->name);
+	token_drop(t);
+	if (t->inflight) {
+		/* The refresh in flight may predate the revocation; go again after it. */
+		t->pending_restart = 1;
+		return;
+	}
+	token_acquire(t, claims);
+}
+
+void token_forget(struct token *t)
+{
+	auth_cancel(&t->auth);
+	t->inflight = 0;
+	t->pending_restart = 0;
+	evtimer_del(t->timer);
+	token_drop(t);
+	t->state = TOKEN_SIGNING_IN;
+	token_notify(t, WIRE_E_NEEDS_LOGIN, "signed out");
+}
+
+void token_refresh_now(struct token *t)
+{
+	if (t->inflight) {
+		t->pending_restart = 1;
+		return;
+	}
+	token_acquire(t, NULL);
+}
+
+enum token_state token_state(const struct token *t)
+{
+	return t->state;
+}
+
+const char *token_state_name(enum token_state s)
+{
+	switch (s) {
+	case TOKEN_SIGNING_IN:
+		return "signing_in";
+	case TOKEN_CONNECTED:
+		return "connected";
+	case TOKEN_NEEDS_LOGIN:
+		return "needs_login";
+	case TOKEN_ERROR:
+		return "error";
+	}
+	return "error";
+}
+
+long token_expires_in(const struct token *t)
+{
+	if (t->access == NULL)
+		return -1;
+	return (long)((t->expires_at - token_now_ms()) / 1000);
+}
+
+const char *token_last_error(const struct token *t)
+{
+	return t->last_error[0] ? t->last_error : NULL;
+}
+
+unsigned long long token_acquisitions(const struct token *t)
+{
+	return t->acquisitions;
+}

@@ -1,0 +1,60 @@
+/*
+ * A profile's token lifecycle: acquire, refresh ahead of expiry in the
+ * background (one refresh at a time), back off on failure while the
+ * current token stays in service, and hand the token to requests.
+ */
+#ifndef EXOD_TOKEN_H
+#define EXOD_TOKEN_H
+
+#include <stddef.h>
+
+#include "common/conf.h"
+#include "common/wire.h"
+
+struct event_base;
+struct http;
+struct token;
+struct token_wait;
+
+#define TOKEN_DEFAULT_LIFETIME 3599     /* seconds, when the server names none */
+#define TOKEN_MAX_SKEW 30               /* seconds: a token this close to expiry is not handed out */
+#define TOKEN_BACKOFF_MIN_MS 1000
+#define TOKEN_BACKOFF_MAX_MS 60000
+
+enum token_state {
+	TOKEN_SIGNING_IN,               /* no token yet, one is being fetched */
+	TOKEN_CONNECTED,                /* a valid token is held */
+	TOKEN_NEEDS_LOGIN,              /* an interactive sign-in is needed */
+	TOKEN_ERROR,                    /* the last attempt failed and no token is held */
+};
+
+/* err is NULL on success; token is valid until the callback returns. */
+typedef void (*token_cb)(void *arg, const char *token, unsigned gen,
+			 enum wire_error err, const char *message);
+
+struct token *token_new(struct event_base *base, struct http *http,
+			const struct conf_profile *conf, char *err, size_t errlen);
+void token_free(struct token *t);
+/* Starts the first acquisition (at daemon start, for methods that need no person). */
+void token_start(struct token *t);
+
+/* The valid token and its generation, or NULL. */
+const char *token_current(struct token *t, unsigned *gen);
+/* Calls cb once a token is held or acquisition fails; starts one if none is running. */
+struct token_wait *token_wait(struct token *t, token_cb cb, void *arg);
+void token_wait_cancel(struct token_wait *w);
+/* The service refused generation gen (HTTP 401): drop it and fetch another. */
+void token_rejected(struct token *t, unsigned gen, const char *claims);
+/* Drops every token of the profile (exoctl logout). */
+void token_forget(struct token *t);
+/* Forces a refresh now (exoctl refresh). */
+void token_refresh_now(struct token *t);
+
+enum token_state token_state(const struct token *t);
+const char *token_state_name(enum token_state s);
+/* Seconds until the held token expires; -1 without one. */
+long token_expires_in(const struct token *t);
+const char *token_last_error(const struct token *t);   /* NULL when none */
+unsigned long long token_acquisitions(const struct token *t);
+
+#endif
