@@ -29,6 +29,10 @@ static const struct auth_method *auth_method_for(enum conf_auth kind)
 		return &auth_certificate_method;
 	case CONF_AUTH_SECRET:
 		return &auth_secret_method;
+	case CONF_AUTH_DEVICE:
+		return &auth_device_method;
+	case CONF_AUTH_PASSWORD:
+		return &auth_password_method;
 	default:
 		return NULL;
 	}
@@ -81,20 +85,23 @@ static int auth_endpoints(struct auth *a)
 	}
 	if (a->tenant == NULL ||
 	    asprintf(&a->scope, "%s/.default", a->cloud->resource) < 0 ||
+	    asprintf(&a->user_scope, "%s offline_access openid profile", a->scope) < 0 ||
 	    asprintf(&a->token_url, "%s/%s/oauth2/v2.0/token", a->authority, a->tenant) < 0)
 		return -1;
 	return 0;
 }
 
-int auth_init(struct auth *a, const struct conf_profile *conf, struct http *http,
-	      auth_done_cb done, void *done_arg, char *err, size_t errlen)
+int auth_init(struct auth *a, struct event_base *base, const struct conf_profile *conf,
+	      struct http *http, auth_done_cb done, void *done_arg, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
+	a->base = base;
 	a->conf = conf;
 	a->http = http;
 	a->done = done;
 	a->done_arg = done_arg;
 	a->cloud = cloud_get(conf->environment);
+	a->client_id = conf->app_id != NULL ? conf->app_id : CONF_DEVICE_APP_ID;
 	a->method = auth_method_for(conf->auth);
 	if (a->method == NULL) {
 		snprintf(err, errlen, "profile %s: auth = %s is not supported yet", conf->name,
@@ -113,10 +120,23 @@ int auth_start(struct auth *a, const char *claims, char *err, size_t errlen)
 	return a->method->start(a, claims, err, errlen);
 }
 
+int auth_login(struct auth *a, const char *password, auth_progress_cb progress,
+	       void *progress_arg, char *err, size_t errlen)
+{
+	if (a->method->login == NULL) {
+		snprintf(err, errlen, "profile %s signs in with auth = %s, which needs no login",
+			 a->conf->name, a->method->name);
+		return -1;
+	}
+	return a->method->login(a, password, progress, progress_arg, err, errlen);
+}
+
 void auth_cancel(struct auth *a)
 {
 	http_xfer_cancel(a->xfer);
 	a->xfer = NULL;
+	if (a->cancel_hook != NULL)
+		a->cancel_hook(a);
 }
 
 void auth_finish(struct auth *a, struct auth_result *res)
@@ -133,6 +153,7 @@ void auth_cleanup(struct auth *a)
 	free(a->authority);
 	free(a->tenant);
 	free(a->scope);
+	free(a->user_scope);
 	free(a->token_url);
 	memset(a, 0, sizeof(*a));
 }

@@ -118,7 +118,7 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 	struct profile **tail = &d->profiles;
 
 	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next) {
-		struct profile *p = profile_new(d->base, d->http, cp, err, errlen);
+		struct profile *p = profile_new(d->base, d->http, cp, d->conf->state_dir, err, errlen);
 
 		if (p == NULL)
 			return -1;

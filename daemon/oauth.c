@@ -62,16 +62,22 @@ static void oauth_done(void *arg, const struct http_result *hr)
 
 int oauth_post(struct auth *a, const char *form, char *err, size_t errlen)
 {
+	return oauth_post_to(a, a->token_url, form, oauth_done, err, errlen);
+}
+
+int oauth_post_to(struct auth *a, const char *url, const char *form,
+		  void (*done)(void *a, const struct http_result *hr), char *err, size_t errlen)
+{
 	struct http_request req = {
 		.method = "POST",
-		.url = a->token_url,
+		.url = url,
 		.body = form,
 		.body_len = strlen(form),
 		.ca_file = a->conf->ca_file,
 		.proxy = a->conf->proxy,
 		.timeout_ms = OAUTH_TIMEOUT_MS,
 		.connect_timeout_ms = OAUTH_CONNECT_TIMEOUT_MS,
-		.on_done = oauth_done,
+		.on_done = done,
 		.arg = a,
 	};
 
@@ -85,20 +91,29 @@ int oauth_post(struct auth *a, const char *form, char *err, size_t errlen)
 	return a->xfer != NULL ? 0 : -1;
 }
 
+double oauth_seconds(const void *value)
+{
+	yajl_val v = (yajl_val)value;
+	const char *s;
+	char *end;
+	double n;
+
+	if (YAJL_IS_NUMBER(v))
+		n = YAJL_GET_DOUBLE(v);
+	else if ((s = YAJL_GET_STRING(v)) != NULL) {
+		n = strtod(s, &end);
+		if (end == s || *end != '\0')
+			return 0;
+	} else
+		return 0;
+	/* Nothing Entra sends lasts longer than a year; larger is garbage. */
+	return (n > 0 && n < 366.0 * 86400) ? n : 0;
+}
+
 /* A number that may come as a JSON number or a string (managed identity sends strings). */
 static long oauth_number(yajl_val v)
 {
-	const char *s;
-	char *end;
-	long n;
-
-	if (YAJL_IS_INTEGER(v))
-		return (long)YAJL_GET_INTEGER(v);
-	s = YAJL_GET_STRING(v);
-	if (s == NULL)
-		return 0;
-	n = strtol(s, &end, 10);
-	return (end != s && *end == '\0' && n > 0) ? n : 0;
+	return (long)oauth_seconds(v);
 }
 
 static const char *oauth_string(yajl_val root, const char *key)
@@ -125,10 +140,15 @@ static void oauth_error(yajl_val root, long status, struct auth_result *out)
 	long code = 0;
 	size_t desc_len;
 
-	if (codes != NULL && YAJL_GET_ARRAY(codes)->len > 0)
-		code = oauth_number(YAJL_GET_ARRAY(codes)->values[0]);
+	if (codes != NULL && YAJL_GET_ARRAY(codes)->len > 0) {
+		yajl_val first = YAJL_GET_ARRAY(codes)->values[0];
+
+		code = YAJL_IS_INTEGER(first) ? (long)YAJL_GET_INTEGER(first) : 0;
+	}
 	if (error == NULL)
 		error = "no error in the answer";
+	else
+		snprintf(out->oauth_error, sizeof(out->oauth_error), "%s", error);
 	/* The first line of the description; the rest is trace and timestamp noise. */
 	desc_len = desc != NULL ? strcspn(desc, "\r\n") : 0;
 	snprintf(out->message, sizeof(out->message), "Entra ID: HTTP %ld: %s%s%.*s", status,

@@ -24,6 +24,11 @@ void oauth_form_free(char *form);
 
 /* POSTs form to a->token_url; the result goes to auth_finish. */
 int oauth_post(struct auth *a, const char *form, char *err, size_t errlen);
+/* POSTs form to url; the raw answer goes to done (with a as its argument), a->xfer is set. */
+int oauth_post_to(struct auth *a, const char *url, const char *form,
+		  void (*done)(void *a, const struct http_result *hr), char *err, size_t errlen);
+/* A number sent as a JSON number or a string, as seconds; 0 when absent or malformed. */
+double oauth_seconds(const void *yajl_value);
 
 /* Turns a token endpoint answer into a result: token fields, or a classified error. */
 void oauth_parse_response(const struct http_result *hr, struct auth_result *out);

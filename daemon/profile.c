@@ -61,7 +61,8 @@ static int profile_endpoints(struct profile *p)
 }
 
 struct profile *profile_new(struct event_base *base, struct http *http,
-			    const struct conf_profile *conf, char *err, size_t errlen)
+			    const struct conf_profile *conf, const char *state_dir,
+			    char *err, size_t errlen)
 {
 	struct profile *p = calloc(1, sizeof(*p));
 
@@ -81,7 +82,7 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	p->token = token_new(base, http, conf, err, errlen);
+	p->token = token_new(base, http, conf, state_dir, err, errlen);
 	if (p->token == NULL)
 		goto fail;
 	return p;
@@ -122,7 +123,7 @@ void profile_status(const struct profile *p, yajl_gen g)
 	const struct conf_profile *c = p->conf;
 	const struct cloud *cl = cloud_get(c->environment);
 	long expires = token_expires_in(p->token);
-	const char *identity = c->user_principal_name != NULL ? c->user_principal_name : c->app_id;
+	const char *identity = token_identity(p->token) != NULL ? token_identity(p->token) : c->app_id;
 
 	yajl_gen_map_open(g);
 	profile_str(g, "name", c->name);

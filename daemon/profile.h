@@ -36,7 +36,8 @@ struct profile {
 };
 
 struct profile *profile_new(struct event_base *base, struct http *http,
-			    const struct conf_profile *conf, char *err, size_t errlen);
+			    const struct conf_profile *conf, const char *state_dir,
+			    char *err, size_t errlen);
 void profile_free(struct profile *p);
 void profile_status(const struct profile *p, yajl_gen g);
 /* Writes a random UUID v4 into out (37 bytes). */

@@ -11,11 +11,17 @@
 
 #include "common/log.h"
 #include "daemon/auth.h"
+#include "daemon/cache.h"
+#include "daemon/jwt.h"
+#include "daemon/secret.h"
 
 struct token_wait {
 	struct token *t;
 	token_cb cb;
 	void *arg;
+	int ready;                      /* on t->ready, with its outcome below */
+	enum wire_error err;
+	char message[AUTH_MAX_MESSAGE]; /* "" for success */
 	TAILQ_ENTRY(token_wait) entry;
 };
 
@@ -31,9 +37,15 @@ struct token {
 	int pending_restart;            /* a refresh was asked for while one was in flight */
 	unsigned failures;              /* consecutive, for backoff */
 	enum token_state state;
+	int blocked;                    /* a permanent failure: no automatic attempt until login/refresh */
+	char *refresh_token;            /* delegated sign-ins; persisted in state_dir */
+	const char *state_dir;
+	char upn[256];                  /* who signed in, from the token */
 	char last_error[AUTH_MAX_MESSAGE];
 	unsigned long long acquisitions;
 	TAILQ_HEAD(, token_wait) waiters;
+	TAILQ_HEAD(, token_wait) ready;  /* outcomes not yet delivered */
+	struct event *deliver;          /* delivers them from the loop, never inside token_wait() */
 };
 
 static long long token_now_ms(void)
@@ -73,16 +85,44 @@ static long long token_skew_ms(long lifetime_s)
 	return skew < TOKEN_MAX_SKEW * 1000LL ? skew : TOKEN_MAX_SKEW * 1000LL;
 }
 
+static void token_acquire(struct token *t, const char *claims);
+
 static void token_notify(struct token *t, enum wire_error err, const char *message)
 {
 	struct token_wait *w;
 
-	/* Callbacks may add waiters; take the list as it stands. */
-	TAILQ_HEAD(, token_wait) ready = TAILQ_HEAD_INITIALIZER(ready);
-	TAILQ_CONCAT(&ready, &t->waiters, entry);
-	while ((w = TAILQ_FIRST(&ready)) != NULL) {
-		TAILQ_REMOVE(&ready, w, entry);
-		w->cb(w->arg, message == NULL ? t->access : NULL, t->gen, err, message);
+	if (TAILQ_EMPTY(&t->waiters))
+		return;
+	TAILQ_FOREACH(w, &t->waiters, entry) {
+		w->ready = 1;
+		w->err = err;
+		snprintf(w->message, sizeof(w->message), "%s", message != NULL ? message : "");
+	}
+	TAILQ_CONCAT(&t->ready, &t->waiters, entry);
+	event_active(t->deliver, EV_TIMEOUT, 0);
+}
+
+static void token_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct token *t = arg;
+	struct token_wait *w;
+
+	(void)fd;
+	(void)what;
+	/* Callbacks may add waiters or cancel others; take one at a time. */
+	while ((w = TAILQ_FIRST(&t->ready)) != NULL) {
+		const char *token = NULL;
+		unsigned gen = 0;
+
+		TAILQ_REMOVE(&t->ready, w, entry);
+		if (w->message[0] == '\0' && (token = token_current(t, &gen)) == NULL) {
+			/* Expired between the outcome and now: wait for the next one. */
+			w->ready = 0;
+			TAILQ_INSERT_TAIL(&t->waiters, w, entry);
+			token_acquire(t, NULL);
+			continue;
+		}
+		w->cb(w->arg, token, gen, w->err, token != NULL ? NULL : w->message);
 		free(w);
 	}
 }
@@ -104,15 +144,85 @@ static long long token_backoff_ms(struct token *t, long retry_after)
 	return cap;
 }
 
+static int token_delegated(const struct token *t)
+{
+	return t->conf->auth == CONF_AUTH_DEVICE || t->conf->auth == CONF_AUTH_PASSWORD;
+}
+
+static void token_cache_key(const struct token *t, struct cache_key *key)
+{
+	key->profile = t->conf->name;
+	key->authority = t->auth.authority;
+	key->tenant = t->auth.tenant;
+	key->client_id = t->auth.client_id;
+}
+
+static void token_set_refresh(struct token *t, char *rt)
+{
+	secret_free_str(t->refresh_token);
+	t->refresh_token = rt;
+	t->auth.refresh_token = rt;
+}
+
+/* Rotated refresh tokens replace the saved one at once, or a restart would use a spent one. */
+static void token_keep_refresh(struct token *t, struct auth_result *res)
+{
+	struct cache_key key;
+	char err[512];
+
+	if (res->refresh_token == NULL || !token_delegated(t))
+		return;
+	token_set_refresh(t, res->refresh_token);
+	res->refresh_token = NULL;
+	token_cache_key(t, &key);
+	if (cache_store(t->state_dir, &key, t->refresh_token, t->upn[0] ? t->upn : NULL, err,
+			sizeof(err)) < 0)
+		log_err("profile %s: cannot save the sign-in: %s", t->conf->name, err);
+}
+
+static void token_forget_refresh(struct token *t)
+{
+	char err[512];
+
+	if (!token_delegated(t))
+		return;
+	token_set_refresh(t, NULL);
+	if (cache_remove(t->state_dir, t->conf->name, err, sizeof(err)) < 0)
+		log_err("profile %s: %s", t->conf->name, err);
+}
+
+static void token_load_refresh(struct token *t)
+{
+	struct cache_key key;
+	char err[512], *rt = NULL;
+	int rc;
+
+	token_cache_key(t, &key);
+	rc = cache_load(t->state_dir, &key, &rt, t->upn, sizeof(t->upn), err, sizeof(err));
+	if (rc < 0)
+		log_err("profile %s: %s", t->conf->name, err);
+	else if (rc == 0) {
+		log_info("profile %s: resuming the saved sign-in%s%s", t->conf->name,
+			 t->upn[0] ? " of " : "", t->upn);
+		token_set_refresh(t, rt);
+	}
+}
+
 static void token_take(struct token *t, struct auth_result *res)
 {
 	long lifetime = res->expires_in > 0 ? res->expires_in : TOKEN_DEFAULT_LIFETIME;
 	long long lead = (long long)t->conf->refresh_margin * 1000;
 	long long refresh_at;
 
+	struct jwt_info info;
+
 	token_drop(t);
 	t->access = res->access_token;
 	res->access_token = NULL;
+	t->blocked = 0;
+	if (jwt_peek(t->access, &info) == 0 && info.upn[0] != '\0')
+		snprintf(t->upn, sizeof(t->upn), "%s", info.upn);
+	token_keep_refresh(t, res);
 	t->gen++;
 	t->acquisitions++;
 	t->failures = 0;
@@ -140,6 +250,11 @@ static void token_failed(struct token *t, struct auth_result *res)
 		token_drop(t);
 		t->state = res->error == WIRE_E_NEEDS_LOGIN ? TOKEN_NEEDS_LOGIN : TOKEN_ERROR;
 	}
+	if (res->error == WIRE_E_NEEDS_LOGIN && t->refresh_token != NULL)
+		token_forget_refresh(t);
+	/* A wrong password tried again and again locks the account: wait for a person. */
+	if (!res->transient && (res->error == WIRE_E_NEEDS_LOGIN || token_delegated(t)))
+		t->blocked = 1;
 	/* Keep retrying in the background while a token is still in service, or the failure passes. */
 	if (valid || res->transient)
 		token_arm(t, token_backoff_ms(t, res->retry_after));
@@ -171,18 +286,26 @@ static void token_acquire(struct token *t, const char *claims)
 
 	if (t->inflight)
 		return;
+	if (t->blocked) {
+		struct auth_result res = { .error = t->state == TOKEN_NEEDS_LOGIN ? WIRE_E_NEEDS_LOGIN
+									       : WIRE_E_AUTH_FAILED };
+
+		snprintf(res.message, sizeof(res.message), "%s", t->last_error);
+		token_notify(t, res.error, t->last_error);
+		return;
+	}
 	evtimer_del(t->timer);
 	t->sent_at = token_now_ms();
 	if (t->access == NULL)
 		t->state = TOKEN_SIGNING_IN;
+	/* Before the start: a method may finish at once. */
+	t->inflight = 1;
 	if (auth_start(&t->auth, claims, err, sizeof(err)) < 0) {
 		struct auth_result res = { .error = WIRE_E_AUTH_FAILED, .transient = 1 };
 
 		snprintf(res.message, sizeof(res.message), "%s", err);
 		token_done(t, &res);
-		return;
 	}
-	t->inflight = 1;
 }
 
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -193,7 +316,8 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct token *token_new(struct event_base *base, struct http *http,
-			const struct conf_profile *conf, char *err, size_t errlen)
+			const struct conf_profile *conf, const char *state_dir,
+			char *err, size_t errlen)
 {
 	struct token *t = calloc(1, sizeof(*t));
 
@@ -202,18 +326,28 @@ struct token *token_new(struct event_base *base, struct http *http,
 		return NULL;
 	}
 	t->conf = conf;
+	t->state_dir = state_dir;
 	TAILQ_INIT(&t->waiters);
+	TAILQ_INIT(&t->ready);
 	t->timer = evtimer_new(base, token_timer_cb, t);
-	if (t->timer == NULL) {
+	t->deliver = evtimer_new(base, token_deliver, t);
+	if (t->timer == NULL || t->deliver == NULL) {
 		snprintf(err, errlen, "out of memory");
+		if (t->timer != NULL)
+			event_free(t->timer);
 		free(t);
 		return NULL;
 	}
-	if (auth_init(&t->auth, conf, http, token_done, t, err, errlen) < 0) {
+	if (auth_init(&t->auth, base, conf, http, token_done, t, err, errlen) < 0) {
 		event_free(t->timer);
+		event_free(t->deliver);
 		free(t);
 		return NULL;
 	}
+	if (token_delegated(t))
+		token_load_refresh(t);
+	if (conf->user_principal_name != NULL && t->upn[0] == '\0')
+		snprintf(t->upn, sizeof(t->upn), "%s", conf->user_principal_name);
 	return t;
 }
 
@@ -227,9 +361,15 @@ void token_free(struct token *t)
 		TAILQ_REMOVE(&t->waiters, w, entry);
 		free(w);
 	}
+	while ((w = TAILQ_FIRST(&t->ready)) != NULL) {
+		TAILQ_REMOVE(&t->ready, w, entry);
+		free(w);
+	}
 	auth_cleanup(&t->auth);
 	event_free(t->timer);
+	event_free(t->deliver);
 	token_drop(t);
+	secret_free_str(t->refresh_token);
 	free(t);
 }
 
@@ -267,7 +407,10 @@ void token_wait_cancel(struct token_wait *w)
 {
 	if (w == NULL)
 		return;
-	TAILQ_REMOVE(&w->t->waiters, w, entry);
+	if (w->ready)
+		TAILQ_REMOVE(&w->t->ready, w, entry);
+	else
+		TAILQ_REMOVE(&w->t->waiters, w, entry);
 	free(w);
 }
 
@@ -288,16 +431,49 @@ void token_rejected(struct token *t, unsigned gen, const char *claims)
 void token_forget(struct token *t)
 {
 	auth_cancel(&t->auth);
+	t->auth.progress = NULL;
 	t->inflight = 0;
 	t->pending_restart = 0;
 	evtimer_del(t->timer);
 	token_drop(t);
-	t->state = TOKEN_SIGNING_IN;
+	token_forget_refresh(t);
+	t->state = token_delegated(t) ? TOKEN_NEEDS_LOGIN : TOKEN_SIGNING_IN;
 	token_notify(t, WIRE_E_NEEDS_LOGIN, "signed out");
+}
+
+int token_login(struct token *t, const char *password, auth_progress_cb progress,
+		void *progress_arg, char *err, size_t errlen)
+{
+	/* A person signing in overrides whatever runs or was given up. */
+	auth_cancel(&t->auth);
+	t->inflight = 0;
+	t->pending_restart = 0;
+	t->blocked = 0;
+	evtimer_del(t->timer);
+	if (t->access == NULL)
+		t->state = TOKEN_SIGNING_IN;
+	t->sent_at = token_now_ms();
+	t->inflight = 1;
+	if (auth_login(&t->auth, password, progress, progress_arg, err, errlen) < 0) {
+		t->inflight = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void token_login_detach(struct token *t)
+{
+	t->auth.progress = NULL;
+}
+
+const char *token_identity(const struct token *t)
+{
+	return t->upn[0] ? t->upn : NULL;
 }
 
 void token_refresh_now(struct token *t)
 {
+	t->blocked = 0;
 	if (t->inflight) {
 		t->pending_restart = 1;
 		return;

@@ -33,7 +33,8 @@ typedef void (*token_cb)(void *arg, const char *token, unsigned gen,
 			 enum wire_error err, const char *message);
 
 struct token *token_new(struct event_base *base, struct http *http,
-			const struct conf_profile *conf, char *err, size_t errlen);
+			const struct conf_profile *conf, const char *state_dir,
+			char *err, size_t errlen);
 void token_free(struct token *t);
 /* Starts the first acquisition (at daemon start, for methods that need no person). */
 void token_start(struct token *t);
@@ -45,7 +46,20 @@ struct token_wait *token_wait(struct token *t, token_cb cb, void *arg);
 void token_wait_cancel(struct token_wait *w);
 /* The service refused generation gen (HTTP 401): drop it and fetch another. */
 void token_rejected(struct token *t, unsigned gen, const char *claims);
-/* Drops every token of the profile (exoctl logout). */
+/*
+ * Interactive sign-in (exoctl login): device code instructions go to
+ * progress; the outcome reaches token_wait callers.  -1 when the method
+ * has no login or it cannot start.
+ */
+struct auth_login_info;
+int token_login(struct token *t, const char *password,
+		void (*progress)(void *arg, const struct auth_login_info *info),
+		void *progress_arg, char *err, size_t errlen);
+/* The person who asked for the login left: no more progress for them. */
+void token_login_detach(struct token *t);
+/* The signed-in user (upn claim or user_principal_name), or NULL. */
+const char *token_identity(const struct token *t);
+/* Drops every token of the profile, and a saved sign-in (exoctl logout). */
 void token_forget(struct token *t);
 /* Forces a refresh now (exoctl refresh). */
 void token_refresh_now(struct token *t);

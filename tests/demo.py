@@ -68,7 +68,7 @@ def main():
     try:
         banner("Starting the simulated Microsoft cloud on 127.0.0.1")
         creds = fakecloud.make_credentials(os.path.join(work, "creds"))
-        fake = fakecloud.FakeCloud(os.path.join(work, "fake"), config=creds["fake_config"])
+        fake = fakecloud.FakeCloud(os.path.join(work, "fake"), config=creds["config"])
         fake.knobs(mailboxes=DEMO_MAILBOXES, latency_ms=20)
         print("fake Entra ID and Exchange Online at %s" % fake.url)
 

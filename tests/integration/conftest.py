@@ -22,7 +22,7 @@ START_TIMEOUT = 60 if os.environ.get("EXOD_VALGRIND") else 10   # seconds until 
 
 @pytest.fixture
 def fake(tmp_path_factory, creds):
-    cloud = fakecloud.FakeCloud(str(tmp_path_factory.mktemp("fake")), config=creds["fake_config"])
+    cloud = fakecloud.FakeCloud(str(tmp_path_factory.mktemp("fake")), config=creds["config"])
     yield cloud
     cloud.stop()
 
@@ -48,7 +48,7 @@ def profile_text(name, fake, creds, **keys):
     if keys.get("auth") == "secret":
         base.pop("certificate_file")
         base.pop("certificate_password_file")
-        base["client_secret_file"] = creds["secret_file"]
+        base["client_secret_file"] = creds["client_secret_file"]
     base.update(keys)
     lines = ["[profile %s]" % name]
     lines += ["%s = %s" % (k, v) for k, v in base.items() if v is not None]

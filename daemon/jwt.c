@@ -1,0 +1,363 @@
+/* JSON Web Tokens: signing the client assertion and reading the claims of tokens we hold. */
+#include "daemon/jwt.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "daemon/cert.h"
+
+#define JWT_CLOCK_SKEW 60               /* seconds nbf lies in the past, for hosts a little ahead of Entra */
+#define JWT_MAX_CLAIM 1024              /* bytes in app_id or audience */
+#define JWT_UUID_BYTES 16
+#define JWT_UUID_LEN 36
+#define JWT_PARSE_ERR 128               /* bytes of yajl's parse error text */
+
+int jwt_b64url_encode(const unsigned char *in, size_t len, char **out)
+{
+	size_t cap, n;
+	char *s;
+
+	*out = NULL;
+	/* EVP_EncodeBlock counts in int. */
+	if (len > (size_t)INT_MAX / 4 * 3)
+		return -1;
+	cap = 4 * ((len + 2) / 3) + 1;
+	s = malloc(cap);
+	if (s == NULL)
+		return -1;
+	n = (size_t)EVP_EncodeBlock((unsigned char *)s, in, (int)len);
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	s[n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '+')
+			s[i] = '-';
+		else if (s[i] == '/')
+			s[i] = '_';
+	}
+	*out = s;
+	return 0;
+}
+
+static int jwt_b64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int jwt_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+	unsigned char *std = NULL, *bin = NULL;
+	size_t n = len, padded, pad;
+	int got, rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	if (len > JWT_MAX_TOKEN)
+		return -1;
+	/* Padding is optional, but if present it must be the right amount. */
+	while (n > 0 && in[n - 1] == '=')
+		n--;
+	if (n % 4 == 1 || (len != n && len - n != (4 - n % 4) % 4))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!jwt_b64url_char(in[i]))
+			return -1;
+	pad = (4 - n % 4) % 4;
+	padded = n + pad;
+	std = malloc(padded + 1);
+	bin = malloc(padded / 4 * 3 + 1);
+	if (std == NULL || bin == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : (unsigned char)in[i];
+	memset(std + n, '=', pad);
+	std[padded] = '\0';
+	got = padded == 0 ? 0 : EVP_DecodeBlock(bin, std, (int)padded);
+	if (got < 0 || (size_t)got < pad)
+		goto out;
+	/* EVP_DecodeBlock counts the zero bytes that the padding stands for. */
+	*out_len = (size_t)got - pad;
+	bin[*out_len] = '\0';
+	*out = bin;
+	bin = NULL;
+	rc = 0;
+out:
+	free(std);
+	free(bin);
+	return rc;
+}
+
+static int jwt_gen_str(yajl_gen g, const char *s)
+{
+	return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) == yajl_gen_status_ok ? 0 : -1;
+}
+
+static int jwt_gen_pair(yajl_gen g, const char *key, const char *val)
+{
+	return jwt_gen_str(g, key) < 0 || jwt_gen_str(g, val) < 0 ? -1 : 0;
+}
+
+static int jwt_gen_num(yajl_gen g, const char *key, long long val)
+{
+	if (jwt_gen_str(g, key) < 0)
+		return -1;
+	return yajl_gen_integer(g, val) == yajl_gen_status_ok ? 0 : -1;
+}
+
+/* Takes the finished JSON out of g as base64url. */
+static int jwt_gen_b64(yajl_gen g, char **out)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		return -1;
+	return jwt_b64url_encode(buf, len, out);
+}
+
+static int jwt_header(const struct cert_cred *c, enum conf_assertion_alg alg, char **out)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	int rc = -1;
+
+	*out = NULL;
+	if (g == NULL)
+		return -1;
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
+		goto out;
+	if (alg == CONF_ALG_RS256) {
+		if (jwt_gen_pair(g, "alg", "RS256") < 0 || jwt_gen_pair(g, "typ", "JWT") < 0 ||
+		    jwt_gen_pair(g, "x5t", cert_x5t(c)) < 0)
+			goto out;
+	} else {
+		if (jwt_gen_pair(g, "alg", "PS256") < 0 || jwt_gen_pair(g, "typ", "JWT") < 0 ||
+		    jwt_gen_pair(g, "x5t#S256", cert_x5t_s256(c)) < 0)
+			goto out;
+	}
+	if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+		goto out;
+	rc = jwt_gen_b64(g, out);
+out:
+	yajl_gen_free(g);
+	return rc;
+}
+
+/* A random (version 4) UUID, as Entra wants for jti. */
+static int jwt_uuid(char out[JWT_UUID_LEN + 1])
+{
+	unsigned char b[JWT_UUID_BYTES];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, JWT_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+static int jwt_claims(const char *app_id, const char *audience, time_t now, char **out)
+{
+	char jti[JWT_UUID_LEN + 1];
+	long long nbf = (long long)now - JWT_CLOCK_SKEW;
+	yajl_gen g = yajl_gen_alloc(NULL);
+	int rc = -1;
+
+	*out = NULL;
+	if (g == NULL)
+		return -1;
+	/* The values come from the configuration: refuse to sign malformed UTF-8. */
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (jwt_uuid(jti) < 0 || yajl_gen_map_open(g) != yajl_gen_status_ok)
+		goto out;
+	if (jwt_gen_pair(g, "aud", audience) < 0 || jwt_gen_pair(g, "iss", app_id) < 0 ||
+	    jwt_gen_pair(g, "sub", app_id) < 0 || jwt_gen_pair(g, "jti", jti) < 0 ||
+	    jwt_gen_num(g, "nbf", nbf) < 0 || jwt_gen_num(g, "iat", (long long)now) < 0 ||
+	    jwt_gen_num(g, "exp", nbf + JWT_ASSERTION_LIFETIME) < 0)
+		goto out;
+	if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+		goto out;
+	rc = jwt_gen_b64(g, out);
+out:
+	yajl_gen_free(g);
+	return rc;
+}
+
+/* RFC 7518 §3.3 (RS256: PKCS#1 v1.5) and §3.5 (PS256: PSS, MGF1-SHA256, salt = 32 bytes). */
+static int jwt_sign(EVP_PKEY *pkey, enum conf_assertion_alg alg, const char *data,
+		    char **out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if (md == NULL || EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, pkey) != 1)
+		goto out;
+	if (alg == CONF_ALG_PS256) {
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0)
+			goto out;
+	} else if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
+		goto out;
+	}
+	if (EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)data, strlen(data)) != 1)
+		goto out;
+	sig = malloc(siglen);
+	if (sig == NULL ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)data, strlen(data)) != 1)
+		goto out;
+	rc = jwt_b64url_encode(sig, siglen, out);
+out:
+	free(sig);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static int jwt_check_input(const char *what, const char *s, char *err, size_t errlen)
+{
+	if (s == NULL || s[0] == '\0') {
+		snprintf(err, errlen, "client assertion: no %s", what);
+		return -1;
+	}
+	if (strnlen(s, JWT_MAX_CLAIM + 1) > JWT_MAX_CLAIM) {
+		snprintf(err, errlen, "client assertion: %s longer than %d bytes", what, JWT_MAX_CLAIM);
+		return -1;
+	}
+	return 0;
+}
+
+int jwt_client_assertion(const struct cert_cred *c, enum conf_assertion_alg alg,
+			 const char *app_id, const char *audience, time_t now,
+			 char **out, char *err, size_t errlen)
+{
+	char *header = NULL, *claims = NULL, *input = NULL, *sig = NULL;
+	size_t hlen, clen, slen;
+	int rc = -1;
+
+	*out = NULL;
+	if (c == NULL || (alg != CONF_ALG_PS256 && alg != CONF_ALG_RS256)) {
+		snprintf(err, errlen, "client assertion: no certificate or unknown algorithm");
+		return -1;
+	}
+	if (jwt_check_input("app_id", app_id, err, errlen) < 0 ||
+	    jwt_check_input("audience", audience, err, errlen) < 0)
+		return -1;
+	if (jwt_header(c, alg, &header) < 0 || jwt_claims(app_id, audience, now, &claims) < 0) {
+		snprintf(err, errlen, "client assertion: cannot encode the header or claims "
+			 "(app_id or audience not valid UTF-8?)");
+		goto out;
+	}
+	hlen = strlen(header);
+	clen = strlen(claims);
+	input = malloc(hlen + 1 + clen + 1);
+	if (input == NULL) {
+		snprintf(err, errlen, "client assertion: out of memory");
+		goto out;
+	}
+	snprintf(input, hlen + 1 + clen + 1, "%s.%s", header, claims);
+	if (jwt_sign(cert_pkey(c), alg, input, &sig) < 0) {
+		snprintf(err, errlen, "client assertion: signing with the certificate's key failed");
+		goto out;
+	}
+	slen = strlen(sig);
+	*out = malloc(hlen + 1 + clen + 1 + slen + 1);
+	if (*out == NULL) {
+		snprintf(err, errlen, "client assertion: out of memory");
+		goto out;
+	}
+	snprintf(*out, hlen + clen + slen + 3, "%s.%s", input, sig);
+	rc = 0;
+out:
+	free(header);
+	free(claims);
+	free(input);
+	free(sig);
+	return rc;
+}
+
+static void jwt_copy_str(const yajl_val root, const char *const *names, char *dst, size_t dstlen)
+{
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const char *path[] = { names[i], NULL };
+		yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+		const char *s = YAJL_GET_STRING(v);
+
+		/* A claim cut short would be a wrong claim: keep only those that fit. */
+		if (s != NULL && strlen(s) < dstlen) {
+			memcpy(dst, s, strlen(s) + 1);
+			return;
+		}
+	}
+}
+
+static void jwt_fill_info(const yajl_val root, struct jwt_info *info)
+{
+	static const char *const tid[] = { "tid", NULL };
+	static const char *const upn[] = { "upn", "unique_name", "preferred_username", NULL };
+	static const char *const appid[] = { "appid", "azp", NULL };
+	const char *exp_path[] = { "exp", NULL };
+	yajl_val exp = yajl_tree_get(root, exp_path, yajl_t_number);
+
+	if (exp != NULL && YAJL_IS_INTEGER(exp))
+		info->exp = YAJL_GET_INTEGER(exp);
+	else if (exp != NULL && YAJL_IS_DOUBLE(exp) && YAJL_GET_DOUBLE(exp) > 0 &&
+		 YAJL_GET_DOUBLE(exp) < 9.2e18)
+		info->exp = (long long)YAJL_GET_DOUBLE(exp);
+	jwt_copy_str(root, tid, info->tid, sizeof(info->tid));
+	jwt_copy_str(root, upn, info->upn, sizeof(info->upn));
+	jwt_copy_str(root, appid, info->appid, sizeof(info->appid));
+}
+
+int jwt_peek(const char *token, struct jwt_info *info)
+{
+	char errbuf[JWT_PARSE_ERR];
+	const char *p, *q;
+	unsigned char *json = NULL;
+	size_t len, jlen;
+	yajl_val root = NULL;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	if (token == NULL)
+		return -1;
+	len = strnlen(token, JWT_MAX_TOKEN + 1);
+	if (len > JWT_MAX_TOKEN)
+		return -1;
+	p = memchr(token, '.', len);
+	if (p == NULL)
+		return -1;
+	p++;
+	q = memchr(p, '.', len - (size_t)(p - token));
+	if (q == NULL)
+		return -1;
+	if (jwt_b64url_decode(p, (size_t)(q - p), &json, &jlen) < 0)
+		return -1;
+	if (memchr(json, '\0', jlen) != NULL)
+		goto out;
+	root = yajl_tree_parse((const char *)json, errbuf, sizeof(errbuf));
+	if (root == NULL || !YAJL_IS_OBJECT(root))
+		goto out;
+	jwt_fill_info(root, info);
+	rc = 0;
+out:
+	yajl_tree_free(root);
+	/* The payload names the user and tenant; not a secret, but no reason to leave it about. */
+	OPENSSL_cleanse(json, jlen);
+	free(json);
+	return rc;
+}
