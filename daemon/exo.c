@@ -264,7 +264,8 @@ static void exo_on_done(void *arg, const struct http_result *res)
 static int exo_headers(struct exo_call *c, const char *token, struct curl_slist **h)
 {
 	char bearer[JWT_MAX_TOKEN + 16];
-	char prefer[64], request_id[37];
+	char prefer[64], request_id[37], anchor[320];
+	const char *upn = token_identity(c->p->token);
 	int rc = 0;
 
 	if ((size_t)snprintf(bearer, sizeof(bearer), "Bearer %s", token) >= sizeof(bearer))
@@ -279,7 +280,12 @@ static int exo_headers(struct exo_call *c, const char *token, struct curl_slist 
 	rc |= http_header_add(h, "X-SerializationLevel", "Partial");
 	rc |= http_header_add(h, "X-CmdletName", c->cmdlet);
 	rc |= http_header_add(h, "X-ClientApplication", "ExoManagementModule");
-	rc |= http_header_add(h, "X-AnchorMailbox", c->p->anchor);
+	/* A signed-in user routes on their own mailbox, as the module does; otherwise the org's. */
+	if (upn != NULL && c->p->conf->delegated_organization == NULL)
+		snprintf(anchor, sizeof(anchor), "UPN:%s", upn);
+	else
+		snprintf(anchor, sizeof(anchor), "%s", c->p->anchor);
+	rc |= http_header_add(h, "X-AnchorMailbox", anchor);
 	rc |= http_header_add(h, "Prefer", prefer);
 	rc |= http_header_add(h, "connection-id", c->p->connection_id);
 	rc |= http_header_add(h, "client-request-id", request_id);

@@ -12,6 +12,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "daemon/cache.h"
 #include "daemon/http.h"
 #include "daemon/profile.h"
 #include "daemon/server.h"
@@ -116,6 +117,12 @@ static int main_signals(struct daemon *d)
 static int main_profiles(struct daemon *d, char *err, size_t errlen)
 {
 	struct profile **tail = &d->profiles;
+
+	/* Delegated sign-ins persist their refresh token: state_dir must be sound before anything. */
+	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next)
+		if ((cp->auth == CONF_AUTH_DEVICE || cp->auth == CONF_AUTH_PASSWORD) &&
+		    cache_check_dir(d->conf->state_dir, err, errlen) < 0)
+			return -1;
 
 	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next) {
 		struct profile *p = profile_new(d->base, d->http, cp, d->conf->state_dir, err, errlen);

@@ -52,11 +52,8 @@ static int profile_endpoints(struct profile *p)
 		return -1;
 	if (asprintf(&p->invoke_url, "%s/adminapi/beta/%s/InvokeCommand", p->exchange_uri, tenant) < 0)
 		return -1;
-	/* Delegated sessions route on the signed-in user, as the module does; app-only on the org. */
-	if (c->user_principal_name != NULL && c->delegated_organization == NULL)
-		n = asprintf(&p->anchor, "UPN:%s", c->user_principal_name);
-	else
-		n = asprintf(&p->anchor, "UPN:%s@%s", PROFILE_APP_ANCHOR, tenant);
+	/* The organization's anchor; exo.c prefers the signed-in user's mailbox when there is one. */
+	n = asprintf(&p->anchor, "UPN:%s@%s", PROFILE_APP_ANCHOR, tenant);
 	return n < 0 ? -1 : 0;
 }
 

@@ -22,6 +22,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "daemon/auth.h"
 #include "daemon/exo.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
@@ -85,6 +86,9 @@ static void conn_free(struct conn *c)
 	if (c->req != NULL) {
 		exo_call_cancel(c->req->call);
 		token_wait_cancel(c->req->wait);
+		/* A device-code sign-in goes on (it may still be approved), but not its messages to us. */
+		if (c->req->profile != NULL && strcmp(c->req->op, "login") == 0)
+			token_login_detach(c->req->profile->token);
 		free(c->req->id);
 		free(c->req);
 		s->busy--;
@@ -382,6 +386,69 @@ static void op_refresh(struct conn *c)
 		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
 }
 
+/* --- login -------------------------------------------------------------- */
+
+static void login_progress(void *arg, const struct auth_login_info *info)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req, "login");
+
+	if (g == NULL)
+		return;
+	gen_kv(g, "verification_uri", info->verification_uri);
+	gen_kv(g, "user_code", info->user_code);
+	gen_kv(g, "message", info->message);
+	gen_str(g, "expires_in");
+	yajl_gen_integer(g, info->expires_in);
+	line_send(c, g);
+}
+
+static void fill_identity(struct conn *c, yajl_gen g)
+{
+	gen_kv(g, "identity", token_identity(c->req->profile->token));
+}
+
+static void login_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
+			const char *message)
+{
+	struct conn *c = arg;
+
+	(void)gen;
+	c->req->wait = NULL;
+	if (token == NULL) {
+		request_fail(c, err, message);
+		return;
+	}
+	log_info("profile %s: signed in as %s (uid=%u)", c->req->profile->conf->name,
+		 token_identity(c->req->profile->token) != NULL ?
+		 token_identity(c->req->profile->token) : "?", (unsigned)c->uid);
+	request_done(c, fill_identity);
+}
+
+static void op_login(struct conn *c, yajl_val root)
+{
+	const char *p_pw[] = { "password", NULL };
+	yajl_val pw = yajl_tree_get(root, p_pw, yajl_t_any);
+	struct token *t = c->req->profile->token;
+	char err[512];
+	int rc;
+
+	if (pw != NULL && !YAJL_IS_STRING(pw)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" must be a string");
+		return;
+	}
+	rc = token_login(t, pw != NULL ? pw->u.string : NULL, login_progress, c, err, sizeof(err));
+	if (pw != NULL)
+		explicit_bzero(pw->u.string, strlen(pw->u.string));
+	if (rc < 0) {
+		request_fail(c, WIRE_E_BAD_REQUEST, err);
+		return;
+	}
+	c->req->wait = token_wait(t, login_ready, c);
+	if (c->req->wait == NULL)
+		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
+}
+
 /* --- dispatch ------------------------------------------------------------ */
 
 static struct profile *server_profile(struct server *s, const char *name, int *ambiguous)
@@ -475,6 +542,8 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		request_done(c, fill_metrics);
 	else if (strcmp(op, "refresh") == 0)
 		op_refresh(c);
+	else if (strcmp(op, "login") == 0)
+		op_login(c, root);
 	else if (strcmp(op, "logout") == 0) {
 		token_forget(r->profile->token);
 		request_done(c, NULL);
@@ -491,6 +560,9 @@ static void request_start(struct conn *c, const char *line, size_t len)
 	yajl_val root = text != NULL ? yajl_tree_parse(text, errbuf, sizeof(errbuf)) : NULL;
 	struct request *r = calloc(1, sizeof(*r));
 
+	/* A login line carries a password. */
+	if (text != NULL)
+		explicit_bzero(text, len);
 	free(text);
 	if (r == NULL) {
 		yajl_tree_free(root);
@@ -577,12 +649,15 @@ static void conn_process(struct conn *c)
 		{
 			char *line = strndup(buf, line_len);
 
+			/* buf is the buffer's own memory after the pullup: wipe what may be a password. */
+			explicit_bzero((char *)buf, used);
 			evbuffer_drain(in, used);
 			if (line == NULL) {
 				c->closing = 1;
 				break;
 			}
 			request_start(c, line, line_len);
+			explicit_bzero(line, line_len);
 			free(line);
 		}
 		if (c->req != NULL)

@@ -1,0 +1,672 @@
+/* The on-disk token cache: private, atomically replaced, never followed through a symlink. */
+#include "daemon/cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/conf.h"
+
+#define CACHE_VERSION 1
+#define CACHE_SUFFIX ".token"
+#define CACHE_TMP_CHARS 6               /* random characters in a temp file name */
+#define CACHE_TMP_TRIES 16              /* names tried before giving up on O_EXCL */
+#define CACHE_NAME_BUF (CONF_NAME_MAX + sizeof(CACHE_SUFFIX) + 1 + CACHE_TMP_CHARS + 1)
+#define CACHE_PATH_BUF (PATH_MAX + CACHE_NAME_BUF)
+#define CACHE_MAX_DEPTH 64              /* nesting wiped; deeper values cannot be ours */
+#define CACHE_YAJL_ERR 256
+
+static const char cache_tmp_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/*
+ * yajl's generator grows its buffer with realloc, which would leave copies
+ * of the refresh token in freed memory: this allocator wipes every block
+ * it gives back.
+ */
+typedef union {
+	size_t size;
+	max_align_t align;
+} cache_blk;
+
+static void *cache_mem_malloc(void *ctx, size_t size)
+{
+	cache_blk *b;
+
+	(void)ctx;
+	if (size > SIZE_MAX - sizeof(*b))
+		return NULL;
+	b = malloc(sizeof(*b) + size);
+	if (b == NULL)
+		return NULL;
+	b->size = size;
+	return b + 1;
+}
+
+static void cache_mem_free(void *ctx, void *ptr)
+{
+	cache_blk *b;
+
+	(void)ctx;
+	if (ptr == NULL)
+		return;
+	b = (cache_blk *)ptr - 1;
+	explicit_bzero(ptr, b->size);
+	free(b);
+}
+
+static void *cache_mem_realloc(void *ctx, void *ptr, size_t size)
+{
+	void *n;
+	size_t old;
+
+	if (ptr == NULL)
+		return cache_mem_malloc(ctx, size);
+	n = cache_mem_malloc(ctx, size);
+	if (n == NULL)
+		return NULL;
+	old = ((cache_blk *)ptr - 1)->size;
+	memcpy(n, ptr, old < size ? old : size);
+	cache_mem_free(ctx, ptr);
+	return n;
+}
+
+/* Profile names are checked by the config; this keeps a bad one from naming another file. */
+static int cache_check_profile(const char *profile, char *err, size_t errlen)
+{
+	size_t len;
+
+	if (profile == NULL || profile[0] == '\0') {
+		snprintf(err, errlen, "token cache: no profile name");
+		return -1;
+	}
+	len = strnlen(profile, CONF_NAME_MAX + 1);
+	if (len > CONF_NAME_MAX || strchr(profile, '/') != NULL ||
+	    strcmp(profile, ".") == 0 || strcmp(profile, "..") == 0) {
+		snprintf(err, errlen, "token cache: invalid profile name \"%.*s\"",
+			 CONF_NAME_MAX, profile);
+		return -1;
+	}
+	return 0;
+}
+
+static int cache_check_key(const struct cache_key *key, char *err, size_t errlen)
+{
+	if (key == NULL) {
+		snprintf(err, errlen, "token cache: no identity given");
+		return -1;
+	}
+	if (cache_check_profile(key->profile, err, errlen) < 0)
+		return -1;
+	if (key->authority == NULL || key->authority[0] == '\0' ||
+	    key->tenant == NULL || key->tenant[0] == '\0' ||
+	    key->client_id == NULL || key->client_id[0] == '\0') {
+		snprintf(err, errlen, "token cache %s: authority, tenant and client id are required",
+			 key->profile);
+		return -1;
+	}
+	return 0;
+}
+
+/* Control characters have no business in a token or user name. */
+static int cache_is_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Only for messages: all access goes through the directory fd. */
+static void cache_path(char *buf, size_t len, const char *dir, const char *profile)
+{
+	snprintf(buf, len, "%s/%s%s", dir, profile, CACHE_SUFFIX);
+}
+
+static int cache_check_dir_stat(const char *dir, const struct stat *st, char *err, size_t errlen)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(err, errlen, "state directory %s is not a directory", dir);
+		return -1;
+	}
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "state directory %s is owned by uid %u, not by us (uid %u)",
+			 dir, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if ((st->st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "state directory %s is open to group or others (mode %04o); chmod 700 %s",
+			 dir, (unsigned)(st->st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* O_NOFOLLOW on the directory itself: a symlinked state_dir could point anywhere. */
+static int cache_dir_open(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int dfd;
+
+	if (dir == NULL || dir[0] == '\0') {
+		snprintf(err, errlen, "token cache: no state directory");
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ELOOP || (errno == ENOTDIR && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)))
+			snprintf(err, errlen, "state directory %s is a symbolic link; refusing to follow it",
+				 dir);
+		else if (errno == ENOTDIR)
+			snprintf(err, errlen, "state directory %s is not a directory", dir);
+		else
+			snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(dfd, &st) < 0) {
+		snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (cache_check_dir_stat(dir, &st, err, errlen) < 0)
+		goto fail;
+	return dfd;
+fail:
+	close(dfd);
+	return -1;
+}
+
+int cache_check_dir(const char *state_dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int dfd;
+
+	if (state_dir == NULL || state_dir[0] == '\0') {
+		snprintf(err, errlen, "token cache: no state directory");
+		return -1;
+	}
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create state directory %s: %s", state_dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (lstat(state_dir, &st) < 0) {
+		snprintf(err, errlen, "state directory %s: %s", state_dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "state directory %s is a symbolic link; refusing to follow it",
+			 state_dir);
+		return -1;
+	}
+	/* The open re-checks what lstat saw, on the object we would really use. */
+	dfd = cache_dir_open(state_dir, err, errlen);
+	if (dfd < 0)
+		return -1;
+	close(dfd);
+	return 0;
+}
+
+static int cache_check_file_stat(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "token cache %s is not a regular file", path);
+		return -1;
+	}
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "token cache %s is owned by uid %u, not by us (uid %u)",
+			 path, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if ((st->st_mode & 077) != 0) {
+		snprintf(err, errlen, "token cache %s is %s by group or others (mode %04o); "
+			 "exod will not use it", path,
+			 (st->st_mode & 044) != 0 ? "readable" : "writable",
+			 (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	if (st->st_size > CACHE_MAX_FILE) {
+		snprintf(err, errlen, "token cache %s is larger than %d bytes", path, CACHE_MAX_FILE);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads what fstat promised and makes sure nothing follows; buf has size + 1 bytes. */
+static int cache_read_fd(int fd, const char *path, char *buf, size_t size, char *err, size_t errlen)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got <= size) {
+		n = read(fd, buf + got, size + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != size) {
+		snprintf(err, errlen, "token cache %s changed while being read", path);
+		return -1;
+	}
+	buf[size] = '\0';
+	return 0;
+}
+
+/*
+ * Returns the file's contents, NUL-terminated, in *buf (size + 1 bytes):
+ * 0 when read, 1 when there is no file, -1 on error.
+ */
+static int cache_read_file(int dfd, const char *name, const char *path, char **buf,
+			   size_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	*buf = NULL;
+	/* O_NONBLOCK: a FIFO in its place must not hang the daemon. */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		if (errno == ELOOP)
+			snprintf(err, errlen, "token cache %s is a symbolic link; refusing to follow it",
+				 path);
+		else
+			snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (cache_check_file_stat(path, &st, err, errlen) < 0)
+		goto out;
+	*size = (size_t)st.st_size;
+	*buf = malloc(*size + 1);
+	if (*buf == NULL) {
+		snprintf(err, errlen, "token cache %s: out of memory", path);
+		goto out;
+	}
+	if (cache_read_fd(fd, path, *buf, *size, err, errlen) < 0) {
+		explicit_bzero(*buf, *size + 1);
+		free(*buf);
+		*buf = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* yajl_tree_free does not wipe; every string in the tree may be the token. */
+static void cache_wipe_tree(yajl_val v, int depth)
+{
+	size_t i;
+
+	if (v == NULL || depth > CACHE_MAX_DEPTH)
+		return;
+	if (YAJL_IS_STRING(v) && v->u.string != NULL) {
+		explicit_bzero(v->u.string, strlen(v->u.string));
+	} else if (YAJL_IS_NUMBER(v) && v->u.number.r != NULL) {
+		explicit_bzero(v->u.number.r, strlen(v->u.number.r));
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (i = 0; i < v->u.object.len; i++) {
+			/* Keys are ours: yajl_tree allocates them and declares them const only for users. */
+			explicit_bzero((char *)v->u.object.keys[i], strlen(v->u.object.keys[i]));
+			cache_wipe_tree(v->u.object.values[i], depth + 1);
+		}
+	} else if (YAJL_IS_ARRAY(v)) {
+		for (i = 0; i < v->u.array.len; i++)
+			cache_wipe_tree(v->u.array.values[i], depth + 1);
+	}
+}
+
+/* A top-level string member, or NULL when absent or of another type. */
+static const char *cache_get_string(yajl_val root, const char *name)
+{
+	const char *path[] = { name, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+
+	return v != NULL ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int cache_check_version(yajl_val root, const char *path, char *err, size_t errlen)
+{
+	const char *vpath[] = { "version", NULL };
+	yajl_val v = yajl_tree_get(root, vpath, yajl_t_number);
+
+	if (v == NULL || !YAJL_IS_INTEGER(v)) {
+		snprintf(err, errlen, "token cache %s has no valid version", path);
+		return -1;
+	}
+	if (YAJL_GET_INTEGER(v) != CACHE_VERSION) {
+		snprintf(err, errlen, "token cache %s has version %lld; this exod reads version %d",
+			 path, YAJL_GET_INTEGER(v), CACHE_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/* Entra compares authority hosts, tenant names and GUIDs without regard to case. */
+static int cache_same_identity(yajl_val root, const struct cache_key *key)
+{
+	const char *authority = cache_get_string(root, "authority");
+	const char *tenant = cache_get_string(root, "tenant");
+	const char *client_id = cache_get_string(root, "client_id");
+
+	return authority != NULL && tenant != NULL && client_id != NULL &&
+	       strcasecmp(authority, key->authority) == 0 &&
+	       strcasecmp(tenant, key->tenant) == 0 &&
+	       strcasecmp(client_id, key->client_id) == 0;
+}
+
+/* Copies the token and the upn out of a parsed file that matched our identity. */
+static int cache_extract(yajl_val root, const char *path, char **rt, char *upn,
+			 size_t upnlen, char *err, size_t errlen)
+{
+	const char *tok = cache_get_string(root, "refresh_token");
+	const char *u = cache_get_string(root, "upn");
+
+	if (tok == NULL || tok[0] == '\0' || !cache_is_clean(tok)) {
+		snprintf(err, errlen, "token cache %s has no valid refresh token", path);
+		return -1;
+	}
+	if (u != NULL && !cache_is_clean(u)) {
+		snprintf(err, errlen, "token cache %s has an invalid upn", path);
+		return -1;
+	}
+	if (upn != NULL && upnlen > 0) {
+		if (u == NULL)
+			u = "";
+		if (strlen(u) >= upnlen) {
+			snprintf(err, errlen, "token cache %s: upn longer than %zu bytes", path,
+				 upnlen - 1);
+			return -1;
+		}
+		memcpy(upn, u, strlen(u) + 1);
+	}
+	*rt = strdup(tok);
+	if (*rt == NULL) {
+		snprintf(err, errlen, "token cache %s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+int cache_load(const char *state_dir, const struct cache_key *key, char **rt, char *upn,
+	       size_t upnlen, char *err, size_t errlen)
+{
+	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF], yerr[CACHE_YAJL_ERR];
+	yajl_val root = NULL;
+	char *buf = NULL;
+	size_t size = 0;
+	int dfd, rc = -1;
+
+	*rt = NULL;
+	if (upn != NULL && upnlen > 0)
+		upn[0] = '\0';
+	if (cache_check_key(key, err, errlen) < 0)
+		return -1;
+	dfd = cache_dir_open(state_dir, err, errlen);
+	if (dfd < 0)
+		return -1;
+	cache_path(path, sizeof(path), state_dir, key->profile);
+	snprintf(name, sizeof(name), "%s%s", key->profile, CACHE_SUFFIX);
+	rc = cache_read_file(dfd, name, path, &buf, &size, err, errlen);
+	if (rc != 0)
+		goto out;
+	rc = -1;
+	yerr[0] = '\0';
+	root = yajl_tree_parse(buf, yerr, sizeof(yerr));
+	/* yajl's message quotes the text around the error, which may be the token. */
+	explicit_bzero(yerr, sizeof(yerr));
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		snprintf(err, errlen, "token cache %s is not a valid JSON object", path);
+		goto out;
+	}
+	if (cache_check_version(root, path, err, errlen) < 0)
+		goto out;
+	if (!cache_same_identity(root, key)) {
+		rc = 1;
+		goto out;
+	}
+	if (cache_extract(root, path, rt, upn, upnlen, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (root != NULL) {
+		cache_wipe_tree(root, 0);
+		yajl_tree_free(root);
+	}
+	if (buf != NULL) {
+		explicit_bzero(buf, size + 1);
+		free(buf);
+	}
+	close(dfd);
+	return rc;
+}
+
+/* Builds the file's JSON; the caller wipes and frees the generator. */
+static int cache_gen(yajl_gen g, const struct cache_key *key, const char *rt, const char *upn)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	} fields[] = {
+		{ "profile", key->profile },
+		{ "authority", key->authority },
+		{ "tenant", key->tenant },
+		{ "client_id", key->client_id },
+		{ "upn", upn },
+		{ "refresh_token", rt },
+	};
+	size_t i;
+
+#define CACHE_GEN_KEY(s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    CACHE_GEN_KEY("version") != yajl_gen_status_ok ||
+	    yajl_gen_integer(g, CACHE_VERSION) != yajl_gen_status_ok)
+		return -1;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (fields[i].value == NULL)
+			continue;
+		if (CACHE_GEN_KEY(fields[i].name) != yajl_gen_status_ok ||
+		    CACHE_GEN_KEY(fields[i].value) != yajl_gen_status_ok)
+			return -1;
+	}
+	if (CACHE_GEN_KEY("saved_at") != yajl_gen_status_ok ||
+	    yajl_gen_integer(g, (long long)time(NULL)) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok)
+		return -1;
+#undef CACHE_GEN_KEY
+	return 0;
+}
+
+/* Creates <profile>.token.XXXXXX with O_EXCL; name receives the name used. */
+static int cache_tmp_open(int dfd, const char *profile, const char *path, char *name,
+			  size_t namelen, char *err, size_t errlen)
+{
+	unsigned char rnd[CACHE_TMP_CHARS];
+	char suffix[CACHE_TMP_CHARS + 1];
+	int fd, i, j;
+
+	for (i = 0; i < CACHE_TMP_TRIES; i++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			snprintf(err, errlen, "token cache %s: getrandom: %s", path, strerror(errno));
+			return -1;
+		}
+		for (j = 0; j < CACHE_TMP_CHARS; j++)
+			suffix[j] = cache_tmp_alphabet[rnd[j] % (sizeof(cache_tmp_alphabet) - 1)];
+		suffix[CACHE_TMP_CHARS] = '\0';
+		snprintf(name, namelen, "%s%s.%s", profile, CACHE_SUFFIX, suffix);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "token cache %s: cannot create a temporary file: %s",
+				 path, strerror(errno));
+			return -1;
+		}
+	}
+	snprintf(err, errlen, "token cache %s: no free temporary file name", path);
+	return -1;
+}
+
+static int cache_write_all(int fd, const unsigned char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes buf to a new temp file and renames it into place; the temp file never outlives a failure. */
+static int cache_replace(int dfd, const char *profile, const char *path,
+			 const unsigned char *buf, size_t len, char *err, size_t errlen)
+{
+	char tmp[CACHE_NAME_BUF], name[CACHE_NAME_BUF];
+	int fd, rc = -1;
+
+	snprintf(name, sizeof(name), "%s%s", profile, CACHE_SUFFIX);
+	fd = cache_tmp_open(dfd, profile, path, tmp, sizeof(tmp), err, errlen);
+	if (fd < 0)
+		return -1;
+	if (cache_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "token cache %s: cannot write %s: %s", path, tmp,
+			 strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "token cache %s: cannot write %s: %s", path, tmp,
+			 strerror(errno));
+		goto out;
+	}
+	if (renameat(dfd, tmp, dfd, name) < 0) {
+		snprintf(err, errlen, "token cache %s: cannot replace it: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+int cache_store(const char *state_dir, const struct cache_key *key, const char *rt,
+		const char *upn, char *err, size_t errlen)
+{
+	static const yajl_alloc_funcs wiping = {
+		cache_mem_malloc, cache_mem_realloc, cache_mem_free, NULL
+	};
+	char path[CACHE_PATH_BUF];
+	const unsigned char *buf = NULL;
+	size_t len = 0;
+	yajl_gen g = NULL;
+	int dfd = -1, rc = -1;
+
+	if (cache_check_key(key, err, errlen) < 0)
+		return -1;
+	cache_path(path, sizeof(path), state_dir != NULL ? state_dir : "", key->profile);
+	if (rt == NULL || rt[0] == '\0' || strnlen(rt, CACHE_MAX_FILE) >= CACHE_MAX_FILE ||
+	    !cache_is_clean(rt)) {
+		snprintf(err, errlen, "token cache %s: refusing to store an invalid refresh token",
+			 path);
+		return -1;
+	}
+	if (upn != NULL && (strnlen(upn, CACHE_MAX_FILE) >= CACHE_MAX_FILE || !cache_is_clean(upn))) {
+		snprintf(err, errlen, "token cache %s: refusing to store an invalid upn", path);
+		return -1;
+	}
+	dfd = cache_dir_open(state_dir, err, errlen);
+	if (dfd < 0)
+		return -1;
+	g = yajl_gen_alloc(&wiping);
+	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0 ||
+	    cache_gen(g, key, rt, upn) < 0 ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
+		snprintf(err, errlen, "token cache %s: cannot encode it (invalid UTF-8?)", path);
+		goto out;
+	}
+	/* The loader refuses a bigger file, so writing one would only lose the login later. */
+	if (len > CACHE_MAX_FILE) {
+		snprintf(err, errlen, "token cache %s: contents larger than %d bytes", path,
+			 CACHE_MAX_FILE);
+		goto out;
+	}
+	if (cache_replace(dfd, key->profile, path, buf, len, err, errlen) < 0)
+		goto out;
+	/* Makes the rename itself durable. */
+	if (fsync(dfd) < 0) {
+		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (g != NULL) {
+		if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok && buf != NULL)
+			explicit_bzero((unsigned char *)buf, len);
+		yajl_gen_free(g);
+	}
+	close(dfd);
+	return rc;
+}
+
+int cache_remove(const char *state_dir, const char *profile, char *err, size_t errlen)
+{
+	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF];
+	int dfd, rc = -1;
+
+	if (cache_check_profile(profile, err, errlen) < 0)
+		return -1;
+	dfd = cache_dir_open(state_dir, err, errlen);
+	if (dfd < 0)
+		return -1;
+	cache_path(path, sizeof(path), state_dir, profile);
+	snprintf(name, sizeof(name), "%s%s", profile, CACHE_SUFFIX);
+	if (unlinkat(dfd, name, 0) < 0) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			snprintf(err, errlen, "token cache %s: cannot remove it: %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	/* A logout that a crash could undo would bring the token back. */
+	if (fsync(dfd) < 0) {
+		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
+}

@@ -1,0 +1,948 @@
+/* InvokeCommand wire format: request body, streaming result-page parser, error envelope. */
+
+#include "daemon/exo_codec.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+
+#define EXO_CODEC_MAX_DEPTH 64                  /* JSON nesting levels, page or body */
+#define EXO_CODEC_MAX_CMDLET 128                /* bytes in a cmdlet name (WIRE_MAX_CMDLET) */
+#define EXO_CODEC_MAX_ERROR_BODY (1024 * 1024)  /* larger error bodies are not parsed */
+#define EXO_CODEC_MAX_ERROR_TEXT 4096           /* bytes kept of an error message */
+#define EXO_CODEC_MAX_ERROR_NAME 256            /* bytes kept of an error code or type */
+#define EXO_CODEC_FEED_SLICE 65536              /* bytes handed to yajl at a time */
+#define EXO_CODEC_GEN_KEEP 65536                /* a record buffer grown past this is freed */
+#define EXO_CODEC_ERRLEN 256
+
+/*
+ * The service appends this to every truncated page; the module hides it
+ * while it keeps paging (exo-protocol.md §3.2), and so do we.
+ */
+static const char exo_paging_warning[] =
+	"There are more results available than are currently displayed";
+static const char exo_error_prefix[] = "ERROR: ";
+static const char exo_hashtable_type[] = "#Exchange.GenericHashTable";
+
+/*
+ * Verbs whose cmdlets only read, so a retry after a transient failure
+ * cannot change anything twice.
+ */
+static const char *const exo_read_verbs[] = {
+	"Get", "Test", "Search", "Export", "Find", "Measure", "Resolve",
+};
+
+/* §3.3 and the module's retryable server exceptions, plus ADTransientException (D-ISS #10972). */
+static const char *const exo_transient_names[] = {
+	"DCOverloadedException",
+	"SuitabilityDirectoryException",
+	"ServerInMMException",
+	"ADServerSettingsChangedException",
+	"StorageTransientException",
+	"ADTransientException",
+};
+
+#define EXO_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Which top-level key the value being parsed belongs to. */
+enum exo_slot {
+	EXO_SLOT_NONE,
+	EXO_SLOT_VALUE,
+	EXO_SLOT_WARNINGS,
+	EXO_SLOT_ERRORS,
+	EXO_SLOT_LINK,
+};
+
+enum exo_scalar {
+	EXO_T_NULL,
+	EXO_T_TRUE,
+	EXO_T_FALSE,
+	EXO_T_NUMBER,
+	EXO_T_STRING,
+};
+
+struct exo_parser {
+	yajl_handle yh;
+	yajl_gen gen;                   /* the record being re-serialized */
+	struct exo_parser_cbs cbs;
+	void *arg;
+	int depth;                      /* containers open */
+	enum exo_slot slot;
+	int capture;                    /* depth where the captured value began, or -1 */
+	enum exo_slot capture_slot;
+	int failed;
+	int finished;
+	int events;                     /* tokens completed in the current slice */
+	size_t gap;                     /* bytes fed since a token last completed */
+	char msg[EXO_MAX_WARNING + 1];
+	char link[EXO_MAX_LINK + 1];
+	char err[EXO_CODEC_ERRLEN];
+};
+
+/* The longest prefix of s[0..len) within max bytes that does not split a UTF-8 sequence. */
+static size_t
+exo_utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t n;
+
+	if (len <= max)
+		return len;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* 1 when no container in s[0..len) nests deeper than max; yajl_tree recurses on free. */
+static int
+exo_depth_ok(const char *s, size_t len, int max)
+{
+	int depth = 0, in_str = 0, esc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return 0;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
+/* ---- result page parser ---- */
+
+__attribute__((format(printf, 2, 3)))
+static int
+exo_fail(struct exo_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->failed) {
+		va_start(ap, fmt);
+		vsnprintf(p->err, sizeof(p->err), fmt, ap);
+		va_end(ap);
+		p->failed = 1;
+	}
+	return 0;
+}
+
+static yajl_gen
+exo_gen_new(void)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (g != NULL)
+		yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return g;
+}
+
+static yajl_gen_status
+exo_gen_scalar(yajl_gen g, enum exo_scalar t, const char *s, size_t len)
+{
+	switch (t) {
+	case EXO_T_NULL:
+		return yajl_gen_null(g);
+	case EXO_T_TRUE:
+		return yajl_gen_bool(g, 1);
+	case EXO_T_FALSE:
+		return yajl_gen_bool(g, 0);
+	case EXO_T_NUMBER:
+		return yajl_gen_number(g, s, len);
+	case EXO_T_STRING:
+		return yajl_gen_string(g, (const unsigned char *)s, len);
+	}
+	return yajl_gen_invalid_string;
+}
+
+/* Checks a generator step and the size of the record so far. */
+static int
+exo_gen_check(struct exo_parser *p, yajl_gen_status st)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	if (st != yajl_gen_status_ok)
+		return exo_fail(p, "cannot re-serialize a record (yajl_gen status %d)", (int)st);
+	yajl_gen_get_buf(p->gen, &buf, &len);
+	if (len > EXO_MAX_RECORD)
+		return exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+	return 1;
+}
+
+/* Empties the record buffer; one that grew large is freed so that memory stays flat. */
+static int
+exo_gen_recycle(struct exo_parser *p, size_t used)
+{
+	if (used > EXO_CODEC_GEN_KEEP) {
+		yajl_gen_free(p->gen);
+		p->gen = exo_gen_new();
+		if (p->gen == NULL)
+			return exo_fail(p, "out of memory");
+		return 1;
+	}
+	yajl_gen_clear(p->gen);
+	yajl_gen_reset(p->gen, NULL);
+	return 1;
+}
+
+static int
+exo_is_paging_warning(const char *s, size_t len)
+{
+	size_t plen = sizeof(exo_paging_warning) - 1;
+
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	return len >= plen && memcmp(s, exo_paging_warning, plen) == 0;
+}
+
+/* Passes one warning on, NUL-terminated and cut to EXO_MAX_WARNING bytes. */
+static int
+exo_warning(struct exo_parser *p, const char *s, size_t len, int is_error)
+{
+	size_t off = 0, n;
+
+	if (is_error) {
+		off = sizeof(exo_error_prefix) - 1;
+		memcpy(p->msg, exo_error_prefix, off);
+	} else if (exo_is_paging_warning(s, len)) {
+		return 1;
+	}
+	n = exo_utf8_cut(s, len, EXO_MAX_WARNING - off);
+	memcpy(p->msg + off, s, n);
+	p->msg[off + n] = '\0';
+	if (p->cbs.warning != NULL && p->cbs.warning(p->arg, p->msg, off + n) != 0)
+		return exo_fail(p, "stopped by the warning callback");
+	return 1;
+}
+
+static int
+exo_link(struct exo_parser *p, const char *s, size_t len)
+{
+	if (len == 0)
+		return 1;
+	if (len > EXO_MAX_LINK)
+		return exo_fail(p, "@odata.nextLink is longer than %d bytes", EXO_MAX_LINK);
+	if (memchr(s, '\0', len) != NULL)
+		return exo_fail(p, "@odata.nextLink contains a NUL byte");
+	memcpy(p->link, s, len);
+	p->link[len] = '\0';
+	if (p->cbs.next_link != NULL && p->cbs.next_link(p->arg, p->link, len) != 0)
+		return exo_fail(p, "stopped by the next_link callback");
+	return 1;
+}
+
+/* Hands the finished record (or @adminapi.errors element) on and empties the buffer. */
+static int
+exo_emit(struct exo_parser *p, enum exo_slot slot)
+{
+	const unsigned char *buf;
+	size_t len;
+	int stop = 0;
+
+	yajl_gen_get_buf(p->gen, &buf, &len);
+	if (slot == EXO_SLOT_ERRORS) {
+		if (!exo_warning(p, (const char *)buf, len, 1))
+			return 0;
+	} else if (p->cbs.record != NULL) {
+		stop = p->cbs.record(p->arg, (const char *)buf, len);
+	}
+	if (!exo_gen_recycle(p, len))
+		return 0;
+	if (stop)
+		return exo_fail(p, "stopped by the record callback");
+	return 1;
+}
+
+static enum exo_slot
+exo_slot_for(const char *key, size_t len)
+{
+	static const struct {
+		const char *key;
+		enum exo_slot slot;
+	} map[] = {
+		{ "value", EXO_SLOT_VALUE },
+		{ "@adminapi.warnings", EXO_SLOT_WARNINGS },
+		{ "@adminapi.errors", EXO_SLOT_ERRORS },
+		{ "@odata.nextLink", EXO_SLOT_LINK },
+	};
+	size_t i;
+
+	for (i = 0; i < EXO_NELEM(map); i++)
+		if (strlen(map[i].key) == len && memcmp(map[i].key, key, len) == 0)
+			return map[i].slot;
+	return EXO_SLOT_NONE;
+}
+
+/* A scalar directly under a top-level key. */
+static int
+exo_top_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t len)
+{
+	switch (p->slot) {
+	case EXO_SLOT_VALUE:
+		if (t != EXO_T_NULL)
+			return exo_fail(p, "\"value\" is not an array");
+		return 1;
+	case EXO_SLOT_WARNINGS:
+	case EXO_SLOT_ERRORS:
+		if (t == EXO_T_STRING)
+			return exo_warning(p, s, len, p->slot == EXO_SLOT_ERRORS);
+		return 1;
+	case EXO_SLOT_LINK:
+		if (t == EXO_T_STRING)
+			return exo_link(p, s, len);
+		if (t != EXO_T_NULL)
+			return exo_fail(p, "@odata.nextLink is not a string");
+		return 1;
+	case EXO_SLOT_NONE:
+		break;
+	}
+	return 1;
+}
+
+/* A scalar element of a top-level array. */
+static int
+exo_elem_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t len)
+{
+	switch (p->slot) {
+	case EXO_SLOT_VALUE:
+		if (!exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
+			return 0;
+		return exo_emit(p, EXO_SLOT_VALUE);
+	case EXO_SLOT_WARNINGS:
+	case EXO_SLOT_ERRORS:
+		if (t == EXO_T_STRING)
+			return exo_warning(p, s, len, p->slot == EXO_SLOT_ERRORS);
+		return 1;
+	case EXO_SLOT_LINK:
+	case EXO_SLOT_NONE:
+		break;
+	}
+	return 1;
+}
+
+static int
+exo_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t len)
+{
+	p->events++;
+	if (p->capture >= 0)
+		return exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len));
+	switch (p->depth) {
+	case 0:
+		return exo_fail(p, "the response is not a JSON object");
+	case 1:
+		return exo_top_scalar(p, t, s, len);
+	case 2:
+		return exo_elem_scalar(p, t, s, len);
+	default:
+		return 1;
+	}
+}
+
+/* A container opening directly under a top-level key. */
+static int
+exo_top_open(struct exo_parser *p, int is_map)
+{
+	switch (p->slot) {
+	case EXO_SLOT_VALUE:
+		if (is_map)
+			return exo_fail(p, "\"value\" is not an array");
+		return 1;
+	case EXO_SLOT_LINK:
+		return exo_fail(p, "@odata.nextLink is not a string");
+	case EXO_SLOT_WARNINGS:
+	case EXO_SLOT_ERRORS:
+		if (is_map)
+			p->slot = EXO_SLOT_NONE;
+		return 1;
+	case EXO_SLOT_NONE:
+		break;
+	}
+	return 1;
+}
+
+static int
+exo_open(struct exo_parser *p, int is_map)
+{
+	p->events++;
+	if (p->depth >= EXO_CODEC_MAX_DEPTH)
+		return exo_fail(p, "JSON nested deeper than %d levels", EXO_CODEC_MAX_DEPTH);
+	if (p->capture < 0) {
+		if (p->depth == 0 && !is_map)
+			return exo_fail(p, "the response is not a JSON object");
+		if (p->depth == 1 && !exo_top_open(p, is_map))
+			return 0;
+		if (p->depth == 2 && (p->slot == EXO_SLOT_VALUE || p->slot == EXO_SLOT_ERRORS)) {
+			p->capture = p->depth;
+			p->capture_slot = p->slot;
+		}
+	}
+	p->depth++;
+	if (p->capture < 0)
+		return 1;
+	return exo_gen_check(p, is_map ? yajl_gen_map_open(p->gen) : yajl_gen_array_open(p->gen));
+}
+
+static int
+exo_close(struct exo_parser *p, int is_map)
+{
+	p->events++;
+	p->depth--;
+	if (p->capture < 0) {
+		if (p->depth <= 1)
+			p->slot = EXO_SLOT_NONE;
+		return 1;
+	}
+	if (!exo_gen_check(p, is_map ? yajl_gen_map_close(p->gen) : yajl_gen_array_close(p->gen)))
+		return 0;
+	if (p->depth > p->capture)
+		return 1;
+	p->capture = -1;
+	return exo_emit(p, p->capture_slot);
+}
+
+static int
+exo_cb_null(void *ctx)
+{
+	return exo_scalar(ctx, EXO_T_NULL, NULL, 0);
+}
+
+static int
+exo_cb_boolean(void *ctx, int b)
+{
+	return exo_scalar(ctx, b ? EXO_T_TRUE : EXO_T_FALSE, NULL, 0);
+}
+
+/* yajl hands numbers over as text, so big and precise numbers pass through unchanged. */
+static int
+exo_cb_number(void *ctx, const char *s, size_t len)
+{
+	return exo_scalar(ctx, EXO_T_NUMBER, s, len);
+}
+
+static int
+exo_cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return exo_scalar(ctx, EXO_T_STRING, (const char *)s, len);
+}
+
+static int
+exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct exo_parser *p = ctx;
+
+	p->events++;
+	if (p->capture >= 0)
+		return exo_gen_check(p, yajl_gen_string(p->gen, s, len));
+	if (p->depth == 1)
+		p->slot = exo_slot_for((const char *)s, len);
+	return 1;
+}
+
+static int
+exo_cb_start_map(void *ctx)
+{
+	return exo_open(ctx, 1);
+}
+
+static int
+exo_cb_end_map(void *ctx)
+{
+	return exo_close(ctx, 1);
+}
+
+static int
+exo_cb_start_array(void *ctx)
+{
+	return exo_open(ctx, 0);
+}
+
+static int
+exo_cb_end_array(void *ctx)
+{
+	return exo_close(ctx, 0);
+}
+
+static const yajl_callbacks exo_callbacks = {
+	.yajl_null = exo_cb_null,
+	.yajl_boolean = exo_cb_boolean,
+	.yajl_number = exo_cb_number,
+	.yajl_string = exo_cb_string,
+	.yajl_start_map = exo_cb_start_map,
+	.yajl_map_key = exo_cb_map_key,
+	.yajl_end_map = exo_cb_end_map,
+	.yajl_start_array = exo_cb_start_array,
+	.yajl_end_array = exo_cb_end_array,
+};
+
+struct exo_parser *
+exo_parser_new(const struct exo_parser_cbs *cbs, void *arg)
+{
+	struct exo_parser *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if (cbs != NULL)
+		p->cbs = *cbs;
+	p->arg = arg;
+	p->capture = -1;
+	p->yh = yajl_alloc(&exo_callbacks, NULL, p);
+	p->gen = exo_gen_new();
+	if (p->yh == NULL || p->gen == NULL) {
+		exo_parser_free(p);
+		return NULL;
+	}
+	yajl_config(p->yh, yajl_dont_validate_strings, 0);
+	return p;
+}
+
+/* Records why yajl stopped, unless a callback already said. */
+static int
+exo_parser_status(struct exo_parser *p, yajl_status st)
+{
+	unsigned char *msg;
+	size_t n;
+
+	if (st == yajl_status_ok)
+		return 0;
+	if (p->failed)
+		return -1;
+	msg = yajl_get_error(p->yh, 0, NULL, 0);
+	if (msg == NULL) {
+		exo_fail(p, "invalid JSON");
+		return -1;
+	}
+	n = strlen((char *)msg);
+	while (n > 0 && isspace(msg[n - 1]))
+		n--;
+	exo_fail(p, "invalid JSON: %.*s", (int)n, (char *)msg);
+	yajl_free_error(p->yh, msg);
+	return -1;
+}
+
+int
+exo_parser_feed(struct exo_parser *p, const char *buf, size_t len)
+{
+	if (p->failed)
+		return -1;
+	if (p->finished) {
+		exo_fail(p, "data after the end of the response");
+		return -1;
+	}
+	/*
+	 * yajl buffers a token until it is complete; bounding the bytes fed
+	 * without a completed token bounds that buffer.
+	 */
+	while (len > 0) {
+		size_t n = len < EXO_CODEC_FEED_SLICE ? len : EXO_CODEC_FEED_SLICE;
+
+		p->events = 0;
+		if (exo_parser_status(p, yajl_parse(p->yh, (const unsigned char *)buf, n)) != 0)
+			return -1;
+		p->gap = p->events > 0 ? 0 : p->gap + n;
+		if (p->gap > EXO_MAX_RECORD) {
+			exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+exo_parser_finish(struct exo_parser *p)
+{
+	if (p->failed)
+		return -1;
+	if (p->finished)
+		return 0;
+	if (exo_parser_status(p, yajl_complete_parse(p->yh)) != 0)
+		return -1;
+	p->finished = 1;
+	return 0;
+}
+
+const char *
+exo_parser_error(const struct exo_parser *p)
+{
+	return p->err;
+}
+
+void
+exo_parser_free(struct exo_parser *p)
+{
+	if (p == NULL)
+		return;
+	if (p->yh != NULL)
+		yajl_free(p->yh);
+	if (p->gen != NULL)
+		yajl_gen_free(p->gen);
+	free(p);
+}
+
+/* ---- request body ---- */
+
+static int
+exo_cmdlet_name_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= EXO_CODEC_MAX_CMDLET)
+			return 0;
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+static int
+exo_has_odata_type(yajl_val obj)
+{
+	size_t i;
+
+	for (i = 0; i < obj->u.object.len; i++)
+		if (strcmp(obj->u.object.keys[i], "@odata.type") == 0)
+			return 1;
+	return 0;
+}
+
+static yajl_gen_status
+exo_gen_str(yajl_gen g, const char *s)
+{
+	return yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static yajl_gen_status
+exo_gen_tree_number(yajl_gen g, yajl_val v)
+{
+	if (v->u.number.r != NULL)
+		return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+	if (v->u.number.flags & YAJL_NUMBER_INT_VALID)
+		return yajl_gen_integer(g, v->u.number.i);
+	return yajl_gen_double(g, v->u.number.d);
+}
+
+static int exo_gen_tree(yajl_gen g, yajl_val v, int depth, int tag);
+
+static int
+exo_gen_tree_object(yajl_gen g, yajl_val v, int depth, int tag)
+{
+	size_t i;
+
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
+		return -1;
+	/* PowerShell hashtables travel as this open OData type (§2.4). */
+	if (tag && !exo_has_odata_type(v)) {
+		if (exo_gen_str(g, "@odata.type") != yajl_gen_status_ok ||
+		    exo_gen_str(g, exo_hashtable_type) != yajl_gen_status_ok)
+			return -1;
+	}
+	for (i = 0; i < v->u.object.len; i++) {
+		if (exo_gen_str(g, v->u.object.keys[i]) != yajl_gen_status_ok ||
+		    exo_gen_tree(g, v->u.object.values[i], depth + 1, 1) != 0)
+			return -1;
+	}
+	return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+static int
+exo_gen_tree(yajl_gen g, yajl_val v, int depth, int tag)
+{
+	size_t i;
+	yajl_gen_status st;
+
+	if (depth > EXO_CODEC_MAX_DEPTH)
+		return -1;
+	if (v == NULL || YAJL_IS_NULL(v))
+		st = yajl_gen_null(g);
+	else if (YAJL_IS_STRING(v))
+		st = exo_gen_str(g, v->u.string);
+	else if (YAJL_IS_NUMBER(v))
+		st = exo_gen_tree_number(g, v);
+	else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+		st = yajl_gen_bool(g, YAJL_IS_TRUE(v));
+	else if (YAJL_IS_OBJECT(v))
+		return exo_gen_tree_object(g, v, depth, tag);
+	else if (YAJL_IS_ARRAY(v)) {
+		if (yajl_gen_array_open(g) != yajl_gen_status_ok)
+			return -1;
+		for (i = 0; i < v->u.array.len; i++)
+			if (exo_gen_tree(g, v->u.array.values[i], depth + 1, 1) != 0)
+				return -1;
+		st = yajl_gen_array_close(g);
+	} else
+		return -1;
+	return st == yajl_gen_status_ok ? 0 : -1;
+}
+
+int
+exo_codec_body(const char *cmdlet, const yajl_val params, char **out, size_t *len)
+{
+	yajl_gen g = NULL;
+	const unsigned char *buf;
+	size_t n;
+	int rc = -1;
+
+	if (out == NULL || len == NULL)
+		return -1;
+	*out = NULL;
+	*len = 0;
+	if (!exo_cmdlet_name_ok(cmdlet) || (params != NULL && !YAJL_IS_OBJECT(params)))
+		return -1;
+	g = exo_gen_new();
+	if (g == NULL)
+		goto out;
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    exo_gen_str(g, "CmdletInput") != yajl_gen_status_ok ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    exo_gen_str(g, "CmdletName") != yajl_gen_status_ok ||
+	    exo_gen_str(g, cmdlet) != yajl_gen_status_ok ||
+	    exo_gen_str(g, "Parameters") != yajl_gen_status_ok)
+		goto out;
+	/* The server treats a null Parameters differently from {} (§2.4). */
+	if (params == NULL) {
+		if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok)
+			goto out;
+	} else if (exo_gen_tree(g, params, 3, 0) != 0) {
+		goto out;
+	}
+	if (yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok)
+		goto out;
+	*out = malloc(n + 1);
+	if (*out == NULL)
+		goto out;
+	memcpy(*out, buf, n);
+	(*out)[n] = '\0';
+	*len = n;
+	rc = 0;
+out:
+	if (g != NULL)
+		yajl_gen_free(g);
+	return rc;
+}
+
+/* ---- error envelope ---- */
+
+static yajl_val
+exo_get(yajl_val obj, const char *key)
+{
+	size_t i;
+
+	if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		return NULL;
+	for (i = 0; i < obj->u.object.len; i++)
+		if (strcasecmp(obj->u.object.keys[i], key) == 0)
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+static const char *
+exo_get_str(yajl_val obj, const char *key)
+{
+	yajl_val v = exo_get(obj, key);
+
+	return v != NULL && YAJL_IS_STRING(v) ? v->u.string : NULL;
+}
+
+/* s[0..len) trimmed and cut to max bytes, or NULL when that leaves nothing. */
+static char *
+exo_text_dup(const char *s, size_t len, size_t max)
+{
+	if (s == NULL)
+		return NULL;
+	while (len > 0 && isspace((unsigned char)s[0])) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0)
+		return NULL;
+	return strndup(s, exo_utf8_cut(s, len, max));
+}
+
+static char *
+exo_str_dup(const char *s, size_t max)
+{
+	return s == NULL ? NULL : exo_text_dup(s, strlen(s), max);
+}
+
+/* The JSON-string form of details[].message: {"Message":...,"TypeName":...}. */
+static int
+exo_detail_json(const char *s, char **msg, char **type)
+{
+	yajl_val root;
+
+	if (!exo_depth_ok(s, strlen(s), EXO_CODEC_MAX_DEPTH))
+		return -1;
+	root = yajl_tree_parse(s, NULL, 0);
+	if (root == NULL)
+		return -1;
+	if (!YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		return -1;
+	}
+	*msg = exo_str_dup(exo_get_str(root, "Message"), EXO_CODEC_MAX_ERROR_TEXT);
+	*type = exo_str_dup(exo_get_str(root, "TypeName"), EXO_CODEC_MAX_ERROR_NAME);
+	yajl_tree_free(root);
+	return 0;
+}
+
+/*
+ * details[0].message without its "|Type|" or "id|Class|" prefix.  A prefix
+ * is two '|'-ended words without spaces, so prose holding a '|' survives.
+ */
+static void
+exo_detail_text(const char *s, char **msg, char **type)
+{
+	const char *id, *cls, *rest;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '{' && exo_detail_json(s, msg, type) == 0)
+		return;
+	id = s;
+	while (*id != '\0' && *id != '|' && !isspace((unsigned char)*id))
+		id++;
+	cls = id + 1;
+	rest = cls;
+	if (*id == '|') {
+		while (*rest != '\0' && *rest != '|' && !isspace((unsigned char)*rest))
+			rest++;
+	}
+	if (*id == '|' && *rest == '|' && rest > cls) {
+		*type = exo_text_dup(cls, (size_t)(rest - cls), EXO_CODEC_MAX_ERROR_NAME);
+		s = rest + 1;
+	}
+	*msg = exo_str_dup(s, EXO_CODEC_MAX_ERROR_TEXT);
+}
+
+static void
+exo_error_fill(yajl_val err, struct exo_error *out)
+{
+	yajl_val iex, details;
+	char *dmsg = NULL, *dtype = NULL;
+
+	iex = exo_get(exo_get(err, "innererror"), "internalexception");
+	details = exo_get(err, "details");
+	if (details != NULL && YAJL_IS_ARRAY(details) && details->u.array.len > 0) {
+		const char *raw = exo_get_str(details->u.array.values[0], "message");
+
+		if (raw != NULL)
+			exo_detail_text(raw, &dmsg, &dtype);
+	}
+	out->code = exo_str_dup(exo_get_str(err, "code"), EXO_CODEC_MAX_ERROR_NAME);
+	out->type = exo_str_dup(exo_get_str(iex, "type"), EXO_CODEC_MAX_ERROR_NAME);
+	out->message = exo_str_dup(exo_get_str(iex, "message"), EXO_CODEC_MAX_ERROR_TEXT);
+	/* The class named in details[0] is the only type some bodies carry. */
+	if (out->type == NULL) {
+		out->type = dtype;
+		dtype = NULL;
+	}
+	if (out->message == NULL) {
+		out->message = dmsg;
+		dmsg = NULL;
+	}
+	if (out->message == NULL)
+		out->message = exo_str_dup(exo_get_str(err, "message"), EXO_CODEC_MAX_ERROR_TEXT);
+	free(dmsg);
+	free(dtype);
+}
+
+void
+exo_codec_parse_error(const char *body, size_t len, struct exo_error *out)
+{
+	yajl_val root = NULL;
+	char *copy = NULL;
+
+	if (out == NULL)
+		return;
+	out->code = out->message = out->type = NULL;
+	/* A 403 body can be kilobytes of NUL bytes (§3.3): not JSON, nothing to take. */
+	if (body == NULL || len == 0 || len > EXO_CODEC_MAX_ERROR_BODY ||
+	    memchr(body, '\0', len) != NULL || !exo_depth_ok(body, len, EXO_CODEC_MAX_DEPTH))
+		return;
+	copy = strndup(body, len);
+	if (copy == NULL)
+		goto out;
+	root = yajl_tree_parse(copy, NULL, 0);
+	if (root == NULL)
+		goto out;
+	exo_error_fill(exo_get(root, "error"), out);
+out:
+	if (root != NULL)
+		yajl_tree_free(root);
+	free(copy);
+}
+
+void
+exo_error_clear(struct exo_error *e)
+{
+	if (e == NULL)
+		return;
+	free(e->code);
+	free(e->message);
+	free(e->type);
+	e->code = e->message = e->type = NULL;
+}
+
+int
+exo_codec_error_transient(const struct exo_error *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return 0;
+	for (i = 0; i < EXO_NELEM(exo_transient_names); i++) {
+		if (e->type != NULL && strstr(e->type, exo_transient_names[i]) != NULL)
+			return 1;
+		if (e->message != NULL && strstr(e->message, exo_transient_names[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+int
+exo_codec_cmdlet_reads(const char *cmdlet)
+{
+	const char *dash;
+	size_t vlen, i;
+
+	if (cmdlet == NULL)
+		return 0;
+	dash = strchr(cmdlet, '-');
+	if (dash == NULL || dash == cmdlet || dash[1] == '\0')
+		return 0;
+	vlen = (size_t)(dash - cmdlet);
+	for (i = 0; i < EXO_NELEM(exo_read_verbs); i++)
+		if (strlen(exo_read_verbs[i]) == vlen &&
+		    strncasecmp(cmdlet, exo_read_verbs[i], vlen) == 0)
+			return 1;
+	return 0;
+}
