@@ -33,9 +33,12 @@ static const struct auth_method *auth_method_for(enum conf_auth kind)
 		return &auth_device_method;
 	case CONF_AUTH_PASSWORD:
 		return &auth_password_method;
-	default:
-		return NULL;
+	case CONF_AUTH_MANAGED_IDENTITY:
+		return &auth_managed_identity_method;
+	case CONF_AUTH_ACCESS_TOKEN:
+		return &auth_access_token_method;
 	}
+	return NULL;
 }
 
 /* Splits "https://host[:port][/tenant[/...]]" into the base and the first path segment. */

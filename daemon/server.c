@@ -28,6 +28,7 @@
 #include "daemon/profile.h"
 #include "daemon/token.h"
 
+#define SERVER_LINGER_S 5               /* how long a refused client may take to close */
 #define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
 
 struct conn;
@@ -53,6 +54,7 @@ struct conn {
 	struct request *req;
 	int read_closed;                /* the client sent EOF: answer what it sent, then close */
 	int closing;                    /* close once the output is flushed */
+	int lingering;                  /* half-closed by us, discarding input until the peer closes */
 	TAILQ_ENTRY(conn) entry;
 };
 
@@ -189,8 +191,8 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 
 	if (strcmp(r->op, "run") == 0)
 		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
-			 r->profile->conf->name, (unsigned)c->uid, (int)c->pid, r->cmdlet, outcome,
-			 count, ms);
+			 r->profile != NULL ? r->profile->conf->name : "-", (unsigned)c->uid,
+			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, ms);
 	free(r->id);
 	free(r);
 	c->req = NULL;
@@ -608,11 +610,37 @@ static void conn_cancel_running(struct conn *c)
 	request_fail(c, WIRE_E_BAD_REQUEST, "cancelled");
 }
 
+/*
+ * Closing with unread input makes the kernel reset the connection, and the
+ * client would lose the answer that explains why: half-close, discard what
+ * still comes, and close when the peer does (or after SERVER_LINGER_S).
+ */
+static void conn_close_when_flushed(struct conn *c)
+{
+	struct timeval tv = { SERVER_LINGER_S, 0 };
+
+	if (c->req != NULL || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return;         /* the write callback comes back here */
+	if (c->read_closed) {
+		conn_free(c);
+		return;
+	}
+	if (!c->lingering) {
+		c->lingering = 1;
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+}
+
 /* Reads whole lines while no request runs; a running one only listens for cancel. */
 static void conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
+	if (c->lingering) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	while (!c->closing) {
 		size_t avail = evbuffer_get_length(in);
 		size_t want = avail < WIRE_MAX_LINE ? avail : WIRE_MAX_LINE;
@@ -663,10 +691,12 @@ static void conn_process(struct conn *c)
 		if (c->req != NULL)
 			return;
 	}
-	if (c->req == NULL && c->read_closed && evbuffer_get_length(in) < WIRE_MAX_LINE)
+	if (c->req == NULL && c->read_closed)
 		c->closing = 1;
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && c->req == NULL)
-		conn_free(c);
+	if (c->closing) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		conn_close_when_flushed(c);
+	}
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -684,9 +714,8 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->req != NULL && c->req->call != NULL)
 		exo_call_resume(c->req->call);
-	else if (c->closing && c->req == NULL &&
-		 evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_free(c);
+	else if (c->closing)
+		conn_close_when_flushed(c);
 }
 
 /* EOF from a half-closed peer still wants its answers; a peer that is gone does not. */
@@ -702,7 +731,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !conn_peer_gone(c)) {
+	if (!c->lingering && (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    !conn_peer_gone(c)) {
 		c->read_closed = 1;
 		conn_process(c);
 		return;

@@ -1,0 +1,232 @@
+/* The client side of exod's socket: connect, send one line, read bounded answer lines. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "common/wire.h"
+
+struct conn {
+	int fd;
+	char *buf;
+	size_t cap;
+	size_t start;           /* first byte not yet handed out */
+	size_t end;             /* one past the last byte read */
+};
+
+struct conn *conn_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct conn *c;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long", path);
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "cannot reach exod at %s: %s (is it running? try "
+			 "'systemctl start exod', or check -s and $EXOD_SOCKET)", path, strerror(errno));
+		conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int conn_write(struct conn *c, const char *p, size_t len, char *err, size_t errlen)
+{
+	while (len > 0) {
+		/* MSG_NOSIGNAL: a daemon that went away is an error, not a SIGPIPE */
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot send to exod: %s", strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int conn_send(struct conn *c, const char *req, size_t len, char *err, size_t errlen)
+{
+	if (conn_write(c, req, len, err, errlen) < 0)
+		return -1;
+	return conn_write(c, "\n", 1, err, errlen);
+}
+
+/* Reads more, keeping the unread tail at the front; the buffer never outgrows a line. */
+static int conn_fill(struct conn *c, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	if (c->start > 0) {
+		memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->end -= c->start;
+		c->start = 0;
+	}
+	if (c->end == c->cap) {
+		size_t cap = c->cap == 0 ? CONN_READ_CHUNK : c->cap * 2;
+		char *buf;
+
+		if (cap > CONN_MAX_LINE)
+			cap = CONN_MAX_LINE;
+		if ((buf = realloc(c->buf, cap)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		c->buf = buf;
+		c->cap = cap;
+	}
+	do
+		n = read(c->fd, c->buf + c->end, c->cap - c->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read from exod: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "exod closed the connection before the answer ended");
+		return -1;
+	}
+	c->end += (size_t)n;
+	return 0;
+}
+
+/* The next non-empty line, NUL-terminated in place; valid until the next read. */
+static char *conn_read_line(struct conn *c, size_t *len, char *err, size_t errlen)
+{
+	for (;;) {
+		size_t line_len, consumed;
+		enum wire_frame st = WIRE_NEED_MORE;
+
+		if (c->end > c->start)
+			st = wire_frame_next(c->buf + c->start, c->end - c->start, CONN_MAX_LINE,
+					     &line_len, &consumed);
+		if (st == WIRE_LINE) {
+			char *line = c->buf + c->start;
+
+			line[line_len] = '\0';
+			c->start += consumed;
+			if (line_len == 0)
+				continue;
+			*len = line_len;
+			return line;
+		}
+		if (st == WIRE_TOO_LONG) {
+			snprintf(err, errlen, "protocol error: exod sent a line longer than %u bytes",
+				 CONN_MAX_LINE);
+			return NULL;
+		}
+		if (conn_fill(c, err, errlen) < 0)
+			return NULL;
+	}
+}
+
+int conn_pending(const struct conn *c)
+{
+	return c->end > c->start && memchr(c->buf + c->start, '\n', c->end - c->start) != NULL;
+}
+
+static int conn_depth_open(void *ctx)
+{
+	return ++*(int *)ctx <= CONN_MAX_DEPTH;
+}
+
+static int conn_depth_close(void *ctx)
+{
+	--*(int *)ctx;
+	return 1;
+}
+
+static const yajl_callbacks conn_depth_callbacks = {
+	.yajl_start_map = conn_depth_open,
+	.yajl_end_map = conn_depth_close,
+	.yajl_start_array = conn_depth_open,
+	.yajl_end_array = conn_depth_close,
+};
+
+/*
+ * yajl_tree frees a value recursively, so a line nested deeper than any
+ * answer needs is refused before a tree is built from it.
+ */
+static int conn_check_depth(const char *line, size_t len, char *err, size_t errlen)
+{
+	int depth = 0, rc = -1;
+	yajl_handle h = yajl_alloc(&conn_depth_callbacks, NULL, &depth);
+	yajl_status st;
+
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st = yajl_parse(h, (const unsigned char *)line, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_client_canceled) {
+		snprintf(err, errlen, "protocol error: an answer nested deeper than %d levels",
+			 CONN_MAX_DEPTH);
+	} else if (st != yajl_status_ok) {
+		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+
+		snprintf(err, errlen, "protocol error: exod sent invalid JSON: %s",
+			 msg != NULL ? (const char *)msg : "?");
+		err[strcspn(err, "\n")] = '\0';
+		yajl_free_error(h, msg);
+	} else {
+		rc = 0;
+	}
+	yajl_free(h);
+	return rc;
+}
+
+int conn_read_answer(struct conn *c, yajl_val *out, char *err, size_t errlen)
+{
+	static const char *type_path[] = { "type", NULL };
+	char ebuf[256];
+	size_t len;
+	char *line;
+	yajl_val v;
+
+	*out = NULL;
+	if ((line = conn_read_line(c, &len, err, errlen)) == NULL)
+		return -1;
+	if (conn_check_depth(line, len, err, errlen) < 0)
+		return -1;
+	if ((v = yajl_tree_parse(line, ebuf, sizeof(ebuf))) == NULL) {
+		snprintf(err, errlen, "protocol error: exod sent invalid JSON");
+		return -1;
+	}
+	if (!YAJL_IS_OBJECT(v) || yajl_tree_get(v, type_path, yajl_t_string) == NULL) {
+		snprintf(err, errlen, "protocol error: an answer line without a \"type\"");
+		yajl_tree_free(v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+void conn_close(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	free(c);
+}

@@ -1,0 +1,255 @@
+"""Tests of the simulated Microsoft cloud itself, through plain urllib (no exod involved)."""
+
+import base64
+import gzip
+import hashlib
+import json
+import tempfile
+import time
+import urllib.parse
+import uuid
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from fakecloud import FakeCloud, make_credentials
+
+SCOPE = "https://outlook.office365.com/.default"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DEFAULT_KNOBS = {"token_lifetime": 3599, "page_size_cap": 1000, "device_interval": 5,
+                 "throttle": None, "fault": None}
+
+
+@pytest.fixture(scope="module")
+def env():
+    with tempfile.TemporaryDirectory(prefix="fake-test-") as tmp:
+        creds = make_credentials(tmp + "/creds")
+        with FakeCloud(tmp + "/cloud", creds["config"]) as cloud:
+            yield cloud, creds
+
+
+@pytest.fixture
+def cloud(env):
+    fake, creds = env
+    fake.knobs(**DEFAULT_KNOBS)
+    fake.reset()
+    return fake, creds
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def token_post(fake, tenant, form, headers=None):
+    status, hdrs, body = fake.request("POST", "/%s/oauth2/v2.0/token" % tenant,
+                                      urllib.parse.urlencode(form).encode(), headers)
+    return status, json.loads(body)
+
+
+def secret_token(fake, creds):
+    status, body = token_post(fake, creds["tenant"], {
+        "grant_type": "client_credentials", "client_id": creds["app_id"],
+        "client_secret": creds["client_secret"], "scope": SCOPE})
+    assert status == 200, body
+    return body["access_token"]
+
+
+def assertion(fake, creds, alg="PS256", jti=None):
+    with open(creds["key_pem"], "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), None)
+    with open(creds["cert_pem"], "rb") as f:
+        der = x509.load_pem_x509_certificate(f.read()).public_bytes(serialization.Encoding.DER)
+    header = {"alg": alg, "typ": "JWT"}
+    if alg == "PS256":
+        header["x5t#S256"] = b64url(hashlib.sha256(der).digest())
+        pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    else:
+        header["x5t"] = b64url(hashlib.sha1(der).digest())
+        pad = padding.PKCS1v15()
+    now = int(time.time())
+    claims = {"aud": "%s/%s/oauth2/v2.0/token" % (fake.url, creds["tenant"]),
+              "iss": creds["app_id"], "sub": creds["app_id"], "jti": jti or str(uuid.uuid4()),
+              "nbf": now - 60, "iat": now, "exp": now + 540}
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+    sig = key.sign(signing_input.encode(), pad, hashes.SHA256())
+    return signing_input + "." + b64url(sig)
+
+
+def invoke(fake, token, cmdlet, params=None, anchor="UPN:admin@contoso.onmicrosoft.com",
+           page=None, url=None, tenant="contoso.onmicrosoft.com"):
+    headers = {"Authorization": "Bearer " + token, "X-AnchorMailbox": anchor,
+               "Accept-Encoding": "gzip", "X-CmdletName": cmdlet}
+    if page:
+        headers["Prefer"] = "odata.maxpagesize=%d" % page
+    body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": params or {}}}
+    status, hdrs, data = fake.request("POST", "/adminapi/beta/%s/InvokeCommand" % tenant,
+                                      body, headers, url=url)
+    if hdrs.get("Content-Encoding") == "gzip":
+        data = gzip.decompress(data)
+    return status, hdrs, data
+
+
+def test_secret_grant_issues_exchange_app_token(cloud):
+    fake, creds = cloud
+    claims = jwt_claims(secret_token(fake, creds))
+    assert claims["aud"] == "https://outlook.office365.com"
+    assert claims["tid"] == creds["tenant_id"]
+    assert claims["iss"] == "https://sts.windows.net/%s/" % creds["tenant_id"]
+    assert claims["roles"] == ["Exchange.ManageAsApp"]
+    assert claims["appid"] == creds["app_id"]
+    status, body = token_post(fake, creds["tenant"], {
+        "grant_type": "client_credentials", "client_id": creds["app_id"],
+        "client_secret": "wrong", "scope": SCOPE})
+    assert status == 401 and body["error"] == "invalid_client"
+    assert body["error_codes"] == [7000215] and body["error_description"].startswith("AADSTS7000215:")
+    status, body = token_post(fake, "organizations", {
+        "grant_type": "client_credentials", "client_id": creds["app_id"],
+        "client_secret": creds["client_secret"], "scope": SCOPE})
+    assert status == 400
+    assert fake.counters()["token_requests"]["client_credentials"] == 3
+
+
+def test_bad_scope_and_unknown_tenant(cloud):
+    fake, creds = cloud
+    form = {"grant_type": "client_credentials", "client_id": creds["app_id"],
+            "client_secret": creds["client_secret"], "scope": "https://graph.microsoft.com/.default"}
+    status, body = token_post(fake, creds["tenant"], form)
+    assert (status, body["error"], body["error_codes"]) == (400, "invalid_scope", [70011])
+    status, body = token_post(fake, "nowhere.onmicrosoft.com", dict(form, scope=SCOPE))
+    assert (status, body["error_codes"]) == (400, [90002])
+
+
+@pytest.mark.parametrize("alg", ["PS256", "RS256"])
+def test_assertion_grant_and_replayed_jti(cloud, alg):
+    fake, creds = cloud
+    signed = assertion(fake, creds, alg)
+    form = {"grant_type": "client_credentials", "client_id": creds["app_id"], "scope": SCOPE,
+            "client_assertion_type": JWT_BEARER, "client_assertion": signed}
+    status, body = token_post(fake, creds["tenant"], form)
+    assert status == 200, body
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3599
+    assert "refresh_token" not in body
+    status, body = token_post(fake, creds["tenant"], form)
+    assert status == 401 and body["error"] == "invalid_client"
+    assert fake.counters()["assertions_rejected"] == 1
+
+
+def test_assertion_with_wrong_audience_is_rejected(cloud):
+    fake, creds = cloud
+    signed = assertion(fake, creds)
+    status, body = token_post(fake, creds["tenant_id"], {
+        "grant_type": "client_credentials", "client_id": creds["app_id"], "scope": SCOPE,
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": signed[:-4] + ("AAAA" if not signed.endswith("AAAA") else "BBBB")})
+    assert status == 401 and body["error_codes"] == [700027]
+
+
+def test_paging_follows_next_link_and_rejects_other_anchor(cloud):
+    fake, creds = cloud
+    token = secret_token(fake, creds)
+    params = {"ResultSize": "Unlimited"}
+    status, _, data = invoke(fake, token, "Get-Mailbox", params, page=10)
+    assert status == 200
+    first = json.loads(data)
+    assert len(first["value"]) == 10 and first["adminapi.warnings@odata.type"] == "#Collection(String)"
+    assert any("more results available" in w for w in first["@adminapi.warnings"])
+    link = first["@odata.nextLink"]
+    assert link.startswith(fake.url + "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?$skiptoken=")
+    status, _, data = invoke(fake, token, "Get-Mailbox", params, page=10, url=link,
+                             anchor="UPN:someone-else@contoso.onmicrosoft.com")
+    assert status == 400
+    err = json.loads(data)["error"]
+    assert err["message"] == "Invalid Operation"
+    assert err["innererror"]["internalexception"]["message"].startswith(
+        "Expired or Invalid pagination request. Default Expiry time is 00:30:00")
+    names = [r["Name"] for r in first["value"]]
+    while link:
+        status, _, data = invoke(fake, token, "Get-Mailbox", params, page=10, url=link)
+        assert status == 200
+        page = json.loads(data)
+        names += [r["Name"] for r in page["value"]]
+        link = page.get("@odata.nextLink")
+    assert page["@adminapi.warnings"] == []
+    assert len(names) == 25 and len(set(names)) == 25
+    assert fake.counters()["pages"] == 3
+
+
+def test_expired_token_gets_401_with_challenge(cloud):
+    fake, creds = cloud
+    fake.knobs(token_lifetime=0)
+    token = secret_token(fake, creds)
+    status, hdrs, data = invoke(fake, token, "Get-OrganizationConfig")
+    assert status == 401
+    assert hdrs["WWW-Authenticate"].startswith("Bearer ")
+    assert 'error="invalid_token"' in hdrs["WWW-Authenticate"]
+    assert json.loads(data)["error"]["code"] == "Unauthorized"
+    status, _, _ = invoke(fake, "", "Get-OrganizationConfig")
+    assert status == 401
+    assert fake.counters()["unauthorized"] == 2
+
+
+def test_set_mailbox_persists_and_unknown_identity_is_404(cloud):
+    fake, creds = cloud
+    token = secret_token(fake, creds)
+    status, _, _ = invoke(fake, token, "Set-Mailbox", {
+        "Identity": "user000007@contoso.onmicrosoft.com", "HiddenFromAddressListsEnabled": True})
+    assert status == 200
+    status, _, data = invoke(fake, token, "Get-Mailbox", {"Identity": "user000007"})
+    assert json.loads(data)["value"][0]["HiddenFromAddressListsEnabled"] is True
+    status, _, data = invoke(fake, token, "Set-Mailbox", {"Identity": "nobody", "DisplayName": "x"})
+    assert status == 404
+    assert "couldn't be found" in json.loads(data)["error"]["details"][0]["message"]
+
+
+def test_device_code_flow(cloud):
+    fake, creds = cloud
+    fake.knobs(device_interval=0)
+    status, _, data = fake.request("POST", "/organizations/oauth2/v2.0/devicecode", urllib.parse.urlencode({
+        "client_id": creds["public_client_id"], "scope": SCOPE + " offline_access"}).encode())
+    flow = json.loads(data)
+    assert status == 200 and flow["verification_uri"] == "https://microsoft.com/devicelogin"
+    assert flow["user_code"] in flow["message"]
+    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": creds["public_client_id"], "device_code": flow["device_code"]}
+    status, body = token_post(fake, "organizations", poll)
+    assert (status, body["error"]) == (400, "authorization_pending")
+    assert [p["user_code"] for p in fake.device_pending()] == [flow["user_code"]]
+    fake.device(flow["user_code"], "approve", creds["user"])
+    status, body = token_post(fake, "organizations", poll)
+    assert status == 200 and "refresh_token" in body
+    assert jwt_claims(body["access_token"])["upn"] == creds["user"]
+
+
+def test_imds_needs_metadata_header_and_answers_strings(cloud):
+    fake, _ = cloud
+    path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://outlook.office365.com"
+    status, _, _ = fake.request("GET", path)
+    assert status == 400
+    status, _, data = fake.request("GET", path, headers={"Metadata": "true"})
+    body = json.loads(data)
+    assert status == 200 and isinstance(body["expires_in"], str) and body["expires_in"].isdigit()
+    assert fake.counters()["mi_requests"] == 2
+
+
+def test_counters_record_redacted_headers_and_throttle(cloud):
+    fake, creds = cloud
+    token = secret_token(fake, creds)
+    fake.knobs(throttle={"count": 1, "retry_after": 7})
+    status, hdrs, _ = invoke(fake, token, "Get-AcceptedDomain")
+    assert status == 429 and hdrs["Retry-After"] == "7"
+    status, _, data = invoke(fake, token, "Get-AcceptedDomain")
+    assert status == 200 and len(json.loads(data)["value"]) == 3
+    c = fake.counters()
+    # Names are recorded as the client sent them; urllib capitalizes them its own way.
+    sent = {k.lower(): v for k, v in c["last_invoke_headers"].items()}
+    assert sent["authorization"] == "Bearer <redacted>"
+    assert sent["x-cmdletname"] == "Get-AcceptedDomain"
+    assert c["invoke_by_cmdlet"] == {"Get-AcceptedDomain": 2}
+    assert c["throttled"] == 1 and c["tokens_issued"] == 1

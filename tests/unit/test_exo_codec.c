@@ -1,0 +1,1073 @@
+/* Unit tests for the InvokeCommand codec: body, streaming page parser, error envelope. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "daemon/exo_codec.h"
+
+#define LOG_MAX 64
+
+/* Everything the parser reported, in order: "R:<json>", "W:<text>", "L:<url>". */
+struct evlog {
+	char *ev[LOG_MAX];
+	size_t n;
+	size_t records;
+	size_t stop_after_records;      /* 0: never stop */
+	int stop_on_warning;
+	int stop_on_link;
+	int nul_terminated;             /* every warning/link arrived NUL-terminated */
+};
+
+static void
+log_add(struct evlog *lg, char kind, const char *s, size_t len)
+{
+	char *e;
+
+	assert_true(lg->n < LOG_MAX);
+	e = malloc(len + 3);
+	assert_non_null(e);
+	e[0] = kind;
+	e[1] = ':';
+	memcpy(e + 2, s, len);
+	e[len + 2] = '\0';
+	lg->ev[lg->n++] = e;
+}
+
+static void
+log_clear(struct evlog *lg)
+{
+	size_t i;
+
+	for (i = 0; i < lg->n; i++)
+		free(lg->ev[i]);
+	memset(lg, 0, sizeof(*lg));
+}
+
+static int
+on_record(void *arg, const char *json, size_t len)
+{
+	struct evlog *lg = arg;
+
+	log_add(lg, 'R', json, len);
+	lg->records++;
+	return lg->stop_after_records != 0 && lg->records >= lg->stop_after_records;
+}
+
+static int
+on_warning(void *arg, const char *msg, size_t len)
+{
+	struct evlog *lg = arg;
+
+	if (msg[len] != '\0')
+		lg->nul_terminated = 0;
+	log_add(lg, 'W', msg, len);
+	return lg->stop_on_warning;
+}
+
+static int
+on_link(void *arg, const char *url, size_t len)
+{
+	struct evlog *lg = arg;
+
+	if (url[len] != '\0')
+		lg->nul_terminated = 0;
+	log_add(lg, 'L', url, len);
+	return lg->stop_on_link;
+}
+
+static const struct exo_parser_cbs test_cbs = { on_record, on_warning, on_link };
+
+/* Feeds doc in pieces of chunk bytes; returns what feed/finish returned, copying any error. */
+static int
+parse_chunked(const char *doc, size_t len, size_t chunk, struct evlog *lg, char *err, size_t errlen)
+{
+	struct exo_parser *p = exo_parser_new(&test_cbs, lg);
+	size_t off = 0;
+	int rc = 0;
+
+	assert_non_null(p);
+	lg->nul_terminated = 1;
+	while (off < len && rc == 0) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		rc = exo_parser_feed(p, doc + off, n);
+		off += n;
+	}
+	if (rc == 0)
+		rc = exo_parser_finish(p);
+	if (err != NULL)
+		snprintf(err, errlen, "%s", exo_parser_error(p));
+	exo_parser_free(p);
+	return rc;
+}
+
+static int
+parse_str(const char *doc, struct evlog *lg, char *err, size_t errlen)
+{
+	return parse_chunked(doc, strlen(doc), strlen(doc) + 1, lg, err, errlen);
+}
+
+static void
+assert_log_equal(const struct evlog *a, const struct evlog *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++)
+		assert_string_equal(a->ev[i], b->ev[i]);
+}
+
+/* Shaped like a live Get-Mailbox page (exo-protocol.md §3.1, §3.2), pretty-printed. */
+static const char page_doc[] =
+	"{\n"
+	"  \"@odata.context\": \"https://outlook.office365.com/adminapi/beta/"
+	"8f1c2d3e-0000-4000-8000-123456789abc/$metadata#Collection(Exchange.GenericHashTable)\",\n"
+	"  \"adminapi.warnings@odata.type\": \"#Collection(String)\",\n"
+	"  \"@adminapi.warnings\": [\n"
+	"    \"There are more results available than are currently displayed. To view them, "
+	"increase the value for the ResultSize parameter.\",\n"
+	"    \"The mailbox \\\"B\\u00fcro\\\" is on hold.\"\n"
+	"  ],\n"
+	"  \"value\": [\n"
+	"    {\n"
+	"      \"@odata.type\": \"#Exchange.GenericHashTable\",\n"
+	"      \"Identity\": \"user001\",\n"
+	"      \"DisplayName\": \"Ren\\u00e9e Dupont\",\n"
+	"      \"PrimarySmtpAddress\": \"user001@contoso.onmicrosoft.com\",\n"
+	"      \"EmailAddresses\": [\"SMTP:user001@contoso.com\", \"smtp:user001@contoso.onmicrosoft.com\"],\n"
+	"      \"ProhibitSendQuota\": \"99 GB (106,300,440,576 bytes)\",\n"
+	"      \"RecipientTypeDetails\": \"UserMailbox\",\n"
+	"      \"LitigationHoldEnabled\": false,\n"
+	"      \"ArchiveGuid\": null,\n"
+	"      \"ExtensionCustomAttribute1\": [],\n"
+	"      \"MaxSendSize\": 36700160,\n"
+	"      \"WhenCreated\": \"2021-03-04T10:11:12Z\"\n"
+	"    },\n"
+	"    {\n"
+	"      \"Identity\": \"user002\",\n"
+	"      \"DisplayName\": \"\\u5f20\\u4f1f\",\n"
+	"      \"HiddenFromAddressListsEnabled\": true,\n"
+	"      \"Ratio\": -0.125e-3,\n"
+	"      \"Settings\": {\"Inner\": {\"List\": [1, {\"x\": \"y\"}, [true, null]]}}\n"
+	"    },\n"
+	"    {\"Identity\": \"user003\", \"Note\": \"tab\\there, slash / quote \\\" backslash \\\\\"}\n"
+	"  ],\n"
+	"  \"@odata.nextLink\": \"https://outlook.office365.com/adminapi/beta/"
+	"8f1c2d3e-0000-4000-8000-123456789abc/InvokeCommand?%24skiptoken=MTAwMA%3d%3d\"\n"
+	"}\n";
+
+static const char *const page_expect[] = {
+	"W:The mailbox \"B\xc3\xbcro\" is on hold.",
+	"R:{\"@odata.type\":\"#Exchange.GenericHashTable\",\"Identity\":\"user001\","
+	"\"DisplayName\":\"Ren\xc3\xa9" "e Dupont\",\"PrimarySmtpAddress\":\"user001@contoso.onmicrosoft.com\","
+	"\"EmailAddresses\":[\"SMTP:user001@contoso.com\",\"smtp:user001@contoso.onmicrosoft.com\"],"
+	"\"ProhibitSendQuota\":\"99 GB (106,300,440,576 bytes)\",\"RecipientTypeDetails\":\"UserMailbox\","
+	"\"LitigationHoldEnabled\":false,\"ArchiveGuid\":null,\"ExtensionCustomAttribute1\":[],"
+	"\"MaxSendSize\":36700160,\"WhenCreated\":\"2021-03-04T10:11:12Z\"}",
+	"R:{\"Identity\":\"user002\",\"DisplayName\":\"\xe5\xbc\xa0\xe4\xbc\x9f\","
+	"\"HiddenFromAddressListsEnabled\":true,\"Ratio\":-0.125e-3,"
+	"\"Settings\":{\"Inner\":{\"List\":[1,{\"x\":\"y\"},[true,null]]}}}",
+	"R:{\"Identity\":\"user003\",\"Note\":\"tab\\there, slash / quote \\\" backslash \\\\\"}",
+	"L:https://outlook.office365.com/adminapi/beta/8f1c2d3e-0000-4000-8000-123456789abc/"
+	"InvokeCommand?%24skiptoken=MTAwMA%3d%3d",
+};
+
+static void
+assert_log_is(const struct evlog *lg, const char *const *expect, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(lg->n, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(lg->ev[i], expect[i]);
+}
+
+static void
+test_page_whole(void **state)
+{
+	struct evlog lg = { 0 };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_str(page_doc, &lg, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_log_is(&lg, page_expect, sizeof(page_expect) / sizeof(page_expect[0]));
+	assert_true(lg.nul_terminated);
+	log_clear(&lg);
+}
+
+static void
+test_page_every_chunk_size(void **state)
+{
+	struct evlog whole = { 0 };
+	size_t len = strlen(page_doc), chunk;
+
+	(void)state;
+	assert_int_equal(parse_str(page_doc, &whole, NULL, 0), 0);
+	for (chunk = 1; chunk <= len; chunk++) {
+		struct evlog lg = { 0 };
+
+		assert_int_equal(parse_chunked(page_doc, len, chunk, &lg, NULL, 0), 0);
+		assert_log_equal(&lg, &whole);
+		log_clear(&lg);
+	}
+	log_clear(&whole);
+}
+
+/* Two pieces split at every offset: catches tokens cut at any byte. */
+static void
+test_page_every_split_point(void **state)
+{
+	struct evlog whole = { 0 };
+	size_t len = strlen(page_doc), at;
+
+	(void)state;
+	assert_int_equal(parse_str(page_doc, &whole, NULL, 0), 0);
+	for (at = 0; at <= len; at++) {
+		struct evlog lg = { 0 };
+		struct exo_parser *p = exo_parser_new(&test_cbs, &lg);
+
+		assert_non_null(p);
+		assert_int_equal(exo_parser_feed(p, page_doc, at), 0);
+		assert_int_equal(exo_parser_feed(p, page_doc + at, len - at), 0);
+		assert_int_equal(exo_parser_finish(p), 0);
+		exo_parser_free(p);
+		assert_log_equal(&lg, &whole);
+		log_clear(&lg);
+	}
+	log_clear(&whole);
+}
+
+/* A record is handed on as soon as its closing brace arrives, not at the end of the page. */
+static void
+test_record_emitted_at_close(void **state)
+{
+	static const char doc[] = "{\"value\":[{\"a\":{\"b\":1}},{\"c\":2}],\"@odata.nextLink\":\"u\"}";
+	struct evlog lg = { 0 };
+	struct exo_parser *p = exo_parser_new(&test_cbs, &lg);
+	size_t first_close = strlen("{\"value\":[{\"a\":{\"b\":1}}") - 1;
+	size_t i;
+
+	(void)state;
+	assert_non_null(p);
+	for (i = 0; i < first_close; i++)
+		assert_int_equal(exo_parser_feed(p, doc + i, 1), 0);
+	assert_int_equal(lg.records, 0);
+	assert_int_equal(exo_parser_feed(p, doc + first_close, 1), 0);
+	assert_int_equal(lg.records, 1);
+	assert_string_equal(lg.ev[0], "R:{\"a\":{\"b\":1}}");
+	assert_int_equal(exo_parser_feed(p, doc + first_close + 1, strlen(doc) - first_close - 1), 0);
+	assert_int_equal(exo_parser_finish(p), 0);
+	assert_int_equal(lg.records, 2);
+	exo_parser_free(p);
+	log_clear(&lg);
+}
+
+static void
+test_warnings_after_value(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[{\"n\":1}],\"@adminapi.warnings\":[\"first\",\"second\"],"
+		"\"@odata.context\":\"x\"}";
+	static const char *const expect[] = { "R:{\"n\":1}", "W:first", "W:second" };
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 3);
+	log_clear(&lg);
+}
+
+static void
+test_paging_warning_filtered(void **state)
+{
+	static const char doc[] =
+		"{\"@adminapi.warnings\":[\"  There are more results available than are currently "
+		"displayed. To view them, increase the value for the ResultSize parameter.\","
+		"\"Note: There are more results available than are currently displayed\"],"
+		"\"value\":[]}";
+	static const char *const expect[] = {
+		"W:Note: There are more results available than are currently displayed",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 1);
+	log_clear(&lg);
+}
+
+static void
+test_value_null_absent_empty(void **state)
+{
+	static const char *const docs[] = {
+		"{\"@adminapi.warnings\":[\"w\"],\"value\":null}",
+		"{\"@adminapi.warnings\":[\"w\"]}",
+		"{\"@adminapi.warnings\":[\"w\"],\"value\":[]}",
+	};
+	static const char *const expect[] = { "W:w" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct evlog lg = { 0 };
+
+		assert_int_equal(parse_str(docs[i], &lg, NULL, 0), 0);
+		assert_log_is(&lg, expect, 1);
+		log_clear(&lg);
+	}
+}
+
+/* Only top-level keys count: the same names inside records or other keys are data. */
+static void
+test_only_top_level_keys(void **state)
+{
+	static const char doc[] =
+		"{\"other\":{\"value\":[{\"no\":1}],\"@odata.nextLink\":\"nope\"},"
+		"\"value\":[{\"@odata.nextLink\":\"inner\",\"@adminapi.warnings\":[\"inner\"],"
+		"\"value\":[1]}],"
+		"\"list\":[{\"value\":[2]}],"
+		"\"@adminapi.warnings\":{\"not\":\"an array\"},"
+		"\"@odata.nextLink\":null}";
+	static const char *const expect[] = {
+		"R:{\"@odata.nextLink\":\"inner\",\"@adminapi.warnings\":[\"inner\"],\"value\":[1]}",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 1);
+	log_clear(&lg);
+}
+
+static void
+test_scalar_records(void **state)
+{
+	static const char doc[] = "{\"value\":[1,\"x\",null,true,[1,[]],{}]}";
+	static const char *const expect[] = {
+		"R:1", "R:\"x\"", "R:null", "R:true", "R:[1,[]]", "R:{}",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 6);
+	log_clear(&lg);
+}
+
+static void
+test_adminapi_errors_as_warnings(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[],\"@adminapi.errors\":[\"Couldn't find object \\\"x\\\".\","
+		"{\"message\":\"m\",\"code\":5}]}";
+	static const char *const expect[] = {
+		"W:ERROR: Couldn't find object \"x\".",
+		"W:ERROR: {\"message\":\"m\",\"code\":5}",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 2);
+	log_clear(&lg);
+}
+
+/* A document whose deepest container sits at the given depth, the top object counting 1. */
+static char *
+nested_doc(int depth)
+{
+	size_t k = (size_t)depth - 2, i;
+	char *doc = malloc(2 * k + 32);
+	char *q = doc;
+
+	assert_non_null(doc);
+	q += sprintf(q, "{\"value\":[");
+	for (i = 0; i < k; i++)
+		*q++ = '[';
+	*q++ = '1';
+	for (i = 0; i < k; i++)
+		*q++ = ']';
+	strcpy(q, "]}");
+	return doc;
+}
+
+static void
+test_depth_limit(void **state)
+{
+	struct evlog lg = { 0 };
+	char err[256];
+	char *ok = nested_doc(64), *deep = nested_doc(65);
+
+	(void)state;
+	assert_int_equal(parse_str(ok, &lg, err, sizeof(err)), 0);
+	assert_int_equal(lg.records, 1);
+	log_clear(&lg);
+	assert_int_equal(parse_str(deep, &lg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nested deeper than 64"));
+	assert_int_equal(lg.records, 0);
+	log_clear(&lg);
+	free(ok);
+	free(deep);
+}
+
+/* {"value":[{"small":1},<record of about size bytes made of many strings>,{"after":2}]} */
+static char *
+big_record_doc(size_t size, int one_string, size_t *len)
+{
+	size_t cap = size + 256, i;
+	char *doc = malloc(cap);
+	char *q = doc;
+
+	assert_non_null(doc);
+	q += sprintf(q, "{\"value\":[{\"small\":1},");
+	if (one_string) {
+		*q++ = '"';
+		memset(q, 'a', size);
+		q += size;
+		*q++ = '"';
+	} else {
+		*q++ = '[';
+		for (i = 0; i + 8 < size; i += 8)
+			q += sprintf(q, "%s\"abcde\"", i == 0 ? "" : ",");
+		*q++ = ']';
+	}
+	q += sprintf(q, ",{\"after\":2}]}");
+	*len = (size_t)(q - doc);
+	assert_true(*len < cap);
+	return doc;
+}
+
+static void
+test_record_over_limit(void **state)
+{
+	struct evlog lg = { 0 };
+	char err[256];
+	size_t len;
+	char *doc;
+
+	(void)state;
+	doc = big_record_doc(EXO_MAX_RECORD + 64, 0, &len);
+	assert_int_equal(parse_chunked(doc, len, 100000, &lg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "record is larger than"));
+	assert_int_equal(lg.records, 1);
+	assert_string_equal(lg.ev[0], "R:{\"small\":1}");
+	log_clear(&lg);
+	free(doc);
+
+	doc = big_record_doc(EXO_MAX_RECORD + 64, 1, &len);
+	assert_int_equal(parse_chunked(doc, len, len, &lg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "record is larger than"));
+	assert_int_equal(lg.records, 1);
+	log_clear(&lg);
+	free(doc);
+}
+
+/* A large record under the limit passes, and the records after it are intact. */
+static void
+test_record_large_but_allowed(void **state)
+{
+	struct evlog lg = { 0 };
+	size_t len;
+	char *doc = big_record_doc(EXO_MAX_RECORD / 2, 0, &len);
+
+	(void)state;
+	assert_int_equal(parse_chunked(doc, len, 4096, &lg, NULL, 0), 0);
+	assert_int_equal(lg.records, 3);
+	assert_true(strlen(lg.ev[1]) > EXO_MAX_RECORD / 2 - 16);
+	assert_string_equal(lg.ev[2], "R:{\"after\":2}");
+	log_clear(&lg);
+	free(doc);
+}
+
+static void
+test_invalid_json(void **state)
+{
+	static const char *const docs[] = {
+		"{\"value\":[{\"a\":1,}]}",
+		"{\"value\":[{\"a\":1}]",
+		"{\"value\":[{\"a\":1}]}}",
+		"{\"value\":[{\"a\":1}]} {}",
+		"[{\"a\":1}]",
+		"\"value\"",
+		"{\"value\":{\"a\":1}}",
+		"{\"value\":5}",
+		"{\"@odata.nextLink\":[\"x\"]}",
+		"{\"@odata.nextLink\":42}",
+		"{\"value\":[\"\xff\xfe\"]}",
+		"{\"value\":[{\"a\":tru}]}",
+		"",
+		"   ",
+		"<html>Service Unavailable</html>",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct evlog lg = { 0 };
+		char err[256];
+
+		assert_int_equal(parse_str(docs[i], &lg, err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+		log_clear(&lg);
+	}
+}
+
+/* Once failed, the parser stays failed. */
+static void
+test_failed_parser_stays_failed(void **state)
+{
+	struct evlog lg = { 0 };
+	struct exo_parser *p = exo_parser_new(&test_cbs, &lg);
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(exo_parser_feed(p, "{\"value\":[}", 11), -1);
+	assert_non_null(strstr(exo_parser_error(p), "invalid JSON"));
+	assert_int_equal(exo_parser_feed(p, "]}", 2), -1);
+	assert_int_equal(exo_parser_finish(p), -1);
+	exo_parser_free(p);
+	log_clear(&lg);
+}
+
+static void
+test_callback_stop(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[{\"a\":1},{\"b\":2},{\"c\":3}],\"@adminapi.warnings\":[\"w1\",\"w2\"],"
+		"\"@odata.nextLink\":\"https://x/next\"}";
+	struct evlog lg = { 0 };
+	char err[256];
+
+	(void)state;
+	lg.stop_after_records = 2;
+	assert_int_equal(parse_str(doc, &lg, err, sizeof(err)), -1);
+	assert_int_equal(lg.n, 2);
+	assert_non_null(strstr(err, "record callback"));
+	log_clear(&lg);
+
+	lg.stop_on_warning = 1;
+	assert_int_equal(parse_str(doc, &lg, err, sizeof(err)), -1);
+	assert_int_equal(lg.n, 4);
+	assert_string_equal(lg.ev[3], "W:w1");
+	assert_non_null(strstr(err, "warning callback"));
+	log_clear(&lg);
+
+	lg.stop_on_link = 1;
+	assert_int_equal(parse_str(doc, &lg, err, sizeof(err)), -1);
+	assert_string_equal(lg.ev[lg.n - 1], "L:https://x/next");
+	assert_non_null(strstr(err, "next_link callback"));
+	log_clear(&lg);
+}
+
+static void
+test_null_callbacks(void **state)
+{
+	struct exo_parser *p = exo_parser_new(NULL, NULL);
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(exo_parser_feed(p, page_doc, strlen(page_doc)), 0);
+	assert_int_equal(exo_parser_finish(p), 0);
+	exo_parser_free(p);
+}
+
+static void
+test_numbers_verbatim(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[{\"big\":12345678901234567890,\"huge\":1.5e300,\"neg\":-0.000000000000000000001,"
+		"\"prec\":3.14159265358979323846264338327950288,\"exp\":1E+2,\"zero\":-0}]}";
+	static const char *const expect[] = {
+		"R:{\"big\":12345678901234567890,\"huge\":1.5e300,\"neg\":-0.000000000000000000001,"
+		"\"prec\":3.14159265358979323846264338327950288,\"exp\":1E+2,\"zero\":-0}",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 1);
+	log_clear(&lg);
+}
+
+static void
+test_unicode(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[{\"e\":\"\\u00e9\\u4e2d\\ud83d\\ude00\",\"raw\":\"\xc3\xa9\xe4\xb8\xad\","
+		"\"ctl\":\"a\\u0001b\\n\",\"sl\":\"\\/\"}],"
+		"\"@adminapi.warnings\":[\"\\u00dcber\"]}";
+	static const char *const expect[] = {
+		"R:{\"e\":\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\",\"raw\":\"\xc3\xa9\xe4\xb8\xad\","
+		"\"ctl\":\"a\\u0001b\\n\",\"sl\":\"/\"}",
+		"W:\xc3\x9c" "ber",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 2);
+	log_clear(&lg);
+}
+
+static void
+test_next_link_bounds(void **state)
+{
+	size_t cap = EXO_MAX_LINK + 64;
+	char *doc = malloc(cap);
+	struct evlog lg = { 0 };
+	char err[256];
+	int n;
+
+	(void)state;
+	assert_non_null(doc);
+	n = snprintf(doc, cap, "{\"@odata.nextLink\":\"https://x/%0*d\"}", EXO_MAX_LINK - 10, 0);
+	assert_true(n > 0 && (size_t)n < cap);
+	assert_int_equal(parse_str(doc, &lg, err, sizeof(err)), 0);
+	assert_int_equal(lg.n, 1);
+	assert_int_equal(strlen(lg.ev[0]), 2 + EXO_MAX_LINK);
+	log_clear(&lg);
+
+	n = snprintf(doc, cap, "{\"@odata.nextLink\":\"https://x/%0*d\"}", EXO_MAX_LINK - 9, 0);
+	assert_true(n > 0 && (size_t)n < cap);
+	assert_int_equal(parse_str(doc, &lg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nextLink is longer"));
+	assert_int_equal(lg.n, 0);
+	log_clear(&lg);
+
+	assert_int_equal(parse_str("{\"@odata.nextLink\":\"a\\u0000b\"}", &lg, err, sizeof(err)), -1);
+	assert_int_equal(lg.n, 0);
+	log_clear(&lg);
+	free(doc);
+}
+
+/* A warning over EXO_MAX_WARNING is cut, never in the middle of a UTF-8 sequence. */
+static void
+test_warning_truncated(void **state)
+{
+	size_t chars = EXO_MAX_WARNING, i;
+	char *doc = malloc(chars * 2 + 64);
+	char *q = doc;
+	struct evlog lg = { 0 };
+	size_t got;
+
+	(void)state;
+	assert_non_null(doc);
+	q += sprintf(q, "{\"@adminapi.warnings\":[\"x");
+	for (i = 0; i < chars; i++) {
+		*q++ = '\xc3';
+		*q++ = '\xa9';
+	}
+	strcpy(q, "\"]}");
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_int_equal(lg.n, 1);
+	got = strlen(lg.ev[0]) - 2;
+	assert_true(got <= EXO_MAX_WARNING);
+	assert_true(got >= EXO_MAX_WARNING - 1);
+	/* "x" then whole two-byte characters: an odd length means nothing was split. */
+	assert_int_equal(got % 2, 1);
+	assert_int_equal((unsigned char)lg.ev[0][2 + got - 1], 0xa9);
+	log_clear(&lg);
+	free(doc);
+}
+
+/* ---- error envelope ---- */
+
+static void
+parse_err(const char *body, struct exo_error *e)
+{
+	exo_codec_parse_error(body, strlen(body), e);
+}
+
+static void
+assert_str_or_null(const char *got, const char *want)
+{
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+}
+
+static void
+assert_error(const struct exo_error *e, const char *code, const char *msg, const char *type)
+{
+	assert_str_or_null(e->code, code);
+	assert_str_or_null(e->message, msg);
+	assert_str_or_null(e->type, type);
+}
+
+/* Shape 1: innererror only (live 400 for a bad enum value). */
+static void
+test_error_innererror_only(void **state)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"BadRequest\",\"message\":\"Invalid Operation\","
+		"\"innererror\":{\"message\":\"Invalid Operation\","
+		"\"type\":\"Microsoft.Exchange.Admin.OData.Core.ODataServiceException\",\"stacktrace\":\"\","
+		"\"internalexception\":{\"message\":\"  Cannot bind parameter 'QuarantineTypes'. "
+		"Valid values: Bulk, Spam.\\n\","
+		"\"type\":\"Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException\","
+		"\"stacktrace\":\"\"}}},"
+		"\"adminapi.warnings@odata.type\":\"#Collection(String)\",\"@adminapi.warnings\":[]}";
+	struct exo_error e;
+
+	(void)state;
+	parse_err(body, &e);
+	assert_error(&e, "BadRequest",
+		     "Cannot bind parameter 'QuarantineTypes'. Valid values: Bulk, Spam.",
+		     "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException");
+	assert_false(exo_codec_error_transient(&e));
+	exo_error_clear(&e);
+	assert_error(&e, NULL, NULL, NULL);
+}
+
+/* Shape 2: details and innererror; the internal exception's text wins. */
+static void
+test_error_details_and_innererror(void **state)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"BadRequest\",\"message\":\"Invalid Operation\","
+		"\"details\":[{\"code\":\"Client\",\"target\":\"\",\"message\":"
+		"\"|Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException|"
+		"Parameter set cannot be resolved using the specified named parameters.\"}],"
+		"\"innererror\":{\"internalexception\":{\"message\":"
+		"\"Parameter set cannot be resolved (inner).\"}}}}";
+	struct exo_error e;
+
+	(void)state;
+	parse_err(body, &e);
+	assert_error(&e, "BadRequest", "Parameter set cannot be resolved (inner).",
+		     "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException");
+	exo_error_clear(&e);
+}
+
+/* details[0] alone, in its three forms. */
+static void
+test_error_details_forms(void **state)
+{
+	static const struct {
+		const char *body, *msg, *type;
+	} cases[] = {
+		{ "{\"error\":{\"code\":\"BadRequest\",\"message\":\"Invalid Operation\",\"details\":["
+		  "{\"message\":\"|Microsoft.Exchange.Data.StorageTransientException| Try again. \"},"
+		  "{\"message\":\"second\"}]}}",
+		  "Try again.", "Microsoft.Exchange.Data.StorageTransientException" },
+		{ "{\"error\":{\"details\":[{\"message\":"
+		  "\"A1B2C3|Microsoft.Exchange.Management.Tasks.ManagementObjectNotFoundException|"
+		  "The operation couldn't be performed because object 'x' couldn't be found.\"}]}}",
+		  "The operation couldn't be performed because object 'x' couldn't be found.",
+		  "Microsoft.Exchange.Management.Tasks.ManagementObjectNotFoundException" },
+		{ "{\"error\":{\"details\":[{\"message\":"
+		  "\"{\\\"Message\\\":\\\"The object already exists.\\\","
+		  "\\\"TypeName\\\":\\\"Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException\\\","
+		  "\\\"StackTrace\\\":null,\\\"InnerError\\\":null}\"}]}}",
+		  "The object already exists.",
+		  "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException" },
+		/* prose holding '|' is not a prefix */
+		{ "{\"error\":{\"details\":[{\"message\":\"use a | b | c\"}]}}", "use a | b | c", NULL },
+		{ "{\"error\":{\"details\":[{\"message\":\"{not json\"}]}}", "{not json", NULL },
+		{ "{\"error\":{\"message\":\"fallback\",\"details\":[{\"message\":\"   \"}]}}",
+		  "fallback", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct exo_error e;
+
+		parse_err(cases[i].body, &e);
+		assert_str_or_null(e.message, cases[i].msg);
+		assert_str_or_null(e.type, cases[i].type);
+		exo_error_clear(&e);
+	}
+}
+
+/* Shape 3: message only (401 for a missing role). */
+static void
+test_error_message_only(void **state)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":\"Unauthorized\",\"message\":\"User is not allowed to call Get-Mailbox\","
+		"\"innererror\":{\"message\":\"x\",\"type\":\"Microsoft.Exchange.Admin.OData.Core.ODataServiceException\"}}}";
+	struct exo_error e;
+
+	(void)state;
+	parse_err(body, &e);
+	assert_error(&e, "Unauthorized", "User is not allowed to call Get-Mailbox", NULL);
+	exo_error_clear(&e);
+}
+
+static void
+test_error_garbage(void **state)
+{
+	static const char *const bodies[] = {
+		"",
+		"   ",
+		"<html><body>Service Unavailable</body></html>",
+		"{\"error\":",
+		"[1,2,3]",
+		"{\"error\":\"just a string\"}",
+		"{\"error\":{\"code\":5,\"message\":[\"x\"]}}",
+		"{\"notanerror\":{\"code\":\"X\"}}",
+	};
+	char *nuls = calloc(4096, 1);
+	char *deep = malloc(200001);
+	struct exo_error e;
+	size_t i;
+
+	(void)state;
+	assert_non_null(nuls);
+	assert_non_null(deep);
+	exo_codec_parse_error(nuls, 4096, &e);
+	assert_error(&e, NULL, NULL, NULL);
+	exo_codec_parse_error(NULL, 0, &e);
+	assert_error(&e, NULL, NULL, NULL);
+	/* a valid body with a NUL behind it is not trusted either */
+	exo_codec_parse_error("{\"error\":{\"code\":\"X\"}}\0", 23, &e);
+	assert_error(&e, NULL, NULL, NULL);
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		parse_err(bodies[i], &e);
+		assert_error(&e, NULL, NULL, NULL);
+	}
+	memset(deep, '[', 200000);
+	deep[200000] = '\0';
+	parse_err(deep, &e);
+	assert_error(&e, NULL, NULL, NULL);
+	exo_codec_parse_error(NULL, 0, NULL);
+	exo_error_clear(NULL);
+	free(nuls);
+	free(deep);
+}
+
+static void
+test_error_text_bounded(void **state)
+{
+	size_t n = 10000;
+	char *body = malloc(n + 64);
+	struct exo_error e;
+	int len;
+
+	(void)state;
+	assert_non_null(body);
+	len = sprintf(body, "{\"error\":{\"code\":\"BadRequest\",\"message\":\"%0*d\"}}", (int)n, 7);
+	exo_codec_parse_error(body, (size_t)len, &e);
+	assert_non_null(e.message);
+	assert_int_equal(strlen(e.message), 4096);
+	assert_string_equal(e.code, "BadRequest");
+	exo_error_clear(&e);
+	free(body);
+}
+
+static void
+test_error_transient(void **state)
+{
+	static const struct {
+		const char *body;
+		int transient;
+	} cases[] = {
+		{ "{\"error\":{\"code\":\"InternalServerError\",\"innererror\":{\"internalexception\":"
+		  "{\"message\":\"Active Directory operation failed.\","
+		  "\"type\":\"Microsoft.Exchange.Data.Directory.ADTransientException\"}}}}", 1 },
+		{ "{\"error\":{\"innererror\":{\"internalexception\":{\"message\":"
+		  "\"Microsoft.Exchange.Data.Directory.DCOverloadedException: busy\"}}}}", 1 },
+		{ "{\"error\":{\"details\":[{\"message\":"
+		  "\"|Microsoft.Exchange.Data.Directory.SuitabilityDirectoryException|no DC\"}]}}", 1 },
+		{ "{\"error\":{\"details\":[{\"message\":\"server is ServerInMMException now\"}]}}", 1 },
+		{ "{\"error\":{\"message\":\"ADServerSettingsChangedException\"}}", 1 },
+		{ "{\"error\":{\"innererror\":{\"internalexception\":{\"message\":\"x\","
+		  "\"type\":\"Microsoft.Exchange.Data.Storage.StorageTransientException\"}}}}", 1 },
+		{ "{\"error\":{\"innererror\":{\"internalexception\":{\"message\":\"no such user\","
+		  "\"type\":\"Microsoft.Exchange.Management.Tasks.ManagementObjectNotFoundException\"}}}}", 0 },
+		{ "{\"error\":{\"code\":\"BadRequest\",\"message\":\"Invalid Operation\"}}", 0 },
+		{ "not json", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct exo_error e;
+
+		parse_err(cases[i].body, &e);
+		assert_int_equal(exo_codec_error_transient(&e), cases[i].transient);
+		exo_error_clear(&e);
+	}
+	assert_int_equal(exo_codec_error_transient(NULL), 0);
+}
+
+static void
+test_cmdlet_reads(void **state)
+{
+	static const char *const reads[] = {
+		"Get-Mailbox", "get-mailbox", "GET-EXOMailbox", "Test-OAuthConnectivity",
+		"Search-UnifiedAuditLog", "Export-QuarantineMessage", "Find-Something",
+		"Measure-Thing", "Resolve-Recipient",
+	};
+	static const char *const writes[] = {
+		"Set-Mailbox", "New-Mailbox", "Remove-Mailbox", "Add-DistributionGroupMember",
+		"Enable-OrganizationCustomization", "Getter-Mailbox", "Ge-Mailbox", "Get",
+		"Get-", "-Mailbox", "", "Update-RoleGroupMember",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		assert_int_equal(exo_codec_cmdlet_reads(reads[i]), 1);
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		assert_int_equal(exo_codec_cmdlet_reads(writes[i]), 0);
+	assert_int_equal(exo_codec_cmdlet_reads(NULL), 0);
+}
+
+/* ---- request body ---- */
+
+static void
+assert_body(const char *cmdlet, const char *params_json, const char *want)
+{
+	yajl_val params = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	if (params_json != NULL) {
+		params = yajl_tree_parse(params_json, NULL, 0);
+		assert_non_null(params);
+	}
+	assert_int_equal(exo_codec_body(cmdlet, params, &out, &len), 0);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(out, want);
+	free(out);
+	yajl_tree_free(params);
+}
+
+static void
+test_body_no_params(void **state)
+{
+	(void)state;
+	assert_body("Get-Mailbox", NULL,
+		    "{\"CmdletInput\":{\"CmdletName\":\"Get-Mailbox\",\"Parameters\":{}}}");
+	assert_body("Get-Mailbox", "{}",
+		    "{\"CmdletInput\":{\"CmdletName\":\"Get-Mailbox\",\"Parameters\":{}}}");
+}
+
+static void
+test_body_scalars_and_arrays(void **state)
+{
+	(void)state;
+	assert_body("Set-Mailbox",
+		    "{\"Identity\":\"a@contoso.com\",\"HiddenFromAddressListsEnabled\":true,"
+		    "\"Confirm\":false,\"ResultSize\":10,\"Big\":12345678901234567890,\"F\":1.5e300,"
+		    "\"N\":null,\"RecipientTypeDetails\":[\"UserMailbox\",\"SharedMailbox\"],\"E\":[],"
+		    "\"U\":\"\\u00e9\"}",
+		    "{\"CmdletInput\":{\"CmdletName\":\"Set-Mailbox\",\"Parameters\":{"
+		    "\"Identity\":\"a@contoso.com\",\"HiddenFromAddressListsEnabled\":true,"
+		    "\"Confirm\":false,\"ResultSize\":10,\"Big\":12345678901234567890,\"F\":1.5e300,"
+		    "\"N\":null,\"RecipientTypeDetails\":[\"UserMailbox\",\"SharedMailbox\"],\"E\":[],"
+		    "\"U\":\"\xc3\xa9\"}}}");
+}
+
+/* Nested objects are hashtables at every level, in arrays too; a given @odata.type is kept. */
+static void
+test_body_hashtables(void **state)
+{
+	(void)state;
+	assert_body("Set-Label",
+		    "{\"AdvancedSettings\":{\"Color\":\"Red\",\"Inner\":{\"k\":[1,{\"z\":2}]}},"
+		    "\"EmailAddresses\":{\"@odata.type\":\"#Exchange.StringFieldDeltaUpdateData\","
+		    "\"Add\":[\"smtp:x@contoso.com\"],\"Remove\":[]},"
+		    "\"List\":[{\"a\":1},\"s\"],\"Empty\":{}}",
+		    "{\"CmdletInput\":{\"CmdletName\":\"Set-Label\",\"Parameters\":{"
+		    "\"AdvancedSettings\":{\"@odata.type\":\"#Exchange.GenericHashTable\",\"Color\":\"Red\","
+		    "\"Inner\":{\"@odata.type\":\"#Exchange.GenericHashTable\",\"k\":[1,"
+		    "{\"@odata.type\":\"#Exchange.GenericHashTable\",\"z\":2}]}},"
+		    "\"EmailAddresses\":{\"@odata.type\":\"#Exchange.StringFieldDeltaUpdateData\","
+		    "\"Add\":[\"smtp:x@contoso.com\"],\"Remove\":[]},"
+		    "\"List\":[{\"@odata.type\":\"#Exchange.GenericHashTable\",\"a\":1},\"s\"],"
+		    "\"Empty\":{\"@odata.type\":\"#Exchange.GenericHashTable\"}}}}");
+}
+
+static void
+test_body_rejects(void **state)
+{
+	yajl_val arr = yajl_tree_parse("[1]", NULL, 0);
+	yajl_val deep;
+	char *out = (char *)"unchanged";
+	size_t len = 99, i;
+	char json[256];
+	char *q = json;
+
+	(void)state;
+	assert_non_null(arr);
+	assert_int_equal(exo_codec_body(NULL, NULL, &out, &len), -1);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	assert_int_equal(exo_codec_body("", NULL, &out, &len), -1);
+	assert_int_equal(exo_codec_body("Get-Mailbox\"", NULL, &out, &len), -1);
+	assert_int_equal(exo_codec_body("Get Mailbox", NULL, &out, &len), -1);
+	assert_int_equal(exo_codec_body("Get-Mailbox", arr, &out, &len), -1);
+	assert_null(out);
+	yajl_tree_free(arr);
+
+	memset(json, 0, sizeof(json));
+	q += sprintf(q, "{\"a\":");
+	for (i = 0; i < 70; i++)
+		*q++ = '[';
+	for (i = 0; i < 70; i++)
+		*q++ = ']';
+	*q = '}';
+	deep = yajl_tree_parse(json, NULL, 0);
+	assert_non_null(deep);
+	assert_int_equal(exo_codec_body("Get-Mailbox", deep, &out, &len), -1);
+	assert_null(out);
+	yajl_tree_free(deep);
+
+	memset(json, 'A', 200);
+	json[200] = '\0';
+	assert_int_equal(exo_codec_body(json, NULL, &out, &len), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_page_whole),
+		cmocka_unit_test(test_page_every_chunk_size),
+		cmocka_unit_test(test_page_every_split_point),
+		cmocka_unit_test(test_record_emitted_at_close),
+		cmocka_unit_test(test_warnings_after_value),
+		cmocka_unit_test(test_paging_warning_filtered),
+		cmocka_unit_test(test_value_null_absent_empty),
+		cmocka_unit_test(test_only_top_level_keys),
+		cmocka_unit_test(test_scalar_records),
+		cmocka_unit_test(test_adminapi_errors_as_warnings),
+		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_record_over_limit),
+		cmocka_unit_test(test_record_large_but_allowed),
+		cmocka_unit_test(test_invalid_json),
+		cmocka_unit_test(test_failed_parser_stays_failed),
+		cmocka_unit_test(test_callback_stop),
+		cmocka_unit_test(test_null_callbacks),
+		cmocka_unit_test(test_numbers_verbatim),
+		cmocka_unit_test(test_unicode),
+		cmocka_unit_test(test_next_link_bounds),
+		cmocka_unit_test(test_warning_truncated),
+		cmocka_unit_test(test_error_innererror_only),
+		cmocka_unit_test(test_error_details_and_innererror),
+		cmocka_unit_test(test_error_details_forms),
+		cmocka_unit_test(test_error_message_only),
+		cmocka_unit_test(test_error_garbage),
+		cmocka_unit_test(test_error_text_bounded),
+		cmocka_unit_test(test_error_transient),
+		cmocka_unit_test(test_cmdlet_reads),
+		cmocka_unit_test(test_body_no_params),
+		cmocka_unit_test(test_body_scalars_and_arrays),
+		cmocka_unit_test(test_body_hashtables),
+		cmocka_unit_test(test_body_rejects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
