@@ -90,7 +90,7 @@ unit: $(UNIT_BIN)
 
 integration: all
 	EXOD_BIN=$(abspath $(BUILD)/exod) EXOCTL_BIN=$(abspath $(BUILD)/exoctl) \
-		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/fake tests/integration $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) all

@@ -36,6 +36,7 @@ static const struct {
 	[WIRE_E_UPSTREAM] = { "Upstream", 1 },
 	[WIRE_E_TOO_LARGE] = { "TooLarge", 2 },
 	[WIRE_E_SHUTTING_DOWN] = { "ShuttingDown", 3 },
+	[WIRE_E_CANCELLED] = { "Cancelled", 1 },
 };
 
 const char *wire_error_code(enum wire_error e)

@@ -2,7 +2,9 @@
 #include "daemon/exo.h"
 
 #include <curl/curl.h>
+#include <event2/event.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,10 @@
 #include "daemon/token.h"
 
 #define EXO_MAX_CLAIMS 4096             /* bytes of a decoded CAE claims challenge */
+#define EXO_MAX_RETRIES 4               /* tries after the first, for one page */
+#define EXO_RETRY_BASE_MS 1000          /* backoff: base * 2^n, jittered, capped */
+#define EXO_RETRY_MAX_MS 30000
+#define EXO_MAX_RETRY_AFTER 120         /* seconds: a longer Retry-After goes back to the client */
 
 struct exo_call {
 	struct profile *p;
@@ -30,7 +36,12 @@ struct exo_call {
 	struct token_wait *wait;
 	struct http_xfer *xfer;
 	struct exo_parser *parser;
-	char *next_link;                /* the page to fetch next; NULL: the first */
+	char *page_url;                 /* the page being fetched; NULL: the first */
+	char *next_link;                /* what that page said comes next */
+	struct event *retry;            /* a backoff or Retry-After wait */
+	int retries;                    /* for the current page */
+	int reads;                      /* the cmdlet only reads: safe to send again */
+	unsigned long long page_records;
 	char *claims;                   /* a CAE challenge to answer */
 	unsigned gen;                   /* the token generation sent */
 	int retried_401;
@@ -78,6 +89,7 @@ static int exo_on_record(void *arg, const char *json, size_t len)
 	struct exo_call *c = arg;
 
 	c->end.count++;
+	c->page_records++;
 	switch (c->sink->record(c->arg, json, len)) {
 	case EXO_SINK_OK:
 		return 0;
@@ -185,7 +197,6 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 		long ra = atol(res->retry_after);
 
 		c->end.retry_after = ra;
-		c->p->stats.throttled++;
 		exo_fail(c, WIRE_E_THROTTLED, "Exchange Online throttled the request%s%s",
 			 e.message != NULL ? ": " : "", e.message != NULL ? e.message : "");
 	} else if (e.message != NULL) {
@@ -210,6 +221,10 @@ static void exo_page_done(struct exo_call *c)
 		exo_finish(c);
 		return;
 	}
+	free(c->page_url);
+	c->page_url = c->next_link;
+	c->next_link = NULL;
+	c->retries = 0;
 	/* The next page only once the client has taken this one. */
 	if (c->want_pause) {
 		c->page_pending = 1;
@@ -218,15 +233,127 @@ static void exo_page_done(struct exo_call *c)
 	exo_fetch(c);
 }
 
+static long long exo_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long exo_backoff_ms(int retries)
+{
+	long long cap = EXO_RETRY_BASE_MS;
+	uint32_t r = 0;
+
+	for (int i = 0; i < retries && cap < EXO_RETRY_MAX_MS; i++)
+		cap *= 2;
+	if (cap > EXO_RETRY_MAX_MS)
+		cap = EXO_RETRY_MAX_MS;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	return cap / 2 + (long long)(r % (uint32_t)(cap / 2 + 1));
+}
+
+/*
+ * Whether this failure may be tried again, and when.  Reads may be sent
+ * again after any transient failure; a cmdlet that changes anything only
+ * when the request certainly never reached the service.  Never once the
+ * client has part of the page.
+ */
+static long long exo_retry_delay(struct exo_call *c, const struct http_result *res, int transient)
+{
+	long ra = atol(res->retry_after);
+
+	if (c->page_records > 0 || c->retries >= EXO_MAX_RETRIES || c->sink_gone)
+		return -1;
+	switch (res->outcome) {
+	case HTTP_NOT_SENT:
+		return exo_backoff_ms(c->retries);
+	case HTTP_FAILED:
+		return c->reads ? exo_backoff_ms(c->retries) : -1;
+	case HTTP_OK:
+		break;
+	default:
+		return -1;
+	}
+	if (!c->reads)
+		return -1;
+	if (res->status == 429)
+		return (ra > 0 && ra <= EXO_MAX_RETRY_AFTER) ? ra * 1000LL :
+		       ra > EXO_MAX_RETRY_AFTER ? -1 : exo_backoff_ms(c->retries);
+	if (res->status == 503 || res->status == 504 || (res->status >= 500 && transient)) {
+		long long d = exo_backoff_ms(c->retries);
+
+		return ra > 0 && ra <= EXO_MAX_RETRY_AFTER && ra * 1000LL > d ? ra * 1000LL : d;
+	}
+	return -1;
+}
+
+static void exo_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	exo_fetch(arg);
+}
+
+static int exo_retry(struct exo_call *c, const struct http_result *res, int transient)
+{
+	long long delay = exo_retry_delay(c, res, transient);
+	struct timeval tv;
+
+	if (delay < 0)
+		return 0;
+	c->retries++;
+	c->p->stats.retries++;
+	free(c->errbody);
+	c->errbody = NULL;
+	c->errbody_len = 0;
+	free(c->next_link);
+	c->next_link = NULL;
+	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->p->conf->name,
+		 c->cmdlet, res->outcome == HTTP_OK ? "transient error" : "transfer failed",
+		 delay, c->retries, EXO_MAX_RETRIES);
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+	evtimer_add(c->retry, &tv);
+	return 1;
+}
+
+/* A 429 holds back every request of the profile, not only the one that got it. */
+static void exo_note_throttle(struct exo_call *c, const struct http_result *res)
+{
+	long ra = atol(res->retry_after);
+	long long until;
+
+	if (res->outcome != HTTP_OK || res->status != 429)
+		return;
+	c->p->stats.throttled++;
+	until = exo_now_ms() + (ra > 0 ? ra * 1000LL : exo_backoff_ms(0));
+	if (until > c->p->throttled_until)
+		c->p->throttled_until = until;
+}
+
 static void exo_on_done(void *arg, const struct http_result *res)
 {
 	struct exo_call *c = arg;
+	int transient = 0;
 
 	c->xfer = NULL;
 	if (c->sink_gone) {
 		exo_fail(c, WIRE_E_UPSTREAM, "client went away");
 		return;
 	}
+	exo_note_throttle(c, res);
+	if (res->outcome == HTTP_OK && res->status >= 500) {
+		struct exo_error e;
+
+		exo_codec_parse_error(c->errbody, c->errbody_len, &e);
+		transient = exo_codec_error_transient(&e);
+		exo_error_clear(&e);
+	}
+	if ((res->outcome != HTTP_OK || res->status != 200) && res->status != 401 &&
+	    exo_retry(c, res, transient))
+		return;
 	switch (res->outcome) {
 	case HTTP_OK:
 		break;
@@ -297,13 +424,14 @@ static void exo_send(struct exo_call *c, const char *token)
 	const struct conf_profile *conf = c->p->conf;
 	struct http_request req = {
 		.method = "POST",
-		.url = c->next_link != NULL ? c->next_link : c->p->invoke_url,
+		.url = c->page_url != NULL ? c->page_url : c->p->invoke_url,
 		.body = c->body,
 		.body_len = c->body_len,
 		.ca_file = conf->ca_file,
 		.proxy = conf->proxy,
 		.timeout_ms = (long)conf->request_timeout * 1000,
 		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
+		.fresh_connect = !c->reads,
 		.on_data = exo_on_data,
 		.on_done = exo_on_done,
 		.arg = c,
@@ -317,14 +445,8 @@ static void exo_send(struct exo_call *c, const char *token)
 		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;
 	}
-	/* The link is used up: a page that has more sets it again. */
-	if (c->next_link != NULL) {
-		req.url = c->next_link;
-		c->next_link = NULL;
-	}
+	c->page_records = 0;
 	c->xfer = http_start(c->p->http, &req, err, sizeof(err));
-	if (req.url != c->p->invoke_url)
-		free((char *)req.url);
 	if (c->xfer == NULL)
 		exo_fail(c, WIRE_E_UPSTREAM, "%s", err);
 }
@@ -345,8 +467,16 @@ static void exo_token_ready(void *arg, const char *token, unsigned gen,
 
 static void exo_fetch(struct exo_call *c)
 {
-	const char *token = token_current(c->p->token, &c->gen);
+	long long hold = c->p->throttled_until - exo_now_ms();
+	const char *token;
 
+	if (hold > 0) {
+		struct timeval tv = { (time_t)(hold / 1000), (suseconds_t)(hold % 1000) * 1000 };
+
+		evtimer_add(c->retry, &tv);
+		return;
+	}
+	token = token_current(c->p->token, &c->gen);
 	if (token != NULL) {
 		exo_send(c, token);
 		return;
@@ -386,7 +516,13 @@ int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
 	c->p = p;
 	c->sink = sink;
 	c->arg = arg;
+	c->reads = exo_codec_cmdlet_reads(cmdlet);
 	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
+	c->retry = evtimer_new(p->base, exo_retry_cb, c);
+	if (c->retry == NULL) {
+		snprintf(end->message, sizeof(end->message), "out of memory");
+		goto fail;
+	}
 	p->stats.requests++;
 	c->job = pool_submit(p->pool, exo_slot_ready, exo_queue_expired, c, &running);
 	if (c->job == NULL) {
@@ -404,6 +540,8 @@ int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
 	return 0;
 fail:
 	if (c != NULL) {
+		if (c->retry != NULL)
+			event_free(c->retry);
 		free(c->body);
 		free(c);
 	}
@@ -429,11 +567,14 @@ void exo_call_cancel(struct exo_call *c)
 		return;
 	http_xfer_cancel(c->xfer);
 	token_wait_cancel(c->wait);
-	pool_leave(c->job);
+	event_free(c->retry);
+	/* Last: leaving the pool may start the next call at once. */
 	exo_parser_free(c->parser);
+	free(c->page_url);
 	free(c->next_link);
 	free(c->claims);
 	free(c->errbody);
 	free(c->body);
+	pool_leave(c->job);
 	free(c);
 }

@@ -26,6 +26,12 @@
  */
 static const char exo_paging_warning[] =
 	"There are more results available than are currently displayed";
+/*
+ * @adminapi.errors are non-terminating: the cmdlet went on and the page is
+ * still good.  The socket protocol has no event for them, and dropping
+ * them would hide partial failures, so they travel as warnings with this
+ * prefix (strings as they are, other values as compact JSON).
+ */
 static const char exo_error_prefix[] = "ERROR: ";
 static const char exo_hashtable_type[] = "#Exchange.GenericHashTable";
 
@@ -560,7 +566,10 @@ exo_parser_feed(struct exo_parser *p, const char *buf, size_t len)
 			return -1;
 		p->gap = p->events > 0 ? 0 : p->gap + n;
 		if (p->gap > EXO_MAX_RECORD) {
-			exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+			if (p->capture >= 0 || p->slot == EXO_SLOT_VALUE)
+				exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+			else
+				exo_fail(p, "a JSON token is longer than %d bytes", EXO_MAX_RECORD);
 			return -1;
 		}
 		buf += n;

@@ -297,6 +297,13 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "exod/" EXOD_VERSION);
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	/*
+	 * libcurl resends a request whose reused connection died without an
+	 * answer; the server may have acted on it.  A fresh connection has no
+	 * such retry.
+	 */
+	if (req->fresh_connect)
+		rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	if (req->ca_file != NULL)
 		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
 	if (req->no_proxy)

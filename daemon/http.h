@@ -54,6 +54,7 @@ struct http_request {
 	const char *ca_file;            /* NULL: the system's CAs */
 	const char *proxy;              /* NULL: libcurl's default (the proxy environment) */
 	int no_proxy;                   /* never use a proxy (managed identity endpoint) */
+	int fresh_connect;              /* a new connection, so libcurl never sends it twice */
 	long timeout_ms;
 	long connect_timeout_ms;
 	http_data_cb on_data;           /* NULL: buffer the body, up to HTTP_MAX_BUFFERED */

@@ -69,6 +69,7 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 	}
 	p->conf = conf;
 	p->http = http;
+	p->base = base;
 	profile_uuid(p->connection_id);
 	if (profile_endpoints(p) < 0) {
 		snprintf(err, errlen, "profile %s: organization is required", conf->name);

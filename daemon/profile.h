@@ -26,6 +26,7 @@ struct profile {
 	struct token *token;
 	struct pool *pool;
 	struct http *http;
+	struct event_base *base;
 	char connection_id[37];         /* one GUID per daemon session, as the module sends */
 	char *invoke_url;               /* https://host/adminapi/beta/<tenant>/InvokeCommand */
 	char *exchange_uri;             /* https://host */

@@ -607,7 +607,7 @@ static void conn_cancel_running(struct conn *c)
 	r->call = NULL;
 	token_wait_cancel(r->wait);
 	r->wait = NULL;
-	request_fail(c, WIRE_E_BAD_REQUEST, "cancelled");
+	request_fail(c, WIRE_E_CANCELLED, "cancelled by the client");
 }
 
 /*
