@@ -2,6 +2,7 @@
 #include "daemon/token.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,8 @@ struct token {
 	int pending_restart;            /* a refresh was asked for while one was in flight */
 	unsigned failures;              /* consecutive, for backoff */
 	enum token_state state;
-	int blocked;                    /* a permanent failure: no automatic attempt until login/refresh */
+	long long blocked_until;        /* monotonic ms: after a permanent failure, no attempt before */
+	enum wire_error last_code;
 	char *refresh_token;            /* delegated sign-ins; persisted in state_dir */
 	const char *state_dir;
 	char upn[256];                  /* who signed in, from the token */
@@ -219,7 +221,7 @@ static void token_take(struct token *t, struct auth_result *res)
 	token_drop(t);
 	t->access = res->access_token;
 	res->access_token = NULL;
-	t->blocked = 0;
+	t->blocked_until = 0;
 	if (jwt_peek(t->access, &info) == 0 && info.upn[0] != '\0')
 		snprintf(t->upn, sizeof(t->upn), "%s", info.upn);
 	token_keep_refresh(t, res);
@@ -252,9 +254,16 @@ static void token_failed(struct token *t, struct auth_result *res)
 	}
 	if (res->error == WIRE_E_NEEDS_LOGIN && t->refresh_token != NULL)
 		token_forget_refresh(t);
-	/* A wrong password tried again and again locks the account: wait for a person. */
+	t->last_code = res->error;
+	/*
+	 * A wrong password tried again and again locks the account: wait for a
+	 * person.  Other refusals are not asked again for a while, so that a
+	 * stream of requests does not hammer Entra (AADSTS50196, loop detection).
+	 */
 	if (!res->transient && (res->error == WIRE_E_NEEDS_LOGIN || token_delegated(t)))
-		t->blocked = 1;
+		t->blocked_until = LLONG_MAX;
+	else if (!res->transient)
+		t->blocked_until = token_now_ms() + TOKEN_REFUSED_HOLD_S * 1000LL;
 	/* Keep retrying in the background while a token is still in service, or the failure passes. */
 	if (valid || res->transient)
 		token_arm(t, token_backoff_ms(t, res->retry_after));
@@ -286,12 +295,8 @@ static void token_acquire(struct token *t, const char *claims)
 
 	if (t->inflight)
 		return;
-	if (t->blocked) {
-		struct auth_result res = { .error = t->state == TOKEN_NEEDS_LOGIN ? WIRE_E_NEEDS_LOGIN
-									       : WIRE_E_AUTH_FAILED };
-
-		snprintf(res.message, sizeof(res.message), "%s", t->last_error);
-		token_notify(t, res.error, t->last_error);
+	if (t->blocked_until > token_now_ms()) {
+		token_notify(t, t->last_code, t->last_error);
 		return;
 	}
 	evtimer_del(t->timer);
@@ -448,7 +453,7 @@ int token_login(struct token *t, const char *password, auth_progress_cb progress
 	auth_cancel(&t->auth);
 	t->inflight = 0;
 	t->pending_restart = 0;
-	t->blocked = 0;
+	t->blocked_until = 0;
 	evtimer_del(t->timer);
 	if (t->access == NULL)
 		t->state = TOKEN_SIGNING_IN;
@@ -473,7 +478,7 @@ const char *token_identity(const struct token *t)
 
 void token_refresh_now(struct token *t)
 {
-	t->blocked = 0;
+	t->blocked_until = 0;
 	if (t->inflight) {
 		t->pending_restart = 1;
 		return;

@@ -20,6 +20,7 @@ struct token_wait;
 #define TOKEN_MAX_SKEW 30               /* seconds: a token this close to expiry is not handed out */
 #define TOKEN_BACKOFF_MIN_MS 1000
 #define TOKEN_BACKOFF_MAX_MS 60000
+#define TOKEN_REFUSED_HOLD_S 60         /* credentials refused: no new attempt for this long */
 
 enum token_state {
 	TOKEN_SIGNING_IN,               /* no token yet, one is being fetched */
