@@ -389,12 +389,15 @@ fail:
 	return -1;
 }
 
-/* Not refused, since PFX files are encrypted and admins copy them about, but said. */
-static void cert_warn_lax(const char *key_path, const struct cert_buf *b)
+/* A private key others can read is refused, as ssh refuses a lax private key file. */
+static int cert_check_lax(const char *key_path, const struct cert_buf *b, char *err,
+			  size_t errlen)
 {
-	if ((b->mode & 077) != 0)
-		log_warn("%s holds a private key and is accessible by group or others; chmod 600 it",
-			 key_path);
+	if ((b->mode & 077) == 0)
+		return 0;
+	snprintf(err, errlen, "%s holds a private key and is accessible by group or others "
+		 "(mode %04o); chmod 600 it", key_path, (unsigned)(b->mode & 07777));
+	return -1;
 }
 
 int cert_load_file(const char *path, const char *key_path, const char *password,
@@ -429,7 +432,9 @@ int cert_load_file(const char *path, const char *key_path, const char *password,
 				 key_path != NULL ? key_path : path, &k, err, errlen) < 0)
 			goto out;
 	}
-	cert_warn_lax(key_path != NULL ? key_path : path, key_path != NULL ? &kb : &b);
+	if (cert_check_lax(key_path != NULL ? key_path : path, key_path != NULL ? &kb : &b,
+			   err, errlen) < 0)
+		goto out;
 	rc = cert_finish(x, k, path, key_path != NULL ? key_path : path, out, err, errlen);
 	x = NULL;
 	k = NULL;

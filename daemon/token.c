@@ -260,7 +260,9 @@ static void token_failed(struct token *t, struct auth_result *res)
 	 * person.  Other refusals are not asked again for a while, so that a
 	 * stream of requests does not hammer Entra (AADSTS50196, loop detection).
 	 */
-	if (!res->transient && (res->error == WIRE_E_NEEDS_LOGIN || token_delegated(t)))
+	if (t->conf->auth == CONF_AUTH_ACCESS_TOKEN)
+		t->blocked_until = 0;   /* a local file: read again whenever asked */
+	else if (!res->transient && (res->error == WIRE_E_NEEDS_LOGIN || token_delegated(t)))
 		t->blocked_until = LLONG_MAX;
 	else if (!res->transient)
 		t->blocked_until = token_now_ms() + TOKEN_REFUSED_HOLD_S * 1000LL;
