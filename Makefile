@@ -115,9 +115,10 @@ bench:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -I. --suppress=missingIncludeSystem common daemon client
+		--inline-suppr -I. --suppress=missingIncludeSystem \
+		--include=/usr/include/x86_64-linux-gnu/sys/queue.h common daemon client
 	clang-tidy --quiet $(COMMON_SRC) $(DAEMON_SRC) daemon/main.c $(CLIENT_SRC) client/exoctl.c \
-		-- -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+		-- -std=c11 -D_GNU_SOURCE -DEXOD_VERSION=\"$(VERSION)\" -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -57,9 +57,11 @@ static int auth_split_authority(const char *uri, char **base, char **tenant)
 		return *base != NULL ? 0 : -1;
 	}
 	*base = strndup(uri, (size_t)(slash - uri));
+	if (*base == NULL)
+		return -1;
 	seg = strcspn(slash + 1, "/?#");
 	*tenant = seg > 0 ? strndup(slash + 1, seg) : NULL;
-	return *base != NULL ? 0 : -1;
+	return 0;
 }
 
 static int auth_app_only(enum conf_auth kind)

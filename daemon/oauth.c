@@ -140,8 +140,8 @@ static void oauth_error(yajl_val root, long status, struct auth_result *out)
 	long code = 0;
 	size_t desc_len;
 
-	if (codes != NULL && YAJL_GET_ARRAY(codes)->len > 0) {
-		yajl_val first = YAJL_GET_ARRAY(codes)->values[0];
+	if (YAJL_IS_ARRAY(codes) && codes->u.array.len > 0) {
+		yajl_val first = codes->u.array.values[0];
 
 		code = YAJL_IS_INTEGER(first) ? (long)YAJL_GET_INTEGER(first) : 0;
 	}

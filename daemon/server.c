@@ -497,11 +497,59 @@ static int request_id(struct request *r, yajl_val root)
 	return r->id != NULL ? 0 : -1;
 }
 
-static int op_needs_profile(const char *op)
+static void op_ping(struct conn *c, yajl_val root)
 {
-	return strcmp(op, "run") == 0 || strcmp(op, "login") == 0 || strcmp(op, "logout") == 0 ||
-	       strcmp(op, "refresh") == 0;
+	(void)root;
+	request_done(c, fill_pong);
 }
+
+static void op_status(struct conn *c, yajl_val root)
+{
+	(void)root;
+	request_done(c, fill_status);
+}
+
+static void op_metrics(struct conn *c, yajl_val root)
+{
+	(void)root;
+	request_done(c, fill_metrics);
+}
+
+static void op_logout(struct conn *c, yajl_val root)
+{
+	(void)root;
+	token_forget(c->req->profile->token);
+	request_done(c, NULL);
+}
+
+static void op_cancel(struct conn *c, yajl_val root)
+{
+	(void)root;
+	request_done(c, NULL);  /* nothing running: nothing to cancel */
+}
+
+static void op_refresh_req(struct conn *c, yajl_val root)
+{
+	(void)root;
+	op_refresh(c);
+}
+
+struct server_op {
+	const char *name;
+	int needs_profile;
+	void (*run)(struct conn *c, yajl_val root);
+};
+
+static const struct server_op server_ops[] = {
+	{ "run", 1, op_run },
+	{ "ping", 0, op_ping },
+	{ "status", 0, op_status },
+	{ "metrics", 0, op_metrics },
+	{ "refresh", 1, op_refresh_req },
+	{ "login", 1, op_login },
+	{ "logout", 1, op_logout },
+	{ "cancel", 0, op_cancel },
+};
 
 static void request_dispatch(struct conn *c, yajl_val root)
 {
@@ -511,6 +559,7 @@ static void request_dispatch(struct conn *c, yajl_val root)
 	const char *op = YAJL_GET_STRING(yajl_tree_get(root, p_op, yajl_t_string));
 	yajl_val pv = yajl_tree_get(root, p_profile, yajl_t_any);
 	const char *pname = YAJL_GET_STRING(pv);
+	const struct server_op *o = NULL;
 	int ambiguous;
 
 	if (op == NULL || (pv != NULL && pname == NULL)) {
@@ -519,12 +568,19 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		return;
 	}
 	snprintf(r->op, sizeof(r->op), "%s", op);
+	for (size_t i = 0; i < sizeof(server_ops) / sizeof(server_ops[0]); i++)
+		if (strcmp(op, server_ops[i].name) == 0)
+			o = &server_ops[i];
+	if (o == NULL) {
+		request_fail(c, WIRE_E_UNKNOWN_OP, "unknown op; see doc/PROTOCOL.md");
+		return;
+	}
 	if (c->s->draining) {
 		request_fail(c, WIRE_E_SHUTTING_DOWN, "exod is shutting down");
 		return;
 	}
 	r->profile = server_profile(c->s, pname, &ambiguous);
-	if (r->profile == NULL && (pname != NULL || op_needs_profile(op))) {
+	if (r->profile == NULL && (pname != NULL || o->needs_profile)) {
 		char msg[CONF_NAME_MAX + 96];
 
 		if (ambiguous)
@@ -534,25 +590,7 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
 		return;
 	}
-	if (strcmp(op, "run") == 0)
-		op_run(c, root);
-	else if (strcmp(op, "ping") == 0)
-		request_done(c, fill_pong);
-	else if (strcmp(op, "status") == 0)
-		request_done(c, fill_status);
-	else if (strcmp(op, "metrics") == 0)
-		request_done(c, fill_metrics);
-	else if (strcmp(op, "refresh") == 0)
-		op_refresh(c);
-	else if (strcmp(op, "login") == 0)
-		op_login(c, root);
-	else if (strcmp(op, "logout") == 0) {
-		token_forget(r->profile->token);
-		request_done(c, NULL);
-	} else if (strcmp(op, "cancel") == 0)
-		request_done(c, NULL);  /* nothing running: nothing to cancel */
-	else
-		request_fail(c, WIRE_E_UNKNOWN_OP, "unknown op; see doc/PROTOCOL.md");
+	o->run(c, root);
 }
 
 static void request_start(struct conn *c, const char *line, size_t len)
@@ -656,7 +694,7 @@ static void conn_process(struct conn *c)
 			c->closing = 1;
 			break;
 		}
-		if (f == WIRE_NEED_MORE && c->read_closed && c->req == NULL && want > 0) {
+		if (f == WIRE_NEED_MORE && c->read_closed && c->req == NULL && buf != NULL) {
 			/* The last line of a client that closed without a newline. */
 			line_len = used = want;
 		} else if (f == WIRE_NEED_MORE) {
@@ -806,12 +844,11 @@ struct server *server_new(struct event_base *base, const struct conf *conf,
 
 void server_free(struct server *s)
 {
-	struct conn *c;
-
 	if (s == NULL)
 		return;
-	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
-		conn_free(c);
+	/* conn_free unlinks the connection; the analyzer does not follow TAILQ_REMOVE there. */
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_free(TAILQ_FIRST(&s->conns)); /* NOLINT(clang-analyzer-unix.Malloc) */
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
 	if (s->owns_path)
