@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/access.h"
 #include "daemon/auth.h"
 #include "daemon/cloud.h"
 #include "daemon/pool.h"
@@ -80,6 +81,8 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (access_new(conf, &p->access, err, errlen) < 0)
+		goto fail;
 	p->token = token_new(base, http, conf, state_dir, err, errlen);
 	if (p->token == NULL)
 		goto fail;
@@ -94,6 +97,7 @@ void profile_free(struct profile *p)
 	if (p == NULL)
 		return;
 	token_free(p->token);
+	access_free(p->access);
 	pool_free(p->pool);
 	free(p->invoke_url);
 	free(p->exchange_uri);

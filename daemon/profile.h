@@ -24,6 +24,7 @@ struct profile_stats {
 struct profile {
 	const struct conf_profile *conf; /* lives in the daemon's struct conf */
 	struct token *token;
+	struct access *access;
 	struct pool *pool;
 	struct http *http;
 	struct event_base *base;

@@ -6,7 +6,9 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,9 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "daemon/access.h"
 #include "daemon/auth.h"
+#include "daemon/exo_codec.h"
 #include "daemon/exo.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
@@ -51,6 +55,8 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	int ngroups;                    /* -1 until looked up (only profiles with lists need them) */
+	gid_t groups[ACCESS_MAX_GROUPS];
 	struct request *req;
 	int read_closed;                /* the client sent EOF: answer what it sent, then close */
 	int closing;                    /* close once the output is flushed */
@@ -72,6 +78,7 @@ struct server {
 };
 
 static void conn_process(struct conn *c);
+static int conn_allowed(struct conn *c, const char *op, const char *cmdlet);
 
 static double server_ms_since(const struct timespec *t0)
 {
@@ -303,6 +310,10 @@ static void op_run(struct conn *c, yajl_val root)
 	}
 	if (YAJL_IS_NULL(params))
 		params = NULL;
+	if (!conn_allowed(c, "run", cmdlet)) {
+		request_fail(c, WIRE_E_FORBIDDEN, "this user may not run that cmdlet on this profile");
+		return;
+	}
 	snprintf(c->req->cmdlet, sizeof(c->req->cmdlet), "%s", cmdlet);
 	if (exo_call_start(c->req->profile, cmdlet, params, &run_sink, c, &c->req->call, &end) < 0) {
 		send_error(c, c->req, end.error, end.message, &end);
@@ -469,6 +480,40 @@ static struct profile *server_profile(struct server *s, const char *name, int *a
 	return NULL;
 }
 
+/* The peer's groups: its primary group from SO_PEERCRED and its user's supplementary groups. */
+static void conn_load_groups(struct conn *c)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int n = ACCESS_MAX_GROUPS - 1;
+
+	c->groups[0] = c->gid;
+	c->ngroups = 1;
+	if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+		return;
+	if (getgrouplist(pw.pw_name, c->gid, c->groups + 1, &n) >= 0)
+		c->ngroups = 1 + n;
+}
+
+/* Whether the peer may do op on the profile (and run cmdlet, for run); logs a denial once. */
+static int conn_allowed(struct conn *c, const char *op, const char *cmdlet)
+{
+	struct profile *p = c->req->profile;
+	enum access_level level;
+
+	if (access_open(p->access))
+		return 1;
+	if (c->ngroups < 0)
+		conn_load_groups(c);
+	level = access_check(p->access, c->uid, c->groups, c->ngroups);
+	if (level == ACCESS_FULL || (level == ACCESS_READ && cmdlet != NULL &&
+				     exo_codec_cmdlet_reads(cmdlet)))
+		return 1;
+	log_warn("profile=%s uid=%u pid=%d denied: %s%s%s", p->conf->name, (unsigned)c->uid,
+		 (int)c->pid, op, cmdlet != NULL ? " " : "", cmdlet != NULL ? cmdlet : "");
+	return 0;
+}
+
 /* Copies the id, as JSON text, when it is a string or a number of sane size. */
 static int request_id(struct request *r, yajl_val root)
 {
@@ -588,6 +633,11 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		else
 			snprintf(msg, sizeof(msg), "no profile named \"%.64s\"", pname);
 		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
+		return;
+	}
+	/* run checks its cmdlet itself; the other profile ops change the session: full access. */
+	if (o->needs_profile && o->run != op_run && !conn_allowed(c, op, NULL)) {
+		request_fail(c, WIRE_E_FORBIDDEN, "this user may not manage this profile's session");
 		return;
 	}
 	o->run(c, root);
@@ -813,6 +863,7 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->ngroups = -1;
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);

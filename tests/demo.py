@@ -57,6 +57,18 @@ def wait_socket(path, proc, timeout=10):
     raise SystemExit("exod did not start")
 
 
+def wait_connected(exoctl, sock, timeout=20):
+    """exod signs in at start; the demo shows the session once it is warm."""
+    deadline = time.monotonic() + timeout
+    env = dict(os.environ, EXOD_SOCKET=sock)
+    while time.monotonic() < deadline:
+        p = subprocess.run([exoctl, "-o", "json", "status"], capture_output=True, text=True, env=env)
+        if p.returncode == 0 and '"connected"' in p.stdout:
+            return
+        time.sleep(0.05)
+    raise SystemExit("exod did not sign in:\n" + p.stdout + p.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exod", required=True)
@@ -104,6 +116,7 @@ max_connections = 3
         wait_socket(sock, proc)
         print("exod pid %d serving %s" % (proc.pid, sock))
 
+        wait_connected(exoctl, sock)
         banner("Status of the warm session")
         run(exoctl, sock, "-o", "table", "status")
         banner("Five mailboxes, as a table")

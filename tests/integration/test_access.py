@@ -1,0 +1,69 @@
+"""Access control: SO_PEERCRED identities against a profile's user and group lists."""
+
+import json
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import Exod, profile_text
+
+# Debian's fixed accounts: daemon (1, group 1), bin (2, group 2), nobody (65534, group nogroup).
+DAEMON, BIN, NOBODY = 1, 2, 65534
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as other users")
+
+
+def as_user(e, uid, gid, request):
+    r = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+                        "socat", "-t", "10", "-", "UNIX-CONNECT:" + e.socket],
+                       input=(json.dumps(request) + "\n").encode(), capture_output=True, timeout=30)
+    return [json.loads(l) for l in r.stdout.splitlines()][-1]
+
+
+@pytest.fixture
+def shared_exod(fake, creds):
+    # A directory others can traverse, and a socket they can open: the lists are the gate.
+    d = tempfile.mkdtemp(prefix="exod-access-")
+    os.chmod(d, 0o755)
+    e = Exod(d, profile_text("contoso", fake, creds, allow_users="nobody",
+                             read_only_groups="daemon"))
+    with open(e.conf) as f:
+        text = f.read()
+    with open(e.conf, "w") as f:
+        f.write(text.replace("[exod]\n", "[exod]\nsocket_mode = 0666\n", 1))
+    e.start()
+    yield e
+    assert e.stop() == 0
+
+
+def test_allowed_user_has_full_access(shared_exod):
+    r = as_user(shared_exod, NOBODY, NOBODY, {"op": "run", "cmdlet": "Set-Mailbox",
+                                              "params": {"Identity": "user000001", "HiddenFromAddressListsEnabled": True}})
+    assert r["type"] == "done", r
+
+
+def test_read_only_group_may_read_but_not_change(shared_exod):
+    assert as_user(shared_exod, DAEMON, DAEMON, {"op": "run", "cmdlet": "Get-Mailbox",
+                                                 "params": {"ResultSize": 1}})["type"] == "done"
+    r = as_user(shared_exod, DAEMON, DAEMON, {"op": "run", "cmdlet": "Set-Mailbox",
+                                              "params": {"Identity": "user000001", "HiddenFromAddressListsEnabled": True}})
+    assert r["error"]["code"] == "Forbidden"
+    assert as_user(shared_exod, DAEMON, DAEMON, {"op": "logout"})["error"]["code"] == "Forbidden"
+
+
+def test_others_are_denied_and_logged(shared_exod):
+    r = as_user(shared_exod, BIN, BIN, {"op": "run", "cmdlet": "Get-Mailbox"})
+    assert r["error"]["code"] == "Forbidden"
+    assert as_user(shared_exod, BIN, BIN, {"op": "ping"})["type"] == "done"
+    assert "uid=2 " in shared_exod.log_text() and "denied" in shared_exod.log_text()
+
+
+def test_unknown_user_in_a_list_is_a_start_error(tmp_path, fake, creds):
+    from conftest import EXOD
+    conf = tmp_path / "exod.conf"
+    conf.write_text("[exod]\nsocket = %s\n\n" % (tmp_path / "s.sock") +
+                    profile_text("contoso", fake, creds, allow_users="no-such-user-here"))
+    r = subprocess.run([EXOD, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "allow_users" in r.stderr and "no-such-user-here" in r.stderr
