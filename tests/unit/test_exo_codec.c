@@ -469,6 +469,41 @@ test_record_over_limit(void **state)
 	free(doc);
 }
 
+/* A token that never ends is refused while it streams in, before it fills memory. */
+static void
+feed_unterminated(const char *head, const char *want_err)
+{
+	struct evlog lg = { 0 };
+	struct exo_parser *p = exo_parser_new(&test_cbs, &lg);
+	size_t chunk = 65536, fed = 0;
+	char *buf = malloc(chunk);
+	int rc = 0;
+
+	assert_non_null(p);
+	assert_non_null(buf);
+	memset(buf, 'a', chunk);
+	assert_int_equal(exo_parser_feed(p, head, strlen(head)), 0);
+	while (rc == 0 && fed < 2 * (size_t)EXO_MAX_RECORD) {
+		rc = exo_parser_feed(p, buf, chunk);
+		fed += chunk;
+	}
+	assert_int_equal(rc, -1);
+	assert_true(fed <= (size_t)EXO_MAX_RECORD + 2 * chunk);
+	assert_non_null(strstr(exo_parser_error(p), want_err));
+	assert_int_equal(lg.records, 0);
+	exo_parser_free(p);
+	free(buf);
+}
+
+static void
+test_unterminated_token_bounded(void **state)
+{
+	(void)state;
+	feed_unterminated("{\"value\":[\"", "record is larger than");
+	feed_unterminated("{\"value\":[{\"k\":\"", "record is larger than");
+	feed_unterminated("{\"@odata.context\":\"", "token is longer than");
+}
+
 /* A large record under the limit passes, and the records after it are intact. */
 static void
 test_record_large_but_allowed(void **state)
@@ -1046,6 +1081,7 @@ main(void)
 		cmocka_unit_test(test_adminapi_errors_as_warnings),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_record_over_limit),
+		cmocka_unit_test(test_unterminated_token_bounded),
 		cmocka_unit_test(test_record_large_but_allowed),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_failed_parser_stays_failed),
