@@ -294,6 +294,8 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
 	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for a connection that may multiplex (HTTP/2) rather than open another. */
+	rc |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "exod/" EXOD_VERSION);
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);

@@ -133,6 +133,7 @@ void profile_status(const struct profile *p, yajl_gen g)
 	profile_str(g, "auth", conf_auth_name(c->auth));
 	profile_str(g, "identity", identity);
 	profile_str(g, "organization", c->organization);
+	profile_str(g, "tenant", profile_tenant(c));
 	profile_str(g, "delegated_organization", c->delegated_organization);
 	profile_str(g, "environment", cl->environment);
 	profile_str(g, "connection_uri", p->exchange_uri);
