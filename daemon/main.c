@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/conf.h"
@@ -21,7 +22,17 @@
 #define MAIN_DRAIN_TIMEOUT_S 30         /* SIGTERM: how long running requests may finish */
 #define MAIN_DRAIN_POLL_MS 50
 
+/* Profiles a reload removed while they still had work, with the settings they use. */
+struct retired {
+	struct conf *conf;
+	struct profile *profiles;
+	struct retired *next;
+};
+
 struct daemon {
+	const char *conf_path;
+	struct retired *retired;
+	struct event *reaper;
 	struct conf *conf;
 	struct event_base *base;
 	struct http *http;
@@ -31,6 +42,14 @@ struct daemon {
 	struct event *drain_timer, *watchdog;
 	int draining_ticks;
 };
+
+static unsigned long long main_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
+}
 
 static void usage(FILE *out)
 {
@@ -75,12 +94,150 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
 		main_drain_tick(-1, 0, d);
 }
 
+static void main_free_profiles(struct profile *p)
+{
+	while (p != NULL) {
+		struct profile *next = p->next;
+
+		profile_free(p);
+		p = next;
+	}
+}
+
+/* Frees what a reload retired once nothing runs for it any more. */
+static void main_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct retired **rp = &d->retired;
+
+	(void)fd;
+	(void)what;
+	while (*rp != NULL) {
+		struct retired *r = *rp;
+		int busy = 0;
+
+		for (struct profile *p = r->profiles; p != NULL; p = p->next)
+			busy |= profile_busy(p);
+		if (busy) {
+			rp = &r->next;
+			continue;
+		}
+		*rp = r->next;
+		main_free_profiles(r->profiles);
+		conf_free(r->conf);
+		free(r);
+	}
+	if (d->retired == NULL)
+		event_del(d->reaper);
+}
+
+static struct profile *main_take_profile(struct profile **list, const char *name)
+{
+	for (struct profile **pp = list; *pp != NULL; pp = &(*pp)->next) {
+		struct profile *p = *pp;
+
+		if (strcmp(p->conf->name, name) == 0) {
+			*pp = p->next;
+			p->next = NULL;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * SIGHUP: read the file again.  Unchanged profiles keep their token, pool
+ * and connections; changed and new ones start afresh; removed ones finish
+ * what they run.  A bad file changes nothing.
+ */
+static void main_reload(struct daemon *d)
+{
+	struct conf *nc = NULL;
+	struct profile *fresh = NULL, **tail = &fresh, *old = d->profiles;
+	struct retired *r = NULL;
+	char err[1024];
+	int kept = 0, started = 0;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)main_monotonic_usec());
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto failed;
+	}
+	if (conf_load(d->conf_path, &nc, err, sizeof(err)) < 0)
+		goto failed;
+	if (strcmp(nc->socket, d->conf->socket) != 0 || strcmp(nc->state_dir, d->conf->state_dir) != 0 ||
+	    nc->socket_mode != d->conf->socket_mode) {
+		snprintf(err, sizeof(err), "socket, socket_mode and state_dir take a restart to change");
+		goto failed;
+	}
+	/* New profiles first, so that a failure leaves everything as it was. */
+	for (const struct conf_profile *np = nc->profiles; np != NULL; np = np->next) {
+		const struct profile *same = NULL;
+
+		for (const struct profile *p = old; p != NULL; p = p->next)
+			if (strcmp(p->conf->name, np->name) == 0 && conf_profile_equal(p->conf, np))
+				same = p;
+		if (same != NULL)
+			continue;
+		*tail = profile_new(d->base, d->http, np, nc->state_dir, err, sizeof(err));
+		if (*tail == NULL)
+			goto failed;
+		tail = &(*tail)->next;
+	}
+	/* Now the new list, in file order: kept profiles move over, the rest retire. */
+	{
+		struct profile *list = NULL, **lt = &list;
+
+		for (const struct conf_profile *np = nc->profiles; np != NULL; np = np->next) {
+			struct profile *p = main_take_profile(&old, np->name);
+
+			if (p != NULL && conf_profile_equal(p->conf, np)) {
+				profile_set_conf(p, np, nc->state_dir);
+				kept++;
+			} else {
+				if (p != NULL) {
+					p->next = old;
+					old = p;
+				}
+				p = main_take_profile(&fresh, np->name);
+				token_start(p->token);
+				started++;
+			}
+			*lt = p;
+			lt = &p->next;
+		}
+		d->profiles = list;
+	}
+	log_set_level(nc->log_level);
+	server_set_conf(d->server, nc, d->profiles);
+	{
+		struct timeval tv = { 1, 0 };
+
+		r->conf = d->conf;
+		r->profiles = old;
+		r->next = d->retired;
+		d->retired = r;
+		event_add(d->reaper, &tv);
+	}
+	d->conf = nc;
+	log_info("reloaded %s: %d profiles kept warm, %d (re)started", d->conf_path, kept, started);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %d profiles on %s", nc->nprofiles, nc->socket);
+	main_reap(-1, 0, d);
+	return;
+failed:
+	log_err("reload failed, keeping the running configuration: %s", err);
+	main_free_profiles(fresh);
+	conf_free(nc);
+	free(r);
+	sd_notify(0, "READY=1");
+}
+
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_warn("SIGHUP: reloading the configuration is not supported yet; restart exod to apply changes");
+	main_reload(arg);
 }
 
 static void main_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -99,6 +256,9 @@ static int main_signals(struct daemon *d)
 	d->sigterm = evsignal_new(d->base, SIGTERM, main_on_term, d);
 	d->sigint = evsignal_new(d->base, SIGINT, main_on_term, d);
 	d->sighup = evsignal_new(d->base, SIGHUP, main_on_hup, d);
+	d->reaper = event_new(d->base, -1, EV_PERSIST, main_reap, d);
+	if (d->reaper == NULL)
+		return -1;
 	if (d->sigterm == NULL || d->sigint == NULL || d->sighup == NULL ||
 	    evsignal_add(d->sigterm, NULL) < 0 || evsignal_add(d->sigint, NULL) < 0 ||
 	    evsignal_add(d->sighup, NULL) < 0)
@@ -162,6 +322,16 @@ static void main_cleanup(struct daemon *d)
 		d->profiles = p->next;
 		profile_free(p);
 	}
+	while (d->retired != NULL) {
+		struct retired *r = d->retired;
+
+		d->retired = r->next;
+		main_free_profiles(r->profiles);
+		conf_free(r->conf);
+		free(r);
+	}
+	if (d->reaper != NULL)
+		event_free(d->reaper);
 	http_free(d->http);
 	if (d->sigterm != NULL)
 		event_free(d->sigterm);
@@ -213,6 +383,7 @@ int main(int argc, char **argv)
 	}
 	/* Tokens and keys live in this process: keep them out of core dumps and ptrace. */
 	prctl(PR_SET_DUMPABLE, 0);
+	d.conf_path = path;
 	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return 1;

@@ -92,6 +92,18 @@ fail:
 	return NULL;
 }
 
+void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir)
+{
+	p->conf = conf;
+	token_set_conf(p->token, conf, state_dir);
+}
+
+int profile_busy(const struct profile *p)
+{
+	return pool_running(p->pool) > 0 || pool_queued(p->pool) > 0 || token_busy(p->token) ||
+	       p->refs > 0;
+}
+
 void profile_free(struct profile *p)
 {
 	if (p == NULL)

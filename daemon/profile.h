@@ -34,6 +34,7 @@ struct profile {
 	char *anchor;                   /* X-AnchorMailbox value */
 	long long throttled_until;      /* monotonic ms: a 429 holds back the whole profile */
 	struct profile_stats stats;
+	int refs;                       /* requests of clients that name this profile */
 	struct profile *next;
 };
 
@@ -41,6 +42,10 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const char *state_dir,
 			    char *err, size_t errlen);
 void profile_free(struct profile *p);
+/* Reload: an unchanged profile takes its settings from the new struct conf. */
+void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir);
+/* 1 while anything still runs for the profile: it may not be freed yet. */
+int profile_busy(const struct profile *p);
 void profile_status(const struct profile *p, yajl_gen g);
 /* Writes a random UUID v4 into out (37 bytes). */
 void profile_uuid(char out[37]);

@@ -98,6 +98,8 @@ static void conn_free(struct conn *c)
 		/* A device-code sign-in goes on (it may still be approved), but not its messages to us. */
 		if (c->req->profile != NULL && strcmp(c->req->op, "login") == 0)
 			token_login_detach(c->req->profile->token);
+		if (c->req->profile != NULL)
+			c->req->profile->refs--;
 		free(c->req->id);
 		free(c->req);
 		s->busy--;
@@ -200,6 +202,8 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
 			 r->profile != NULL ? r->profile->conf->name : "-", (unsigned)c->uid,
 			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, ms);
+	if (r->profile != NULL)
+		r->profile->refs--;
 	free(r->id);
 	free(r);
 	c->req = NULL;
@@ -625,6 +629,8 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		return;
 	}
 	r->profile = server_profile(c->s, pname, &ambiguous);
+	if (r->profile != NULL)
+		r->profile->refs++;
 	if (r->profile == NULL && (pname != NULL || o->needs_profile)) {
 		char msg[CONF_NAME_MAX + 96];
 
@@ -989,6 +995,12 @@ failed:
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+void server_set_conf(struct server *s, const struct conf *conf, struct profile *profiles)
+{
+	s->conf = conf;
+	s->profiles = profiles;
 }
 
 void server_drain(struct server *s)

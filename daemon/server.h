@@ -25,6 +25,8 @@ void server_free(struct server *s);
 int server_listen(struct server *s, char *err, size_t errlen);
 /* Serves an inherited listening socket (systemd socket activation). */
 int server_adopt(struct server *s, int fd, char *err, size_t errlen);
+/* Reload: serve these profiles from now on (the socket stays as it is). */
+void server_set_conf(struct server *s, const struct conf *conf, struct profile *profiles);
 /* Stops accepting; requests still running go on, new ones get ShuttingDown. */
 void server_drain(struct server *s);
 /* Requests still running. */

@@ -473,6 +473,19 @@ void token_login_detach(struct token *t)
 	t->auth.progress = NULL;
 }
 
+void token_set_conf(struct token *t, const struct conf_profile *conf, const char *state_dir)
+{
+	t->conf = conf;
+	t->state_dir = state_dir;
+	t->auth.conf = conf;
+	t->auth.client_id = conf->app_id != NULL ? conf->app_id : CONF_DEVICE_APP_ID;
+}
+
+int token_busy(const struct token *t)
+{
+	return t->inflight || !TAILQ_EMPTY(&t->waiters) || !TAILQ_EMPTY(&t->ready);
+}
+
 const char *token_identity(const struct token *t)
 {
 	return t->upn[0] ? t->upn : NULL;

@@ -58,6 +58,13 @@ int token_login(struct token *t, const char *password,
 		void *progress_arg, char *err, size_t errlen);
 /* The person who asked for the login left: no more progress for them. */
 void token_login_detach(struct token *t);
+/*
+ * Reload: the same settings now live in another struct conf.  Only for a
+ * conf_profile_equal() profile: nothing is signed in again.
+ */
+void token_set_conf(struct token *t, const struct conf_profile *conf, const char *state_dir);
+/* 1 while a sign-in runs or someone waits for a token. */
+int token_busy(const struct token *t);
 /* The signed-in user (upn claim or user_principal_name), or NULL. */
 const char *token_identity(const struct token *t);
 /* Drops every token of the profile, and a saved sign-in (exoctl logout). */
