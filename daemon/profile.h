@@ -8,6 +8,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/conf.h"
+#include "daemon/metrics.h"
 
 struct event_base;
 struct http;
@@ -34,6 +35,7 @@ struct profile {
 	char *anchor;                   /* X-AnchorMailbox value */
 	long long throttled_until;      /* monotonic ms: a 429 holds back the whole profile */
 	struct profile_stats stats;
+	struct metrics_hist latency;    /* of run requests */
 	int refs;                       /* requests of clients that name this profile */
 	struct profile *next;
 };

@@ -28,6 +28,8 @@
 #include "daemon/auth.h"
 #include "daemon/exo_codec.h"
 #include "daemon/exo.h"
+#include "daemon/http.h"
+#include "daemon/metrics.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
 #include "daemon/token.h"
@@ -198,6 +200,8 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 	struct request *r = c->req;
 	double ms = server_ms_since(&r->started);
 
+	if (strcmp(r->op, "run") == 0 && r->profile != NULL)
+		metrics_observe(&r->profile->latency, ms);
 	if (strcmp(r->op, "run") == 0)
 		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
 			 r->profile != NULL ? r->profile->conf->name : "-", (unsigned)c->uid,
@@ -347,37 +351,34 @@ static void fill_pong(struct conn *c, yajl_gen g)
 	gen_kv(g, "version", EXOD_VERSION);
 }
 
+static void server_metrics_daemon(const struct server *s, struct metrics_daemon *d)
+{
+	struct http_stats hs;
+
+	http_get_stats(s->http, &hs);
+	d->clients = s->nconns;
+	d->busy = s->busy;
+	d->http_transfers = hs.transfers;
+	d->http_connects = hs.connects;
+}
+
 static void fill_metrics(struct conn *c, yajl_gen g)
 {
-	gen_str(g, "metrics");
-	yajl_gen_map_open(g);
-	gen_str(g, "clients");
-	yajl_gen_integer(g, c->s->nconns);
-	gen_str(g, "busy");
-	yajl_gen_integer(g, c->s->busy);
-	gen_str(g, "profiles");
-	yajl_gen_map_open(g);
-	for (struct profile *p = c->s->profiles; p != NULL; p = p->next) {
-		gen_str(g, p->conf->name);
-		yajl_gen_map_open(g);
-		gen_str(g, "requests");
-		yajl_gen_integer(g, (long long)p->stats.requests);
-		gen_str(g, "failures");
-		yajl_gen_integer(g, (long long)p->stats.failures);
-		gen_str(g, "records");
-		yajl_gen_integer(g, (long long)p->stats.records);
-		gen_str(g, "pages");
-		yajl_gen_integer(g, (long long)p->stats.pages);
-		gen_str(g, "retries");
-		yajl_gen_integer(g, (long long)p->stats.retries);
-		gen_str(g, "throttled");
-		yajl_gen_integer(g, (long long)p->stats.throttled);
-		gen_str(g, "token_acquisitions");
-		yajl_gen_integer(g, (long long)token_acquisitions(p->token));
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
+	struct metrics_daemon d;
+
+	server_metrics_daemon(c->s, &d);
+	metrics_json(g, &d, c->s->profiles);
+}
+
+static void fill_prometheus(struct conn *c, yajl_gen g)
+{
+	struct metrics_daemon d;
+	char *text;
+
+	server_metrics_daemon(c->s, &d);
+	text = metrics_prometheus(&d, c->s->profiles);
+	gen_kv(g, "text", text != NULL ? text : "");
+	free(text);
 }
 
 static void refresh_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
@@ -560,8 +561,15 @@ static void op_status(struct conn *c, yajl_val root)
 
 static void op_metrics(struct conn *c, yajl_val root)
 {
-	(void)root;
-	request_done(c, fill_metrics);
+	const char *p_format[] = { "format", NULL };
+	const char *format = YAJL_GET_STRING(yajl_tree_get(root, p_format, yajl_t_string));
+
+	if (format != NULL && strcmp(format, "prometheus") != 0 && strcmp(format, "json") != 0) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"format\" is \"json\" or \"prometheus\"");
+		return;
+	}
+	request_done(c, format != NULL && strcmp(format, "prometheus") == 0 ? fill_prometheus
+										 : fill_metrics);
 }
 
 static void op_logout(struct conn *c, yajl_val root)

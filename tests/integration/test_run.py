@@ -72,3 +72,20 @@ def test_invoke_headers(exod, fake):
     assert h["x-clientapplication"] == "ExoManagementModule"
     assert "client-request-id" in h and "connection-id" in h
     assert "gzip" in h.get("accept-encoding", "")
+
+
+def test_metrics_json_and_prometheus(exod):
+    for _ in range(3):
+        exod.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 2}})
+    m = exod.request({"op": "metrics"})[-1]["metrics"]
+    p = m["profiles"]["contoso"]
+    assert (p["requests"], p["records"], p["failures"]) == (3, 6, 0)
+    assert p["latency_ms"]["count"] == 3
+    r = exod.exoctl("metrics", "--prometheus")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert 'exod_requests_total{profile="contoso"} 3' in lines
+    assert 'exod_records_total{profile="contoso"} 6' in lines
+    assert 'exod_request_duration_seconds_count{profile="contoso"} 3' in lines
+    assert 'exod_connected{profile="contoso"} 1' in lines
+    assert "# TYPE exod_request_duration_seconds histogram" in lines
