@@ -515,8 +515,9 @@ static int exoctl_tty_read(int fd, char *pw, size_t cap)
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	quiet.c_lflag |= ICANON;
-	exoctl_tty_say(fd, "Password: ");
+	/* Echo off before the prompt: what is typed the moment it shows is not echoed. */
 	if (tcsetattr(fd, TCSANOW, &quiet) == 0) {
+		exoctl_tty_say(fd, "Password: ");
 		while (read(fd, &ch, 1) == 1 && ch != '\n' && n + 1 < cap)
 			pw[n++] = ch;
 		rc = ch == '\n' ? 0 : -1;
