@@ -1,5 +1,6 @@
 /* App certificates: a certificate and its RSA key from PFX or PEM, with the thumbprints Entra wants. */
 #include "daemon/cert.h"
+#include "daemon/secret.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -400,8 +401,27 @@ static int cert_check_lax(const char *key_path, const struct cert_buf *b, char *
 	return -1;
 }
 
+static int cert_load_resolved(const char *path, const char *key_path, const char *password,
+			      struct cert_cred **out, char *err, size_t errlen);
+
+/* Relative names are systemd credentials, as for every other secret file. */
 int cert_load_file(const char *path, const char *key_path, const char *password,
 		   struct cert_cred **out, char *err, size_t errlen)
+{
+	char full[PATH_MAX], key_full[PATH_MAX];
+
+	*out = NULL;
+	if (path != NULL && path[0] != '\0' &&
+	    secret_path(path, full, sizeof(full), err, errlen) < 0)
+		return -1;
+	if (key_path != NULL && secret_path(key_path, key_full, sizeof(key_full), err, errlen) < 0)
+		return -1;
+	return cert_load_resolved(path != NULL && path[0] != '\0' ? full : path,
+				  key_path != NULL ? key_full : NULL, password, out, err, errlen);
+}
+
+static int cert_load_resolved(const char *path, const char *key_path, const char *password,
+			      struct cert_cred **out, char *err, size_t errlen)
 {
 	struct cert_buf b = { NULL, 0, 0 }, kb = { NULL, 0, 0 };
 	X509 *x = NULL;

@@ -34,6 +34,11 @@ static int secret_resolve(const char *path, char *buf, size_t buflen,
 	return 0;
 }
 
+int secret_path(const char *path, char *buf, size_t buflen, char *err, size_t errlen)
+{
+	return secret_resolve(path, buf, buflen, err, errlen);
+}
+
 static int secret_check_stat(const char *path, const struct stat *st, size_t max,
 			     char *err, size_t errlen)
 {

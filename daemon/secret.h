@@ -19,6 +19,8 @@
  */
 int secret_read_file(const char *path, size_t max, char **out, size_t *out_len,
 		     char *err, size_t errlen);
+/* Where a secret's name points: relative names into $CREDENTIALS_DIRECTORY when set. */
+int secret_path(const char *path, char *buf, size_t buflen, char *err, size_t errlen);
 /* Only the checks of secret_read_file, for start-up validation. */
 int secret_check_file(const char *path, char *err, size_t errlen);
 /* Wipes and frees; NULL is fine. */

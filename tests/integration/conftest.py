@@ -69,13 +69,14 @@ class Exod:
         os.makedirs(os.path.join(workdir, "state"), mode=0o700, exist_ok=True)
         self.proc = None
 
-    def start(self, wait=True):
+    def start(self, wait=True, env=None):
         cmd = [EXOD, "-c", self.conf]
         if os.environ.get("EXOD_VALGRIND"):
             cmd = ["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
                    "--error-exitcode=99", "--show-leak-kinds=definite"] + cmd
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf,
+                                     env=dict(os.environ, **(env or {})))
         if wait:
             self.wait_ready()
         return self

@@ -107,3 +107,16 @@ def test_login_password_at_the_prompt(exod_factory, fake, creds):
     assert creds["user"] in text
     assert e.request({"op": "run", "cmdlet": "Get-Mailbox"})[-1]["type"] == "done"
     assert creds["password"] not in e.log_text()
+
+
+def test_systemd_credentials_for_certificate_and_password(exod_factory, fake, creds, tmp_path):
+    import shutil
+    creddir = tmp_path / "credentials"
+    creddir.mkdir(mode=0o700)
+    for name in ("app.pfx", "app.pfx.pass"):
+        shutil.copy(os.path.join(os.path.dirname(creds["pfx"]), name), creddir / name)
+        (creddir / name).chmod(0o600)
+    e = exod_factory(profile_text("contoso", fake, creds, certificate_file="app.pfx",
+                                  certificate_password_file="app.pfx.pass"))
+    e.start(env={"CREDENTIALS_DIRECTORY": str(creddir)})
+    assert e.request({"op": "run", "cmdlet": "Get-Mailbox"})[-1]["type"] == "done"
