@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -65,8 +66,24 @@ static int conn_write(struct conn *c, const char *p, size_t len, char *err, size
 
 int conn_send(struct conn *c, const char *req, size_t len, char *err, size_t errlen)
 {
-	if (conn_write(c, req, len, err, errlen) < 0)
+	struct iovec iov[2] = { { (void *)req, len }, { "\n", 1 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	/* One write for the line and its newline: exod wakes once per request. */
+	do
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)len + 1)
+		return 0;
+	if (n < 0) {
+		snprintf(err, errlen, "cannot write to exod: %s", strerror(errno));
 		return -1;
+	}
+	/* A short write on a stream socket: send the rest the plain way. */
+	if ((size_t)n < len)
+		return conn_write(c, req + n, len - (size_t)n, err, errlen) < 0 ? -1 :
+		       conn_write(c, "\n", 1, err, errlen);
 	return conn_write(c, "\n", 1, err, errlen);
 }
 

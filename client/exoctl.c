@@ -137,7 +137,8 @@ static int exoctl_req_begin(struct exoctl_req *r, const struct exoctl *x, const 
 
 static void exoctl_req_wipe(struct exoctl_req *r)
 {
-	explicit_bzero(r->buf, sizeof(r->buf));
+	/* Only what was written can hold a password. */
+	explicit_bzero(r->buf, r->len < sizeof(r->buf) ? r->len : sizeof(r->buf));
 	r->len = 0;
 	if (r->g != NULL)
 		yajl_gen_free(r->g);

@@ -210,6 +210,8 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 	exo_error_clear(&e);
 }
 
+static void exo_page_next(struct exo_call *c);
+
 static void exo_page_done(struct exo_call *c)
 {
 	if (exo_parser_finish(c->parser) < 0) {
@@ -217,6 +219,12 @@ static void exo_page_done(struct exo_call *c)
 			 exo_parser_error(c->parser));
 		return;
 	}
+	exo_page_next(c);
+}
+
+/* A whole page has been parsed: end, or go on to the next. */
+static void exo_page_next(struct exo_call *c)
+{
 	c->p->stats.pages++;
 	if (c->next_link == NULL) {
 		c->end.ok = 1;
@@ -353,6 +361,15 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		transient = exo_codec_error_transient(&e);
 		exo_error_clear(&e);
 	}
+	/*
+	 * A server may end an HTTP/2 stream with a reset once it has answered in
+	 * full; a complete 200 document is an answer, whatever the transport says.
+	 */
+	if (res->outcome == HTTP_FAILED && res->status == 200 && !c->want_pause &&
+	    exo_parser_finish(c->parser) == 0) {
+		exo_page_next(c);
+		return;
+	}
 	if ((res->outcome != HTTP_OK || res->status != 200) && res->status != 401 &&
 	    exo_retry(c, res, transient))
 		return;
@@ -395,14 +412,15 @@ static int exo_headers(struct exo_call *c, const char *token, struct curl_slist 
 	char bearer[JWT_MAX_TOKEN + 16];
 	char prefer[64], request_id[37], anchor[320];
 	const char *upn = token_identity(c->p->token);
-	int rc = 0;
+	int rc = 0, n;
 
-	if ((size_t)snprintf(bearer, sizeof(bearer), "Bearer %s", token) >= sizeof(bearer))
+	n = snprintf(bearer, sizeof(bearer), "Bearer %s", token);
+	if (n < 0 || (size_t)n >= sizeof(bearer))
 		return -1;
 	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->p->conf->page_size);
 	profile_uuid(request_id);
 	rc |= http_header_add(h, "Authorization", bearer);
-	explicit_bzero(bearer, sizeof(bearer));
+	explicit_bzero(bearer, (size_t)n);
 	rc |= http_header_add(h, "Content-Type", "application/json");
 	rc |= http_header_add(h, "Accept", "application/json");
 	rc |= http_header_add(h, "X-ResponseFormat", "json");

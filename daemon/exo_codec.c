@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -505,10 +506,13 @@ static const yajl_callbacks exo_callbacks = {
 struct exo_parser *
 exo_parser_new(const struct exo_parser_cbs *cbs, void *arg)
 {
-	struct exo_parser *p = calloc(1, sizeof(*p));
+	/* One per page: zero the fields, not the 16 KiB of text buffers behind them. */
+	struct exo_parser *p = malloc(sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
+	memset(p, 0, offsetof(struct exo_parser, msg));
+	p->msg[0] = p->link[0] = p->err[0] = '\0';
 	if (cbs != NULL)
 		p->cbs = *cbs;
 	p->arg = arg;

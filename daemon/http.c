@@ -12,12 +12,15 @@
 #include "common/log.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
+#define HTTP_MAX_SPARE_HANDLES 32       /* easy handles kept for reuse */
 
 struct http {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
 	struct http_stats stats;
+	CURL *spare[HTTP_MAX_SPARE_HANDLES];   /* reset handles: cheaper than new ones */
+	int nspare;
 };
 
 struct http_xfer {
@@ -144,6 +147,8 @@ void http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	while (h->nspare > 0)
+		curl_easy_cleanup(h->spare[--h->nspare]);
 	if (h->multi != NULL)
 		curl_multi_cleanup(h->multi);
 	if (h->timer != NULL)
@@ -154,8 +159,15 @@ void http_free(struct http *h)
 static void http_xfer_free(struct http_xfer *x)
 {
 	if (x->easy != NULL) {
-		curl_multi_remove_handle(x->h->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		struct http *h = x->h;
+
+		curl_multi_remove_handle(h->multi, x->easy);
+		if (h->nspare < HTTP_MAX_SPARE_HANDLES) {
+			curl_easy_reset(x->easy);
+			h->spare[h->nspare++] = x->easy;
+		} else {
+			curl_easy_cleanup(x->easy);
+		}
 	}
 	curl_slist_free_all(x->headers);
 	if (x->body != NULL) {
@@ -344,7 +356,7 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 		x->body[req->body_len] = '\0';
 		x->body_len = req->body_len;
 	}
-	x->easy = curl_easy_init();
+	x->easy = h->nspare > 0 ? h->spare[--h->nspare] : curl_easy_init();
 	if (x->easy == NULL || http_configure(x, req) < 0)
 		goto fail;
 	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
