@@ -102,7 +102,8 @@ demo: deps
 	@$(PYTHON) tests/demo.py --exod $(BUILD)/exod --exoctl $(BUILD)/exoctl
 
 asan: deps
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
+	EXOD_SANITIZED=1 $(MAKE) BUILD=build-asan OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
 
 valgrind: deps
 	$(MAKE) all

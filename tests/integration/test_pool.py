@@ -1,6 +1,7 @@
 """The pool under load: cap, FIFO, queue limits, cancellation, throttling, retries, backpressure."""
 
 import json
+import os
 import threading
 import time
 
@@ -224,5 +225,7 @@ def test_slow_reader_keeps_memory_flat(exod_factory, fake, creds):
             break
         time.sleep(0.0005)     # a slow reader: exod must wait for it, not buffer
     assert count == total
-    # Flat: what exod holds does not grow with the records still to come.
-    assert peak - baseline < 8 * 1024, (baseline, peak)
+    # Flat: what exod holds does not grow with the records still to come.  Under a sanitizer or
+    # valgrind freed memory is held back on purpose, so RSS says nothing there.
+    if not (os.environ.get("EXOD_SANITIZED") or os.environ.get("EXOD_VALGRIND")):
+        assert peak - baseline < 8 * 1024, (baseline, peak)
