@@ -31,7 +31,7 @@
 #define ERRLEN 512
 #define NOW ((time_t)1700000000)
 #define RES "https://outlook.office365.com"
-#define IMDS "http://169.254.169.254/metadata/identity/oauth2/token"
+#define IMDS "http://169.254.169.254/metadata/identity/oauth2/token"   /* the default, compared as text; never contacted */
 #define APPSVC "http://127.0.0.1:41741/msi/token"
 #define CLIENT_ID "5e0b2f8a-1c1d-4a8e-9d1b-2f3c4d5e6f70"
 #define OBJECT_ID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
