@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "daemon/jwt.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
+#include "daemon/rnd.h"
 #include "daemon/token.h"
 
 #define EXO_MAX_CLAIMS 4096             /* bytes of a decoded CAE claims challenge */
@@ -253,15 +253,7 @@ static long long exo_now_ms(void)
 
 static long long exo_backoff_ms(int retries)
 {
-	long long cap = EXO_RETRY_BASE_MS;
-	uint32_t r = 0;
-
-	for (int i = 0; i < retries && cap < EXO_RETRY_MAX_MS; i++)
-		cap *= 2;
-	if (cap > EXO_RETRY_MAX_MS)
-		cap = EXO_RETRY_MAX_MS;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return cap / 2 + (long long)(r % (uint32_t)(cap / 2 + 1));
+	return rnd_backoff_ms(EXO_RETRY_BASE_MS, EXO_RETRY_MAX_MS, (unsigned)retries);
 }
 
 /*
@@ -410,15 +402,18 @@ static void exo_on_done(void *arg, const struct http_result *res)
 static int exo_headers(struct exo_call *c, const char *token, struct curl_slist **h)
 {
 	char bearer[JWT_MAX_TOKEN + 16];
-	char prefer[64], request_id[37], anchor[320];
+	char prefer[64], request_id[RND_UUID_LEN + 1], anchor[320];
 	const char *upn = token_identity(c->p->token);
 	int rc = 0, n;
 
-	n = snprintf(bearer, sizeof(bearer), "Bearer %s", token);
-	if (n < 0 || (size_t)n >= sizeof(bearer))
+	if (rnd_uuid(request_id) < 0)
 		return -1;
+	n = snprintf(bearer, sizeof(bearer), "Bearer %s", token);
+	if (n < 0 || (size_t)n >= sizeof(bearer)) {
+		explicit_bzero(bearer, sizeof(bearer));
+		return -1;
+	}
 	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->p->conf->page_size);
-	profile_uuid(request_id);
 	rc |= http_header_add(h, "Authorization", bearer);
 	explicit_bzero(bearer, (size_t)n);
 	rc |= http_header_add(h, "Content-Type", "application/json");

@@ -1,5 +1,6 @@
 /* JSON Web Tokens: signing the client assertion and reading the claims of tokens we hold. */
 #include "daemon/jwt.h"
+#include "daemon/rnd.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -16,8 +17,6 @@
 
 #define JWT_CLOCK_SKEW 60               /* seconds nbf lies in the past, for hosts a little ahead of Entra */
 #define JWT_MAX_CLAIM 1024              /* bytes in app_id or audience */
-#define JWT_UUID_BYTES 16
-#define JWT_UUID_LEN 36
 #define JWT_PARSE_ERR 128               /* bytes of yajl's parse error text */
 
 int jwt_b64url_encode(const unsigned char *in, size_t len, char **out)
@@ -151,25 +150,9 @@ out:
 	return rc;
 }
 
-/* A random (version 4) UUID, as Entra wants for jti. */
-static int jwt_uuid(char out[JWT_UUID_LEN + 1])
-{
-	unsigned char b[JWT_UUID_BYTES];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -1;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, JWT_UUID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-	return 0;
-}
-
 static int jwt_claims(const char *app_id, const char *audience, time_t now, char **out)
 {
-	char jti[JWT_UUID_LEN + 1];
+	char jti[RND_UUID_LEN + 1];
 	long long nbf = (long long)now - JWT_CLOCK_SKEW;
 	yajl_gen g = yajl_gen_alloc(NULL);
 	int rc = -1;
@@ -179,7 +162,7 @@ static int jwt_claims(const char *app_id, const char *audience, time_t now, char
 		return -1;
 	/* The values come from the configuration: refuse to sign malformed UTF-8. */
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	if (jwt_uuid(jti) < 0 || yajl_gen_map_open(g) != yajl_gen_status_ok)
+	if (rnd_uuid(jti) < 0 || yajl_gen_map_open(g) != yajl_gen_status_ok)
 		goto out;
 	if (jwt_gen_pair(g, "aud", audience) < 0 || jwt_gen_pair(g, "iss", app_id) < 0 ||
 	    jwt_gen_pair(g, "sub", app_id) < 0 || jwt_gen_pair(g, "jti", jti) < 0 ||

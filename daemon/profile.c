@@ -1,7 +1,6 @@
 /* Profiles: one configured connection, its endpoints and its status. */
 #include "daemon/profile.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +9,11 @@
 #include "daemon/auth.h"
 #include "daemon/cloud.h"
 #include "daemon/pool.h"
+#include "daemon/rnd.h"
 #include "daemon/token.h"
 
 /* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
 #define PROFILE_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
-
-void profile_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	RAND_bytes(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		 b[12], b[13], b[14], b[15]);
-}
 
 static const char *profile_tenant(const struct conf_profile *c)
 {
@@ -71,7 +59,10 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 	p->conf = conf;
 	p->http = http;
 	p->base = base;
-	profile_uuid(p->connection_id);
+	if (rnd_uuid(p->connection_id) < 0) {
+		snprintf(err, errlen, "no randomness for a connection id");
+		goto fail;
+	}
 	if (profile_endpoints(p) < 0) {
 		snprintf(err, errlen, "profile %s: organization is required", conf->name);
 		goto fail;

@@ -9,6 +9,7 @@
 
 #include "common/conf.h"
 #include "daemon/metrics.h"
+#include "daemon/rnd.h"
 
 struct event_base;
 struct http;
@@ -29,7 +30,7 @@ struct profile {
 	struct pool *pool;
 	struct http *http;
 	struct event_base *base;
-	char connection_id[37];         /* one GUID per daemon session, as the module sends */
+	char connection_id[RND_UUID_LEN + 1];  /* one GUID per daemon session, as the module sends */
 	char *invoke_url;               /* https://host/adminapi/beta/<tenant>/InvokeCommand */
 	char *exchange_uri;             /* https://host */
 	char *anchor;                   /* X-AnchorMailbox value */
@@ -49,7 +50,5 @@ void profile_set_conf(struct profile *p, const struct conf_profile *conf, const 
 /* 1 while anything still runs for the profile: it may not be freed yet. */
 int profile_busy(const struct profile *p);
 void profile_status(const struct profile *p, yajl_gen g);
-/* Writes a random UUID v4 into out (37 bytes). */
-void profile_uuid(char out[37]);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <event2/event.h>
 #include <limits.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "daemon/auth.h"
 #include "daemon/cache.h"
 #include "daemon/jwt.h"
+#include "daemon/rnd.h"
 #include "daemon/secret.h"
 
 struct token_wait {
@@ -129,21 +129,14 @@ static void token_deliver(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Called after failures was counted, so the first retry waits about TOKEN_BACKOFF_MIN_MS. */
 static long long token_backoff_ms(struct token *t, long retry_after)
 {
-	long long cap = TOKEN_BACKOFF_MIN_MS;
-	uint32_t r = 0;
+	long long wait = rnd_backoff_ms(TOKEN_BACKOFF_MIN_MS, TOKEN_BACKOFF_MAX_MS,
+					t->failures > 0 ? t->failures - 1 : 0);
 
-	for (unsigned i = 1; i < t->failures && cap < TOKEN_BACKOFF_MAX_MS; i++)
-		cap *= 2;
-	if (cap > TOKEN_BACKOFF_MAX_MS)
-		cap = TOKEN_BACKOFF_MAX_MS;
-	/* Jitter so that many profiles do not retry in step; never hotter than Retry-After. */
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	cap = cap / 2 + (long long)(r % (uint32_t)(cap / 2 + 1));
-	if (retry_after * 1000LL > cap)
-		cap = retry_after * 1000LL;
-	return cap;
+	/* Never hotter than Retry-After. */
+	return retry_after * 1000LL > wait ? retry_after * 1000LL : wait;
 }
 
 static int token_delegated(const struct token *t)
