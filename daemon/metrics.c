@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/json.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
 #include "daemon/token.h"
@@ -23,44 +24,33 @@ void metrics_observe(struct metrics_hist *h, double ms)
 	h->sum_ms += ms;
 }
 
-static void metrics_key(yajl_gen g, const char *key)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-}
-
-static void metrics_int(yajl_gen g, const char *key, long long v)
-{
-	metrics_key(g, key);
-	yajl_gen_integer(g, v);
-}
-
 static void metrics_json_profile(yajl_gen g, const struct profile *p)
 {
 	const struct profile_stats *s = &p->stats;
 
-	metrics_key(g, p->conf->name);
+	json_str(g, p->conf->name);
 	yajl_gen_map_open(g);
-	metrics_int(g, "requests", (long long)s->requests);
-	metrics_int(g, "failures", (long long)s->failures);
-	metrics_int(g, "records", (long long)s->records);
-	metrics_int(g, "pages", (long long)s->pages);
-	metrics_int(g, "retries", (long long)s->retries);
-	metrics_int(g, "throttled", (long long)s->throttled);
-	metrics_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
-	metrics_int(g, "in_flight", pool_running(p->pool));
-	metrics_int(g, "queued", pool_queued(p->pool));
-	metrics_key(g, "latency_ms");
+	json_kv_int(g, "requests", (long long)s->requests);
+	json_kv_int(g, "failures", (long long)s->failures);
+	json_kv_int(g, "records", (long long)s->records);
+	json_kv_int(g, "pages", (long long)s->pages);
+	json_kv_int(g, "retries", (long long)s->retries);
+	json_kv_int(g, "throttled", (long long)s->throttled);
+	json_kv_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
+	json_kv_int(g, "in_flight", pool_running(p->pool));
+	json_kv_int(g, "queued", pool_queued(p->pool));
+	json_str(g, "latency_ms");
 	yajl_gen_map_open(g);
-	metrics_int(g, "count", (long long)p->latency.count);
-	metrics_key(g, "sum");
+	json_kv_int(g, "count", (long long)p->latency.count);
+	json_str(g, "sum");
 	yajl_gen_double(g, p->latency.sum_ms);
-	metrics_key(g, "buckets");
+	json_str(g, "buckets");
 	yajl_gen_map_open(g);
 	for (int i = 0; i < METRICS_BUCKETS; i++) {
 		char le[32];
 
 		snprintf(le, sizeof(le), "%g", metrics_bounds_ms[i]);
-		metrics_int(g, le, (long long)p->latency.buckets[i]);
+		json_kv_int(g, le, (long long)p->latency.buckets[i]);
 	}
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
@@ -69,13 +59,13 @@ static void metrics_json_profile(yajl_gen g, const struct profile *p)
 
 void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct profile *profiles)
 {
-	metrics_key(g, "metrics");
+	json_str(g, "metrics");
 	yajl_gen_map_open(g);
-	metrics_int(g, "clients", d->clients);
-	metrics_int(g, "busy", d->busy);
-	metrics_int(g, "http_transfers", (long long)d->http_transfers);
-	metrics_int(g, "http_connects", (long long)d->http_connects);
-	metrics_key(g, "profiles");
+	json_kv_int(g, "clients", d->clients);
+	json_kv_int(g, "busy", d->busy);
+	json_kv_int(g, "http_transfers", (long long)d->http_transfers);
+	json_kv_int(g, "http_connects", (long long)d->http_connects);
+	json_str(g, "profiles");
 	yajl_gen_map_open(g);
 	for (const struct profile *p = profiles; p != NULL; p = p->next)
 		metrics_json_profile(g, p);

@@ -8,6 +8,7 @@
 #include "daemon/access.h"
 #include "daemon/auth.h"
 #include "daemon/cloud.h"
+#include "daemon/json.h"
 #include "daemon/pool.h"
 #include "daemon/rnd.h"
 #include "daemon/token.h"
@@ -108,21 +109,6 @@ void profile_free(struct profile *p)
 	free(p);
 }
 
-static void profile_str(yajl_gen g, const char *key, const char *val)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-	if (val == NULL)
-		yajl_gen_null(g);
-	else
-		yajl_gen_string(g, (const unsigned char *)val, strlen(val));
-}
-
-static void profile_int(yajl_gen g, const char *key, long long val)
-{
-	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-	yajl_gen_integer(g, val);
-}
-
 void profile_status(const struct profile *p, yajl_gen g)
 {
 	const struct conf_profile *c = p->conf;
@@ -131,29 +117,29 @@ void profile_status(const struct profile *p, yajl_gen g)
 	const char *identity = token_identity(p->token) != NULL ? token_identity(p->token) : c->app_id;
 
 	yajl_gen_map_open(g);
-	profile_str(g, "name", c->name);
-	profile_str(g, "state", token_state_name(token_state(p->token)));
-	profile_str(g, "auth", conf_auth_name(c->auth));
-	profile_str(g, "identity", identity);
-	profile_str(g, "organization", c->organization);
-	profile_str(g, "tenant", profile_tenant(c));
-	profile_str(g, "delegated_organization", c->delegated_organization);
-	profile_str(g, "environment", cl->environment);
-	profile_str(g, "connection_uri", p->exchange_uri);
-	profile_str(g, "authority_uri", c->authority_uri != NULL ? c->authority_uri : cl->authority_uri);
-	yajl_gen_string(g, (const unsigned char *)"token_expires_in", strlen("token_expires_in"));
+	json_kv_str(g, "name", c->name);
+	json_kv_str(g, "state", token_state_name(token_state(p->token)));
+	json_kv_str(g, "auth", conf_auth_name(c->auth));
+	json_kv_str(g, "identity", identity);
+	json_kv_str(g, "organization", c->organization);
+	json_kv_str(g, "tenant", profile_tenant(c));
+	json_kv_str(g, "delegated_organization", c->delegated_organization);
+	json_kv_str(g, "environment", cl->environment);
+	json_kv_str(g, "connection_uri", p->exchange_uri);
+	json_kv_str(g, "authority_uri", c->authority_uri != NULL ? c->authority_uri : cl->authority_uri);
+	json_str(g, "token_expires_in");
 	if (expires < 0)
 		yajl_gen_null(g);
 	else
 		yajl_gen_integer(g, expires);
-	profile_int(g, "in_flight", pool_running(p->pool));
-	profile_int(g, "queued", pool_queued(p->pool));
-	profile_int(g, "max_connections", pool_max_running(p->pool));
-	profile_int(g, "requests", (long long)p->stats.requests);
-	profile_int(g, "failures", (long long)p->stats.failures);
-	profile_int(g, "records", (long long)p->stats.records);
-	profile_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
-	profile_str(g, "connection_id", p->connection_id);
-	profile_str(g, "last_error", token_last_error(p->token));
+	json_kv_int(g, "in_flight", pool_running(p->pool));
+	json_kv_int(g, "queued", pool_queued(p->pool));
+	json_kv_int(g, "max_connections", pool_max_running(p->pool));
+	json_kv_int(g, "requests", (long long)p->stats.requests);
+	json_kv_int(g, "failures", (long long)p->stats.failures);
+	json_kv_int(g, "records", (long long)p->stats.records);
+	json_kv_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
+	json_kv_str(g, "connection_id", p->connection_id);
+	json_kv_str(g, "last_error", token_last_error(p->token));
 	yajl_gen_map_close(g);
 }

@@ -29,6 +29,7 @@
 #include "daemon/exo_codec.h"
 #include "daemon/exo.h"
 #include "daemon/http.h"
+#include "daemon/json.h"
 #include "daemon/metrics.h"
 #include "daemon/pool.h"
 #include "daemon/profile.h"
@@ -123,20 +124,6 @@ static yajl_gen server_gen(void)
 	return g;
 }
 
-static void gen_str(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_kv(yajl_gen g, const char *k, const char *v)
-{
-	gen_str(g, k);
-	if (v == NULL)
-		yajl_gen_null(g);
-	else if (yajl_gen_string(g, (const unsigned char *)v, strlen(v)) != yajl_gen_status_ok)
-		gen_str(g, "(invalid UTF-8)");
-}
-
 /* Opens an answer line: {"id":..,"type":type */
 static yajl_gen line_open(const struct request *r, const char *type)
 {
@@ -146,11 +133,11 @@ static yajl_gen line_open(const struct request *r, const char *type)
 		return NULL;
 	yajl_gen_map_open(g);
 	if (r != NULL && r->id != NULL) {
-		gen_str(g, "id");
+		json_str(g, "id");
 		/* The id was validated as a string or number when the request was read. */
 		yajl_gen_number(g, r->id, strlen(r->id));
 	}
-	gen_kv(g, "type", type);
+	json_kv_str(g, "type", type);
 	return g;
 }
 
@@ -176,19 +163,17 @@ static void send_error(struct conn *c, const struct request *r, enum wire_error 
 
 	if (g == NULL)
 		return;
-	gen_str(g, "error");
+	json_str(g, "error");
 	yajl_gen_map_open(g);
-	gen_kv(g, "code", wire_error_code(e));
-	gen_kv(g, "message", message);
+	json_kv_str(g, "code", wire_error_code(e));
+	json_kv_str(g, "message", message);
 	if (end != NULL && end->upstream_code[0] != '\0')
-		gen_kv(g, "upstream_code", end->upstream_code);
+		json_kv_str(g, "upstream_code", end->upstream_code);
 	if (end != NULL && end->http_status != 0) {
-		gen_str(g, "http_status");
-		yajl_gen_integer(g, end->http_status);
+		json_kv_int(g, "http_status", end->http_status);
 	}
 	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0) {
-		gen_str(g, "retry_after");
-		yajl_gen_integer(g, end->retry_after);
+		json_kv_int(g, "retry_after", end->retry_after);
 	}
 	yajl_gen_map_close(g);
 	line_send(c, g);
@@ -265,7 +250,7 @@ static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 
 	if (g == NULL)
 		return EXO_SINK_OK;
-	gen_str(g, "message");
+	json_str(g, "message");
 	yajl_gen_string(g, (const unsigned char *)msg, len);
 	line_send(c, g);
 	return run_sink_status(c);
@@ -285,9 +270,8 @@ static void run_done(void *arg, const struct exo_end *end)
 	}
 	g = line_open(r, "done");
 	if (g != NULL) {
-		gen_str(g, "count");
-		yajl_gen_integer(g, (long long)end->count);
-		gen_str(g, "ms");
+		json_kv_int(g, "count", (long long)end->count);
+		json_str(g, "ms");
 		yajl_gen_double(g, (double)(long long)(server_ms_since(&r->started) * 10) / 10);
 		line_send(c, g);
 	}
@@ -335,7 +319,7 @@ static void fill_status(struct conn *c, yajl_gen g)
 {
 	struct request *r = c->req;
 
-	gen_str(g, "profiles");
+	json_str(g, "profiles");
 	yajl_gen_array_open(g);
 	for (struct profile *p = c->s->profiles; p != NULL; p = p->next)
 		if (r->profile == NULL || r->profile == p)
@@ -346,9 +330,9 @@ static void fill_status(struct conn *c, yajl_gen g)
 static void fill_pong(struct conn *c, yajl_gen g)
 {
 	(void)c;
-	gen_str(g, "pong");
+	json_str(g, "pong");
 	yajl_gen_bool(g, 1);
-	gen_kv(g, "version", EXOD_VERSION);
+	json_kv_str(g, "version", EXOD_VERSION);
 }
 
 static void server_metrics_daemon(const struct server *s, struct metrics_daemon *d)
@@ -377,7 +361,7 @@ static void fill_prometheus(struct conn *c, yajl_gen g)
 
 	server_metrics_daemon(c->s, &d);
 	text = metrics_prometheus(&d, c->s->profiles);
-	gen_kv(g, "text", text != NULL ? text : "");
+	json_kv_str(g, "text", text != NULL ? text : "");
 	free(text);
 }
 
@@ -413,17 +397,16 @@ static void login_progress(void *arg, const struct auth_login_info *info)
 
 	if (g == NULL)
 		return;
-	gen_kv(g, "verification_uri", info->verification_uri);
-	gen_kv(g, "user_code", info->user_code);
-	gen_kv(g, "message", info->message);
-	gen_str(g, "expires_in");
-	yajl_gen_integer(g, info->expires_in);
+	json_kv_str(g, "verification_uri", info->verification_uri);
+	json_kv_str(g, "user_code", info->user_code);
+	json_kv_str(g, "message", info->message);
+	json_kv_int(g, "expires_in", info->expires_in);
 	line_send(c, g);
 }
 
 static void fill_identity(struct conn *c, yajl_gen g)
 {
-	gen_kv(g, "identity", token_identity(c->req->profile->token));
+	json_kv_str(g, "identity", token_identity(c->req->profile->token));
 }
 
 static void login_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
@@ -538,7 +521,7 @@ static int request_id(struct request *r, yajl_val root)
 	if (g == NULL)
 		return -1;
 	if (YAJL_IS_STRING(id))
-		gen_str(g, id->u.string);
+		json_str(g, id->u.string);
 	else
 		yajl_gen_number(g, id->u.number.r, strlen(id->u.number.r));
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
