@@ -45,13 +45,10 @@ static int auth_certificate_start(struct auth *a, const char *claims, char *err,
 	if (jwt_client_assertion(a->state, a->conf->assertion_algorithm, a->conf->app_id,
 				 a->token_url, time(NULL), &assertion, err, errlen) < 0)
 		return -1;
-	if (oauth_form_add(&form, "client_id", a->conf->app_id) < 0 ||
-	    oauth_form_add(&form, "scope", a->scope) < 0 ||
-	    oauth_form_add(&form, "grant_type", "client_credentials") < 0 ||
+	if (oauth_form_client_credentials(a, claims, &form) < 0 ||
 	    oauth_form_add(&form, "client_assertion_type",
 			   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") < 0 ||
-	    oauth_form_add(&form, "client_assertion", assertion) < 0 ||
-	    (claims != NULL && oauth_form_add(&form, "claims", claims) < 0)) {
+	    oauth_form_add(&form, "client_assertion", assertion) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

@@ -36,11 +36,8 @@ static int auth_secret_start(struct auth *a, const char *claims, char *err, size
 	char *form = NULL;
 	int rc = -1;
 
-	if (oauth_form_add(&form, "client_id", a->conf->app_id) < 0 ||
-	    oauth_form_add(&form, "scope", a->scope) < 0 ||
-	    oauth_form_add(&form, "grant_type", "client_credentials") < 0 ||
-	    oauth_form_add(&form, "client_secret", s->secret) < 0 ||
-	    (claims != NULL && oauth_form_add(&form, "claims", claims) < 0)) {
+	if (oauth_form_client_credentials(a, claims, &form) < 0 ||
+	    oauth_form_add(&form, "client_secret", s->secret) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

@@ -50,6 +50,16 @@ void oauth_form_free(char *form)
 	free(form);
 }
 
+int oauth_form_client_credentials(struct auth *a, const char *claims, char **form)
+{
+	if (oauth_form_add(form, "client_id", a->conf->app_id) < 0 ||
+	    oauth_form_add(form, "scope", a->scope) < 0 ||
+	    oauth_form_add(form, "grant_type", "client_credentials") < 0 ||
+	    (claims != NULL && oauth_form_add(form, "claims", claims) < 0))
+		return -1;
+	return 0;
+}
+
 static void oauth_done(void *arg, const struct http_result *hr)
 {
 	struct auth *a = arg;

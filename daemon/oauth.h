@@ -21,6 +21,8 @@ struct http_result;
  */
 int oauth_form_add(char **form, const char *name, const char *value);
 void oauth_form_free(char *form);
+/* The fields every app-only (client credentials) request has; the caller adds its credential. */
+int oauth_form_client_credentials(struct auth *a, const char *claims, char **form);
 
 /* POSTs form to a->token_url; the result goes to auth_finish. */
 int oauth_post(struct auth *a, const char *form, char *err, size_t errlen);
