@@ -24,6 +24,11 @@
 
 #define CONF_DEF_SOCKET_MODE 0660
 #define CONF_DEF_MAX_CLIENTS 1024
+#define CONF_DEF_MAX_CLIENTS_PER_UID 64
+#define CONF_DEF_RESERVED_CLIENTS 16
+#define CONF_DEF_CLIENT_TIMEOUT 30
+#define CONF_DEF_SEND_TIMEOUT 600
+#define CONF_DEF_MAX_PAGES 10000
 #define CONF_DEF_PAGE_SIZE 1000
 #define CONF_DEF_MAX_CONNECTIONS 3
 #define CONF_DEF_QUEUE_LIMIT 100
@@ -493,6 +498,10 @@ static const struct conf_key conf_exod_keys[] = {
 	XK(state_dir, conf_parse_path, STORE_STR, 0, 0),
 	XK(log_level, conf_parse_level, STORE_INT, 0, 0),
 	XK(max_clients, conf_parse_int, STORE_INT, 1, 100000),
+	XK(max_clients_per_uid, conf_parse_int, STORE_INT, 1, 100000),
+	XK(reserved_clients, conf_parse_int, STORE_INT, 0, 100000),
+	XK(client_timeout, conf_parse_int, STORE_INT, 1, 3600),
+	XK(send_timeout, conf_parse_int, STORE_INT, 0, 86400),
 };
 
 static const struct conf_key conf_profile_keys[] = {
@@ -520,6 +529,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PS(ca_file, conf_parse_path, M_ALL),
 	PS(proxy, conf_parse_http_url, M_ALL),
 	PK(page_size, conf_parse_int, STORE_INT, 1, 1000, M_ALL),
+	PK(max_pages, conf_parse_int, STORE_INT, 1, 1000000, M_ALL),
 	PK(max_connections, conf_parse_int, STORE_INT, 1, 64, M_ALL),
 	PK(queue_limit, conf_parse_int, STORE_INT, 0, 100000, M_ALL),
 	PK(queue_timeout, conf_parse_int, STORE_INT, 1, 86400, M_ALL),
@@ -620,6 +630,7 @@ static struct conf_profile *conf_profile_new(const char *name)
 	pr->environment = CONF_ENV_O365_DEFAULT;
 	pr->assertion_algorithm = CONF_ALG_PS256;
 	pr->page_size = CONF_DEF_PAGE_SIZE;
+	pr->max_pages = CONF_DEF_MAX_PAGES;
 	pr->max_connections = CONF_DEF_MAX_CONNECTIONS;
 	pr->queue_limit = CONF_DEF_QUEUE_LIMIT;
 	pr->queue_timeout = CONF_DEF_QUEUE_TIMEOUT;
@@ -1018,6 +1029,10 @@ static struct conf *conf_new(const char *path)
 	c->socket_mode = CONF_DEF_SOCKET_MODE;
 	c->log_level = LOG_INFO;
 	c->max_clients = CONF_DEF_MAX_CLIENTS;
+	c->max_clients_per_uid = CONF_DEF_MAX_CLIENTS_PER_UID;
+	c->reserved_clients = CONF_DEF_RESERVED_CLIENTS;
+	c->client_timeout = CONF_DEF_CLIENT_TIMEOUT;
+	c->send_timeout = CONF_DEF_SEND_TIMEOUT;
 	if (c->path == NULL || c->socket == NULL || c->state_dir == NULL) {
 		conf_free(c);
 		return NULL;
@@ -1051,6 +1066,11 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 		goto out;
 	if (p.conf->nprofiles == 0) {
 		snprintf(err, errlen, "%s: no [profile NAME] section; at least one is required", path);
+		goto out;
+	}
+	if (p.conf->reserved_clients >= p.conf->max_clients) {
+		snprintf(err, errlen, "%s: reserved_clients (%d) must be less than max_clients (%d)",
+			 path, p.conf->reserved_clients, p.conf->max_clients);
 		goto out;
 	}
 	*out = p.conf;

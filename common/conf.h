@@ -64,6 +64,7 @@ struct conf_profile {
 	char *ca_file;                  /* CA bundle for both */
 	char *proxy;
 	int page_size;                  /* 1..1000, default 1000 */
+	int max_pages;                  /* pages one run may fetch, 1..1000000, default 10000 */
 	int max_connections;            /* 1..64, default 3 */
 	int queue_limit;                /* 0..100000, default 100 */
 	int queue_timeout;              /* seconds, 1..86400, default 120 */
@@ -83,6 +84,10 @@ struct conf {
 	char *state_dir;                /* default CONF_DEFAULT_STATE_DIR */
 	int log_level;                  /* LOG_ERR..LOG_DEBUG, default LOG_INFO */
 	int max_clients;                /* 1..100000, default 1024 */
+	int max_clients_per_uid;        /* connections of one user, 1..100000, default 64 */
+	int reserved_clients;           /* of max_clients, kept for root and exod's user; default 16 */
+	int client_timeout;             /* seconds a half-sent request line may wait, default 30 */
+	int send_timeout;               /* seconds answers may wait unread, 0 = forever; default 600 */
 	int nprofiles;
 	struct conf_profile *profiles;
 };

@@ -2,7 +2,11 @@
 #include "wire.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/jtree.h"
 
 enum wire_frame wire_frame_next(const char *buf, size_t len, size_t max,
 				size_t *line_len, size_t *consumed)
@@ -37,6 +41,7 @@ static const struct {
 	[WIRE_E_TOO_LARGE] = { "TooLarge", 2 },
 	[WIRE_E_SHUTTING_DOWN] = { "ShuttingDown", 3 },
 	[WIRE_E_CANCELLED] = { "Cancelled", 1 },
+	[WIRE_E_TOO_MANY_CLIENTS] = { "TooManyClients", 5 },
 };
 
 const char *wire_error_code(enum wire_error e)
@@ -65,4 +70,77 @@ int wire_cmdlet_valid(const char *s)
 		if (!isalnum((unsigned char)*s) && *s != '-')
 			return 0;
 	return 1;
+}
+
+/* The id as JSON text: a string (escaped by yajl) or a number (as sent), bounded. */
+static int wire_id(yajl_val id, char *out, size_t outlen)
+{
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen g;
+	int rc = -1;
+
+	if (YAJL_IS_NUMBER(id)) {
+		len = strlen(YAJL_GET_NUMBER(id));
+		if (len >= outlen)
+			return -1;
+		memcpy(out, YAJL_GET_NUMBER(id), len + 1);
+		return 0;
+	}
+	if (!YAJL_IS_STRING(id) || strlen(id->u.string) > WIRE_MAX_ID)
+		return -1;
+	g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return -1;
+	if (yajl_gen_string(g, (const unsigned char *)id->u.string, strlen(id->u.string)) ==
+	    yajl_gen_status_ok && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
+	    len < outlen) {
+		memcpy(out, buf, len);
+		out[len] = '\0';
+		rc = 0;
+	}
+	yajl_gen_free(g);
+	return rc;
+}
+
+int wire_parse_request(const void *line, size_t len, struct wire_request *req,
+		       char *why, size_t whylen)
+{
+	yajl_val id, op, profile;
+	char reason[64];
+
+	memset(req, 0, sizeof(*req));
+	req->root = jtree_parse(line, len, reason, sizeof(reason));
+	if (!YAJL_IS_OBJECT(req->root)) {
+		snprintf(why, whylen, "a request is one JSON object on one line (%s)",
+			 req->root == NULL ? reason : "another JSON value");
+		return -1;
+	}
+	id = jtree_get(req->root, "id");
+	if (id != NULL && wire_id(id, req->id, sizeof(req->id)) < 0) {
+		req->id[0] = '\0';
+		snprintf(why, whylen, "\"id\" must be a string (at most %d bytes) or a number",
+			 WIRE_MAX_ID);
+		return -1;
+	}
+	op = jtree_get(req->root, "op");
+	profile = jtree_get(req->root, "profile");
+	if (!YAJL_IS_STRING(op)) {
+		snprintf(why, whylen, "a request needs \"op\", a string");
+		return -1;
+	}
+	if (profile != NULL && !YAJL_IS_STRING(profile)) {
+		snprintf(why, whylen, "\"profile\" must be a string");
+		return -1;
+	}
+	req->op = op->u.string;
+	req->profile = YAJL_GET_STRING(profile);
+	return 0;
+}
+
+void wire_request_free(struct wire_request *req)
+{
+	jtree_free(req->root);
+	req->root = NULL;
+	req->op = req->profile = NULL;
 }

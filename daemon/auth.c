@@ -1,23 +1,19 @@
-/* The sign-in interface: endpoints of a profile, and dispatch to its method. */
-#include "daemon/auth.h"
+/* The sign-in interface: endpoints of a profile, dispatch to its method, delivery of results. */
+#include "daemon/auth_method.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sbuf.h"
 #include "daemon/cloud.h"
 #include "daemon/http.h"
 
 void auth_result_clear(struct auth_result *r)
 {
-	if (r->access_token != NULL) {
-		explicit_bzero(r->access_token, strlen(r->access_token));
-		free(r->access_token);
-	}
-	if (r->refresh_token != NULL) {
-		explicit_bzero(r->refresh_token, strlen(r->refresh_token));
-		free(r->refresh_token);
-	}
+	sbuf_free(r->access_token);
+	sbuf_free(r->refresh_token);
 	r->access_token = NULL;
 	r->refresh_token = NULL;
 }
@@ -96,10 +92,33 @@ static int auth_endpoints(struct auth *a)
 	return 0;
 }
 
-int auth_init(struct auth *a, struct event_base *base, const struct conf_profile *conf,
-	      struct http *http, auth_done_cb done, void *done_arg, char *err, size_t errlen)
+static void auth_deliver(evutil_socket_t fd, short what, void *arg)
 {
-	memset(a, 0, sizeof(*a));
+	struct auth *a = arg;
+	struct auth_result res;
+
+	(void)fd;
+	(void)what;
+	if (!a->result_pending)
+		return;
+	/* Taken off a first: done may start the next sign-in, which finishes into a->result. */
+	res = a->result;
+	memset(&a->result, 0, sizeof(a->result));
+	a->result_pending = 0;
+	a->done(a->done_arg, &res);
+	auth_result_clear(&res);
+}
+
+struct auth *auth_new(struct event_base *base, const struct conf_profile *conf, struct http *http,
+		      auth_done_cb done, void *done_arg, char *err, size_t errlen)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->deliver = event_new(base, -1, 0, auth_deliver, a)) == NULL) {
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	a->base = base;
 	a->conf = conf;
 	a->http = http;
@@ -111,21 +130,36 @@ int auth_init(struct auth *a, struct event_base *base, const struct conf_profile
 	if (a->method == NULL) {
 		snprintf(err, errlen, "profile %s: auth = %s is not supported yet", conf->name,
 			 conf_auth_name(conf->auth));
-		return -1;
+		goto fail;
 	}
 	if (auth_endpoints(a) < 0) {
 		snprintf(err, errlen, "profile %s: bad authority_uri", conf->name);
-		return -1;
+		goto fail;
 	}
-	return a->method->init(a, err, errlen);
+	if (a->method->init(a, err, errlen) < 0)
+		goto fail;
+	return a;
+fail:
+	a->method = NULL;       /* init failed: it cleaned up after itself */
+	auth_free(a);
+	return NULL;
 }
 
-int auth_start(struct auth *a, const char *claims, char *err, size_t errlen)
+void auth_start(struct auth *a, const char *claims)
 {
-	return a->method->start(a, claims, err, errlen);
+	struct auth_result res = { .error = WIRE_E_AUTH_FAILED, .transient = 1 };
+
+	/* A method that cannot even start fails like one whose request failed: through the loop. */
+	if (a->method->start(a, claims, res.message, sizeof(res.message)) < 0)
+		auth_finish(a, &res);
 }
 
-int auth_login(struct auth *a, const char *password, auth_progress_cb progress,
+int auth_has_login(const struct auth *a)
+{
+	return a->method->login != NULL;
+}
+
+int auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb progress,
 	       void *progress_arg, char *err, size_t errlen)
 {
 	if (a->method->login == NULL) {
@@ -136,29 +170,74 @@ int auth_login(struct auth *a, const char *password, auth_progress_cb progress,
 	return a->method->login(a, password, progress, progress_arg, err, errlen);
 }
 
+void auth_login_detach(struct auth *a)
+{
+	a->progress = NULL;
+	a->progress_arg = NULL;
+}
+
 void auth_cancel(struct auth *a)
 {
 	http_xfer_cancel(a->xfer);
 	a->xfer = NULL;
-	if (a->cancel_hook != NULL)
-		a->cancel_hook(a);
+	if (a->method != NULL && a->method->cancel != NULL)
+		a->method->cancel(a);
+	if (a->result_pending) {
+		event_del(a->deliver);
+		auth_result_clear(&a->result);
+		a->result_pending = 0;
+	}
 }
 
 void auth_finish(struct auth *a, struct auth_result *res)
 {
 	a->xfer = NULL;
-	a->done(a->done_arg, res);
+	auth_result_clear(&a->result);
+	a->result = *res;
+	memset(res, 0, sizeof(*res));
+	a->result_pending = 1;
+	event_active(a->deliver, EV_TIMEOUT, 0);
 }
 
-void auth_cleanup(struct auth *a)
+void auth_set_refresh_token(struct auth *a, const struct sbuf *rt)
 {
+	a->refresh_token = rt;
+}
+
+void auth_set_conf(struct auth *a, const struct conf_profile *conf)
+{
+	a->conf = conf;
+	a->client_id = conf->app_id != NULL ? conf->app_id : CONF_DEVICE_APP_ID;
+}
+
+const char *auth_authority(const struct auth *a)
+{
+	return a->authority;
+}
+
+const char *auth_tenant(const struct auth *a)
+{
+	return a->tenant;
+}
+
+const char *auth_client_id(const struct auth *a)
+{
+	return a->client_id;
+}
+
+void auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
 	auth_cancel(a);
 	if (a->method != NULL && a->method->cleanup != NULL)
 		a->method->cleanup(a);
+	if (a->deliver != NULL)
+		event_free(a->deliver);
 	free(a->authority);
 	free(a->tenant);
 	free(a->scope);
 	free(a->user_scope);
 	free(a->token_url);
-	memset(a, 0, sizeof(*a));
+	free(a);
 }

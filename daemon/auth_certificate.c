@@ -1,11 +1,10 @@
 /* auth = certificate: the client credentials grant with a signed JWT client assertion. */
-#include "daemon/auth.h"
+#include "daemon/auth_method.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
+#include "common/sbuf.h"
 #include "daemon/cert.h"
 #include "daemon/jwt.h"
 #include "daemon/oauth.h"
@@ -15,21 +14,23 @@ static int auth_certificate_init(struct auth *a, char *err, size_t errlen)
 {
 	const struct conf_profile *c = a->conf;
 	struct cert_cred *cred = NULL;
-	char *password = NULL;
-	size_t password_len = 0;
+	struct sbuf *password = NULL;
+	const char *pw = NULL;
 	int rc;
 
-	if (c->certificate_password_file != NULL &&
-	    secret_read_file(c->certificate_password_file, SECRET_MAX_SIZE, &password,
-			     &password_len, err, errlen) < 0)
-		return -1;
+	if (c->certificate_password_file != NULL) {
+		if (secret_read_file(c->certificate_password_file, SECRET_MAX_SIZE, &password, err,
+				     errlen) < 0)
+			return -1;
+		pw = sbuf_str(password);
+	}
 	if (c->certificate_thumbprint != NULL)
-		rc = cert_load_thumbprint(c->certificate_store, c->certificate_thumbprint, password,
-					  &cred, err, errlen);
+		rc = cert_load_thumbprint(c->certificate_store, c->certificate_thumbprint, pw, &cred,
+					  err, errlen);
 	else
-		rc = cert_load_file(c->certificate_file, c->certificate_key_file, password, &cred,
-				    err, errlen);
-	secret_free(password, password_len);
+		rc = cert_load_file(c->certificate_file, c->certificate_key_file, pw, &cred, err,
+				    errlen);
+	sbuf_free(password);
 	if (rc < 0)
 		return -1;
 	a->state = cred;
@@ -38,7 +39,7 @@ static int auth_certificate_init(struct auth *a, char *err, size_t errlen)
 
 static int auth_certificate_start(struct auth *a, const char *claims, char *err, size_t errlen)
 {
-	char *assertion = NULL, *form = NULL;
+	struct sbuf *assertion = NULL, *form = NULL;
 	int rc = -1;
 
 	/* A fresh assertion every time: Entra rejects a reused jti. */
@@ -48,14 +49,14 @@ static int auth_certificate_start(struct auth *a, const char *claims, char *err,
 	if (oauth_form_client_credentials(a, claims, &form) < 0 ||
 	    oauth_form_add(&form, "client_assertion_type",
 			   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") < 0 ||
-	    oauth_form_add(&form, "client_assertion", assertion) < 0) {
+	    oauth_form_add(&form, "client_assertion", sbuf_str(assertion)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = oauth_post(a, form, err, errlen);
 out:
-	oauth_form_free(form);
-	secret_free_str(assertion);
+	sbuf_free(form);
+	sbuf_free(assertion);
 	return rc;
 }
 

@@ -1,16 +1,12 @@
 /* What the delegated sign-ins (device code, password) share: the refresh token grant. */
-#include "daemon/auth.h"
+#include "daemon/auth_method.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sbuf.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
-
-const char *auth_delegated_scope(struct auth *a)
-{
-	return a->user_scope;
-}
 
 static void auth_refresh_done(void *arg, const struct http_result *hr)
 {
@@ -32,12 +28,12 @@ static void auth_refresh_done(void *arg, const struct http_result *hr)
 
 int auth_refresh_grant(struct auth *a, const char *claims, char *err, size_t errlen)
 {
-	char *form = NULL;
+	struct sbuf *form = NULL;
 	int rc = -1;
 
 	if (oauth_form_add(&form, "client_id", a->client_id) < 0 ||
 	    oauth_form_add(&form, "grant_type", "refresh_token") < 0 ||
-	    oauth_form_add(&form, "refresh_token", a->refresh_token) < 0 ||
+	    oauth_form_add(&form, "refresh_token", sbuf_str(a->refresh_token)) < 0 ||
 	    oauth_form_add(&form, "scope", a->user_scope) < 0 ||
 	    (claims != NULL && oauth_form_add(&form, "claims", claims) < 0)) {
 		snprintf(err, errlen, "out of memory");
@@ -45,6 +41,6 @@ int auth_refresh_grant(struct auth *a, const char *claims, char *err, size_t err
 	}
 	rc = oauth_post_to(a, a->token_url, form, auth_refresh_done, err, errlen);
 out:
-	oauth_form_free(form);
+	sbuf_free(form);
 	return rc;
 }

@@ -3,18 +3,20 @@
  * entra-auth.md §2).  exoctl login starts it; afterwards the refresh
  * token keeps the session without a person.
  */
-#include "daemon/auth.h"
+#include "daemon/auth_device.h"
+#include "daemon/auth_method.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/jtree.h"
+#include "common/sbuf.h"
+#include "daemon/clock.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
-#include "daemon/secret.h"
 
 #define DEVICE_DEFAULT_INTERVAL 5.0     /* seconds, when Entra names none (as MSAL) */
 #define DEVICE_DEFAULT_EXPIRY 900.0     /* seconds */
@@ -23,9 +25,9 @@
 
 struct auth_device {
 	struct event *poll;
-	char *device_code;
+	struct sbuf *device_code;       /* a credential until it expires */
 	double interval;
-	struct timespec deadline;
+	long long deadline;             /* clock_ms() when the code expires */
 };
 
 static struct auth_device *device_state(struct auth *a)
@@ -38,7 +40,7 @@ static void device_reset(struct auth *a)
 	struct auth_device *d = device_state(a);
 
 	evtimer_del(d->poll);
-	secret_free_str(d->device_code);
+	sbuf_free(d->device_code);
 	d->device_code = NULL;
 }
 
@@ -53,10 +55,7 @@ static void device_fail(struct auth *a, enum wire_error e, const char *fmt, cons
 
 static int device_expired(struct auth *a)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > device_state(a)->deadline.tv_sec;
+	return clock_ms() > device_state(a)->deadline;
 }
 
 static void device_arm(struct auth *a)
@@ -106,37 +105,77 @@ static void device_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct auth *a = arg;
 	struct auth_device *d = device_state(a);
-	char *form = NULL;
+	struct sbuf *form = NULL;
 	char err[256];
 
 	(void)fd;
 	(void)what;
 	if (oauth_form_add(&form, "client_id", a->client_id) < 0 ||
 	    oauth_form_add(&form, "grant_type", "urn:ietf:params:oauth:grant-type:device_code") < 0 ||
-	    oauth_form_add(&form, "device_code", d->device_code) < 0) {
-		oauth_form_free(form);
+	    oauth_form_add(&form, "device_code", sbuf_str(d->device_code)) < 0) {
+		sbuf_free(form);
 		device_fail(a, WIRE_E_AUTH_FAILED, "%s", "out of memory");
 		return;
 	}
 	if (oauth_post_to(a, a->token_url, form, device_poll_done, err, sizeof(err)) < 0)
 		device_fail(a, WIRE_E_AUTH_FAILED, "%s", err);
-	oauth_form_free(form);
+	sbuf_free(form);
 }
 
 static const char *device_field(yajl_val root, const char *key)
 {
-	const char *path[] = { key, NULL };
-	const char *s = YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
+	const char *s = jtree_str(root, key);
 
 	return (s != NULL && strlen(s) < DEVICE_MAX_FIELD) ? s : NULL;
 }
 
 static double device_number(yajl_val root, const char *key, double dflt)
 {
-	const char *path[] = { key, NULL };
-	double n = oauth_seconds(yajl_tree_get(root, path, yajl_t_any));
+	double n = oauth_seconds(jtree_get(root, key));
 
 	return n > 0 ? n : dflt;
+}
+
+int auth_device_parse(const char *body, size_t len, struct auth_device_code *out)
+{
+	char why[64];
+	yajl_val root = jtree_parse(body, len, why, sizeof(why));
+	const char *code, *user_code, *uri, *message;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	code = device_field(root, "device_code");
+	user_code = device_field(root, "user_code");
+	uri = device_field(root, "verification_uri");
+	if (uri == NULL)
+		uri = device_field(root, "verification_url");
+	message = device_field(root, "message");
+	if (code == NULL || user_code == NULL || uri == NULL || !oauth_token_ok(code))
+		goto out;
+	out->device_code = sbuf_dup_str(code);
+	out->user_code = strdup(user_code);
+	out->verification_uri = strdup(uri);
+	out->message = strdup(message != NULL ? message : "");
+	out->interval = device_number(root, "interval", DEVICE_DEFAULT_INTERVAL);
+	out->expires_in = (long)device_number(root, "expires_in", DEVICE_DEFAULT_EXPIRY);
+	if (out->device_code == NULL || out->user_code == NULL || out->verification_uri == NULL ||
+	    out->message == NULL) {
+		auth_device_code_clear(out);
+		goto out;
+	}
+	rc = 0;
+out:
+	jtree_free(root);
+	return rc;
+}
+
+void auth_device_code_clear(struct auth_device_code *c)
+{
+	sbuf_free(c->device_code);
+	free(c->user_code);
+	free(c->verification_uri);
+	free(c->message);
+	memset(c, 0, sizeof(*c));
 }
 
 /* The devicecode answer: show the person what to do, then poll. */
@@ -144,25 +183,13 @@ static void device_code_done(void *arg, const struct http_result *hr)
 {
 	struct auth *a = arg;
 	struct auth_device *d = device_state(a);
-	char *json = NULL;
-	yajl_val root = NULL;
+	struct auth_device_code dc;
 	struct auth_login_info info;
+	struct auth_result res;
 
 	a->xfer = NULL;
-	if (hr->outcome == HTTP_OK && hr->status == 200 && hr->body != NULL &&
-	    memchr(hr->body, '\0', hr->body_len) == NULL)
-		json = strndup(hr->body, hr->body_len);
-	if (json != NULL)
-		root = yajl_tree_parse(json, NULL, 0);
-	info.user_code = root != NULL ? device_field(root, "user_code") : NULL;
-	info.verification_uri = root != NULL ? device_field(root, "verification_uri") : NULL;
-	if (info.verification_uri == NULL && root != NULL)
-		info.verification_uri = device_field(root, "verification_url");
-	info.message = root != NULL ? device_field(root, "message") : NULL;
-	if (root == NULL || device_field(root, "device_code") == NULL || info.user_code == NULL ||
-	    info.verification_uri == NULL) {
-		struct auth_result res;
-
+	if (hr->outcome != HTTP_OK || hr->status != 200 || hr->body == NULL ||
+	    auth_device_parse(hr->body, hr->body_len, &dc) < 0) {
 		oauth_parse_response(hr, &res);
 		res.error = res.error == WIRE_E_NEEDS_LOGIN ? WIRE_E_AUTH_FAILED : res.error;
 		if (res.ok) {
@@ -173,31 +200,28 @@ static void device_code_done(void *arg, const struct http_result *hr)
 		}
 		device_reset(a);
 		auth_finish(a, &res);
-		goto out;
+		return;
 	}
-	d->device_code = strdup(device_field(root, "device_code"));
-	d->interval = device_number(root, "interval", DEVICE_DEFAULT_INTERVAL);
-	info.expires_in = (long)device_number(root, "expires_in", DEVICE_DEFAULT_EXPIRY);
-	clock_gettime(CLOCK_MONOTONIC, &d->deadline);
-	d->deadline.tv_sec += info.expires_in;
-	if (info.message == NULL)
-		info.message = "";
+	d->device_code = dc.device_code;
+	dc.device_code = NULL;
+	d->interval = dc.interval;
+	d->deadline = clock_ms() + dc.expires_in * 1000LL;
+	info.user_code = dc.user_code;
+	info.verification_uri = dc.verification_uri;
+	info.message = dc.message;
+	info.expires_in = dc.expires_in;
 	if (a->progress != NULL)
 		a->progress(a->progress_arg, &info);
 	a->progress = NULL;
-	if (d->device_code == NULL)
-		device_fail(a, WIRE_E_AUTH_FAILED, "%s", "out of memory");
-	else
-		device_arm(a);
-out:
-	yajl_tree_free(root);
-	free(json);
+	auth_device_code_clear(&dc);
+	device_arm(a);
 }
 
-static int auth_device_login(struct auth *a, const char *password, auth_progress_cb progress,
-			     void *progress_arg, char *err, size_t errlen)
+static int auth_device_login(struct auth *a, const struct sbuf *password,
+			     auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
 {
-	char *form = NULL, *url = NULL;
+	struct sbuf *form = NULL;
+	char *url = NULL;
 	int rc = -1;
 
 	(void)password;
@@ -216,7 +240,7 @@ static int auth_device_login(struct auth *a, const char *password, auth_progress
 oom:
 	snprintf(err, errlen, "out of memory");
 out:
-	oauth_form_free(form);
+	sbuf_free(form);
 	free(url);
 	return rc;
 }
@@ -249,7 +273,6 @@ static int auth_device_init(struct auth *a, char *err, size_t errlen)
 		return -1;
 	}
 	a->state = d;
-	a->cancel_hook = auth_device_cancel;
 	return 0;
 }
 
@@ -270,5 +293,6 @@ const struct auth_method auth_device_method = {
 	.init = auth_device_init,
 	.start = auth_device_start,
 	.login = auth_device_login,
+	.cancel = auth_device_cancel,
 	.cleanup = auth_device_cleanup,
 };

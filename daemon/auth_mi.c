@@ -1,7 +1,6 @@
 /* auth = managed_identity: a token from Azure IMDS or the App Service identity endpoint. */
 #include "daemon/auth_mi.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <event2/event.h>
@@ -10,22 +9,22 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/jtree.h"
 #include "common/log.h"
-#include "daemon/auth.h"
+#include "common/sbuf.h"
+#include "daemon/auth_method.h"
 #include "daemon/cloud.h"
 #include "daemon/http.h"
-#include "daemon/jwt.h"
+#include "daemon/oauth.h"
 
 #define AUTH_MI_TIMEOUT_MS 10000        /* whole request; IMDS answers locally */
 #define AUTH_MI_CONNECT_TIMEOUT_MS 2000 /* azure-identity's connection timeout */
 #define AUTH_MI_MAX_DETAIL 200          /* bytes of the service's error text we quote */
-#define AUTH_MI_TOKEN_CHARS \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/="
 
 struct auth_mi {
 	enum auth_mi_kind kind;
 	char *url;
-	char *identity_header;          /* App Service: a platform secret, wiped */
+	struct sbuf *identity_header;   /* App Service: a platform secret */
 	struct event *retry_timer;
 	int tries;
 };
@@ -75,7 +74,7 @@ int auth_mi_choose(const char *conf_endpoint, const char *env_header, const char
 /* Appends "&name=escaped(value)" to *url. */
 static int auth_mi_url_add(char **url, const char *name, const char *value)
 {
-	char *esc = http_form_escape(value);
+	char *esc = http_form_escape(value, strlen(value));
 	char *grown = NULL;
 	int rc = -1;
 
@@ -165,17 +164,15 @@ int auth_mi_retryable(long status, enum http_outcome outcome)
 	return status == 404 || status == 410 || status == 429 || (status >= 500 && status <= 599);
 }
 
-/* Retry-After in seconds, held to the cap; 0 when absent or not a number (a date). */
-static long auth_mi_retry_after(const char *retry_after)
+/* Retry-After in seconds (as http.c parsed it), held to the IMDS guidance's cap. */
+static long auth_mi_retry_after(long retry_after)
 {
-	long long ra = auth_mi_whole(retry_after, LLONG_MAX);
-
-	if (ra > AUTH_MI_MAX_RETRY_AFTER_S)
-		ra = AUTH_MI_MAX_RETRY_AFTER_S;
-	return ra > 0 ? (long)ra : 0;
+	if (retry_after > AUTH_MI_MAX_RETRY_AFTER_S)
+		return AUTH_MI_MAX_RETRY_AFTER_S;
+	return retry_after > 0 ? retry_after : 0;
 }
 
-long auth_mi_retry_delay(int tries, const char *retry_after)
+long auth_mi_retry_delay(int tries, long retry_after)
 {
 	long delay = AUTH_MI_BACKOFF_FIRST_S;
 	long ra = auth_mi_retry_after(retry_after);
@@ -190,8 +187,7 @@ long auth_mi_retry_delay(int tries, const char *retry_after)
 /* The text of a string or number member; NULL when absent or of another type. */
 static const char *auth_mi_member(yajl_val root, const char *key)
 {
-	const char *path[] = { key, NULL };
-	yajl_val v = root != NULL ? yajl_tree_get(root, path, yajl_t_any) : NULL;
+	yajl_val v = jtree_get(root, key);
 
 	if (YAJL_IS_STRING(v))
 		return YAJL_GET_STRING(v);
@@ -223,14 +219,6 @@ static void auth_mi_error_text(yajl_val root, char *buf, size_t len)
 		 dlen > 0 ? ": " : "", dlen, desc != NULL ? desc : "");
 }
 
-static int auth_mi_token_ok(const char *at)
-{
-	size_t len = at != NULL ? strnlen(at, JWT_MAX_TOKEN + 1) : 0;
-
-	/* It becomes an Authorization header: nothing that could break the header. */
-	return len > 0 && len <= JWT_MAX_TOKEN && strspn(at, AUTH_MI_TOKEN_CHARS) == len;
-}
-
 static void auth_mi_take_token(yajl_val root, enum auth_mi_kind kind, time_t now,
 			       struct auth_result *out)
 {
@@ -239,7 +227,8 @@ static void auth_mi_take_token(yajl_val root, enum auth_mi_kind kind, time_t now
 
 	out->error = WIRE_E_AUTH_FAILED;
 	out->transient = 1;
-	if (!auth_mi_token_ok(at)) {
+	/* It becomes an Authorization header: nothing that could break the header. */
+	if (!oauth_token_ok(at)) {
 		snprintf(out->message, sizeof(out->message),
 			 "managed identity (%s): the answer has no usable access_token",
 			 auth_mi_kind_name(kind));
@@ -253,7 +242,7 @@ static void auth_mi_take_token(yajl_val root, enum auth_mi_kind kind, time_t now
 			 "(is the clock right?)", auth_mi_kind_name(kind));
 		return;
 	}
-	out->access_token = strdup(at);
+	out->access_token = sbuf_dup_str(at);
 	if (out->access_token == NULL) {
 		snprintf(out->message, sizeof(out->message), "out of memory");
 		return;
@@ -266,24 +255,11 @@ static void auth_mi_take_token(yajl_val root, enum auth_mi_kind kind, time_t now
 	out->ok = 1;
 }
 
-static void auth_mi_wipe_tree(yajl_val root)
-{
-	/* The tree holds a copy of the token: wipe it before yajl frees it. */
-	for (size_t i = 0; YAJL_IS_OBJECT(root) && i < root->u.object.len; i++) {
-		yajl_val v = root->u.object.values[i];
-
-		if (YAJL_IS_STRING(v))
-			explicit_bzero(v->u.string, strlen(v->u.string));
-	}
-	yajl_tree_free(root);
-}
-
 void auth_mi_parse_response(const struct http_result *hr, enum auth_mi_kind kind, time_t now,
 			    struct auth_result *out)
 {
-	char detail[AUTH_MI_MAX_DETAIL * 2 + 8];
+	char detail[AUTH_MI_MAX_DETAIL * 2 + 8], why[64];
 	yajl_val root = NULL;
-	char *json = NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->retry_after = auth_mi_retry_after(hr->retry_after);
@@ -294,11 +270,8 @@ void auth_mi_parse_response(const struct http_result *hr, enum auth_mi_kind kind
 			 auth_mi_kind_name(kind), hr->error != NULL ? hr->error : "unknown error");
 		return;
 	}
-	if (hr->body != NULL && hr->body_len > 0 && memchr(hr->body, '\0', hr->body_len) == NULL) {
-		json = strndup(hr->body, hr->body_len);
-		if (json != NULL)
-			root = yajl_tree_parse(json, NULL, 0);
-	}
+	if (hr->body != NULL && hr->body_len > 0)
+		root = jtree_parse(hr->body, hr->body_len, why, sizeof(why));
 	if (hr->status == 200 && YAJL_IS_OBJECT(root)) {
 		auth_mi_take_token(root, kind, now, out);
 		goto out;
@@ -309,12 +282,8 @@ void auth_mi_parse_response(const struct http_result *hr, enum auth_mi_kind kind
 	out->error = WIRE_E_AUTH_FAILED;
 	out->transient = auth_mi_retryable(hr->status, hr->outcome);
 out:
-	if (root != NULL)
-		auth_mi_wipe_tree(root);
-	if (json != NULL) {
-		explicit_bzero(json, strlen(json));
-		free(json);
-	}
+	/* The wiping allocator: the tree held a copy of the token. */
+	jtree_free(root);
 }
 
 /* ---- the method ---- */
@@ -364,6 +333,7 @@ static void auth_mi_done(void *arg, const struct http_result *hr)
 	if (auth_mi_retryable(hr->status, hr->outcome) && m->tries < AUTH_MI_MAX_TRIES) {
 		struct timeval tv = { .tv_sec = auth_mi_retry_delay(m->tries, hr->retry_after) };
 
+
 		log_debug("profile %s: managed identity (%s): %s %ld, try %d of %d in %ld s",
 			  a->conf->name, auth_mi_kind_name(m->kind),
 			  hr->outcome == HTTP_OK ? "HTTP" : "transport failure", hr->status,
@@ -373,7 +343,7 @@ static void auth_mi_done(void *arg, const struct http_result *hr)
 	}
 	auth_mi_parse_response(hr, m->kind, time(NULL), &res);
 	/* The platform's secret must not leak even if the service echoes it. */
-	if (m->identity_header != NULL && strstr(res.message, m->identity_header) != NULL)
+	if (m->identity_header != NULL && strstr(res.message, sbuf_str(m->identity_header)) != NULL)
 		snprintf(res.message, sizeof(res.message), "managed identity (%s): HTTP %ld",
 			 auth_mi_kind_name(m->kind), hr->status);
 	n = strlen(res.message);
@@ -396,12 +366,12 @@ static int auth_mi_send(struct auth *a, char *err, size_t errlen)
 		.arg = a,
 	};
 
-	if (http_header_add(&req.headers, "Accept", "application/json") < 0 ||
+	if (http_headers_add(&req.headers, "Accept", "application/json") < 0 ||
 	    /* Azure Automation wants Metadata alongside X-IDENTITY-HEADER (MSAL does the same). */
-	    http_header_add(&req.headers, "Metadata", "true") < 0 ||
+	    http_headers_add(&req.headers, "Metadata", "true") < 0 ||
 	    (m->identity_header != NULL &&
-	     http_header_add(&req.headers, "X-IDENTITY-HEADER", m->identity_header) < 0)) {
-		curl_slist_free_all(req.headers);
+	     http_headers_add(&req.headers, "X-IDENTITY-HEADER", sbuf_str(m->identity_header)) < 0)) {
+		http_headers_free(req.headers);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -418,13 +388,9 @@ static void auth_mi_cleanup(struct auth *a)
 	if (m->retry_timer != NULL)
 		event_free(m->retry_timer);
 	free(m->url);
-	if (m->identity_header != NULL) {
-		explicit_bzero(m->identity_header, strlen(m->identity_header));
-		free(m->identity_header);
-	}
+	sbuf_free(m->identity_header);
 	free(m);
 	a->state = NULL;
-	a->cancel_hook = NULL;
 }
 
 static int auth_mi_init(struct auth *a, char *err, size_t errlen)
@@ -437,11 +403,10 @@ static int auth_mi_init(struct auth *a, char *err, size_t errlen)
 	if (m == NULL)
 		goto fail;
 	a->state = m;
-	a->cancel_hook = auth_mi_cancel;
 	if (auth_mi_choose(a->conf->managed_identity_endpoint, header, getenv("IDENTITY_ENDPOINT"),
 			   &m->kind, &endpoint, why, sizeof(why)) < 0)
 		goto fail;
-	if ((m->kind == AUTH_MI_APP_SERVICE && (m->identity_header = strdup(header)) == NULL) ||
+	if ((m->kind == AUTH_MI_APP_SERVICE && (m->identity_header = sbuf_dup_str(header)) == NULL) ||
 	    auth_mi_url(m->kind, endpoint, a->cloud->resource, a->conf, &m->url) < 0 ||
 	    (m->retry_timer = evtimer_new(a->base, auth_mi_retry_cb, a)) == NULL)
 		goto fail;
@@ -467,5 +432,6 @@ const struct auth_method auth_managed_identity_method = {
 	.name = "managed_identity",
 	.init = auth_mi_init,
 	.start = auth_mi_start,
+	.cancel = auth_mi_cancel,
 	.cleanup = auth_mi_cleanup,
 };

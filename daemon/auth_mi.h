@@ -52,8 +52,8 @@ long auth_mi_expires_in(const char *expires_in, const char *expires_on, time_t n
 /* 1 when the IMDS retry guidance says to try again: 404, 410, 429, 5xx, transport failures. */
 int auth_mi_retryable(long status, enum http_outcome outcome);
 
-/* Seconds to wait before try number tries + 1: exponential, or Retry-After when longer. */
-long auth_mi_retry_delay(int tries, const char *retry_after);
+/* Seconds to wait before try number tries + 1: exponential, or Retry-After (seconds) when longer. */
+long auth_mi_retry_delay(int tries, long retry_after);
 
 /* Turns an answer of the endpoint into a result; messages name kind, never a token. */
 void auth_mi_parse_response(const struct http_result *hr, enum auth_mi_kind kind, time_t now,

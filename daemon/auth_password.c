@@ -3,11 +3,12 @@
  * Microsoft discourages it and it cannot do MFA (entra-auth.md §3); an
  * account that needs MFA is told to use device code instead.
  */
-#include "daemon/auth.h"
+#include "daemon/auth_method.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sbuf.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
 #include "daemon/secret.h"
@@ -29,30 +30,29 @@ static void password_done(void *arg, const struct http_result *hr)
 	auth_finish(a, &res);
 }
 
-static int password_grant(struct auth *a, const char *password, char *err, size_t errlen)
+static int password_grant(struct auth *a, const struct sbuf *password, char *err, size_t errlen)
 {
-	char *form = NULL;
+	struct sbuf *form = NULL;
 	int rc = -1;
 
 	if (oauth_form_add(&form, "client_id", a->client_id) < 0 ||
 	    oauth_form_add(&form, "grant_type", "password") < 0 ||
 	    oauth_form_add(&form, "username", a->conf->user_principal_name) < 0 ||
-	    oauth_form_add(&form, "password", password) < 0 ||
+	    oauth_form_add(&form, "password", sbuf_str(password)) < 0 ||
 	    oauth_form_add(&form, "scope", a->user_scope) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = oauth_post_to(a, a->token_url, form, password_done, err, errlen);
 out:
-	oauth_form_free(form);
+	sbuf_free(form);
 	return rc;
 }
 
 static int auth_password_start(struct auth *a, const char *claims, char *err, size_t errlen)
 {
 	struct auth_result res = { .error = WIRE_E_NEEDS_LOGIN };
-	char *password = NULL;
-	size_t len = 0;
+	struct sbuf *password = NULL;
 	int rc;
 
 	if (a->refresh_token != NULL)
@@ -65,20 +65,20 @@ static int auth_password_start(struct auth *a, const char *claims, char *err, si
 		return 0;
 	}
 	/* Read for each use and wiped at once: the password never stays in memory. */
-	if (secret_read_file(a->conf->password_file, SECRET_MAX_SIZE, &password, &len, err,
-			     errlen) < 0)
+	if (secret_read_file(a->conf->password_file, SECRET_MAX_SIZE, &password, err, errlen) < 0)
 		return -1;
 	rc = password_grant(a, password, err, errlen);
-	secret_free(password, len);
+	sbuf_free(password);
 	return rc;
 }
 
-static int auth_password_login(struct auth *a, const char *password, auth_progress_cb progress,
-			       void *progress_arg, char *err, size_t errlen)
+static int auth_password_login(struct auth *a, const struct sbuf *password,
+			       auth_progress_cb progress, void *progress_arg, char *err,
+			       size_t errlen)
 {
 	(void)progress;
 	(void)progress_arg;
-	if (password == NULL || password[0] == '\0') {
+	if (password == NULL || sbuf_len(password) == 0) {
 		snprintf(err, errlen, "login --password needs the password");
 		return -1;
 	}

@@ -1,60 +1,43 @@
 /* auth = secret: the client credentials grant with a client secret read from a file. */
-#include "daemon/auth.h"
+#include "daemon/auth_method.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "common/sbuf.h"
 #include "daemon/oauth.h"
 #include "daemon/secret.h"
 
-struct auth_secret {
-	char *secret;
-	size_t len;
-};
-
 static int auth_secret_init(struct auth *a, char *err, size_t errlen)
 {
-	struct auth_secret *s = calloc(1, sizeof(*s));
+	struct sbuf *secret = NULL;
 
-	if (s == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (secret_read_file(a->conf->client_secret_file, SECRET_MAX_SIZE, &secret, err,
+			     errlen) < 0)
 		return -1;
-	}
-	if (secret_read_file(a->conf->client_secret_file, SECRET_MAX_SIZE, &s->secret, &s->len,
-			     err, errlen) < 0) {
-		free(s);
-		return -1;
-	}
-	a->state = s;
+	a->state = secret;
 	return 0;
 }
 
 static int auth_secret_start(struct auth *a, const char *claims, char *err, size_t errlen)
 {
-	struct auth_secret *s = a->state;
-	char *form = NULL;
+	const struct sbuf *secret = a->state;
+	struct sbuf *form = NULL;
 	int rc = -1;
 
 	if (oauth_form_client_credentials(a, claims, &form) < 0 ||
-	    oauth_form_add(&form, "client_secret", s->secret) < 0) {
+	    oauth_form_add(&form, "client_secret", sbuf_str(secret)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = oauth_post(a, form, err, errlen);
 out:
-	oauth_form_free(form);
+	sbuf_free(form);
 	return rc;
 }
 
 static void auth_secret_cleanup(struct auth *a)
 {
-	struct auth_secret *s = a->state;
-
-	if (s == NULL)
-		return;
-	secret_free(s->secret, s->len);
-	free(s);
+	sbuf_free(a->state);
 	a->state = NULL;
 }
 

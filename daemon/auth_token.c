@@ -1,5 +1,5 @@
 /* auth = access_token: a token someone else obtained, re-read from its file on every start. */
-#include "daemon/auth.h"
+#include "daemon/auth_method.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/sbuf.h"
 #include "daemon/jwt.h"
 #include "daemon/secret.h"
 
@@ -34,15 +35,15 @@ static void auth_token_utc(long long t, char *buf, size_t len)
  * Fills res from the token text; returns 0 when the token can be used.
  * Takes no copy: the caller hands the token over on success.
  */
-static int auth_token_check(const char *file, const char *token, time_t now,
+static int auth_token_check(const char *file, const struct sbuf *tok, time_t now,
 			    struct auth_result *res)
 {
-	size_t len = strlen(token);
+	const char *token = sbuf_str(tok);
 	struct jwt_info info;
 	char when[64];
 
-	/* It becomes an Authorization header: a compact JWS and nothing else. */
-	if (strspn(token, AUTH_TOKEN_CHARS) != len || jwt_peek(token, &info) < 0) {
+	/* It becomes an Authorization header: a compact JWS and nothing else (a NUL stops strspn short). */
+	if (strspn(token, AUTH_TOKEN_CHARS) != sbuf_len(tok) || jwt_peek(token, &info) < 0) {
 		snprintf(res->message, sizeof(res->message), "the access token in %s is not a JWT; "
 			 "write a new one to the file", file);
 		return -1;
@@ -69,8 +70,7 @@ static int auth_token_start(struct auth *a, const char *claims, char *err, size_
 {
 	const char *file = a->conf->access_token_file;
 	struct auth_result res;
-	char *token = NULL;
-	size_t len = 0;
+	struct sbuf *token = NULL;
 
 	/* A claims challenge cannot be answered: only whoever wrote the file can. */
 	(void)claims;
@@ -78,8 +78,7 @@ static int auth_token_start(struct auth *a, const char *claims, char *err, size_
 	(void)errlen;
 	memset(&res, 0, sizeof(res));
 	res.error = WIRE_E_NEEDS_LOGIN;
-	if (secret_read_file(file, AUTH_TOKEN_MAX_SIZE, &token, &len, res.message,
-			     sizeof(res.message)) < 0)
+	if (secret_read_file(file, AUTH_TOKEN_MAX_SIZE, &token, res.message, sizeof(res.message)) < 0)
 		goto out;
 	if (auth_token_check(file, token, time(NULL), &res) < 0)
 		goto out;
@@ -88,7 +87,7 @@ static int auth_token_start(struct auth *a, const char *claims, char *err, size_
 	res.error = WIRE_E_COUNT;
 	res.ok = 1;
 out:
-	secret_free(token, len);
+	sbuf_free(token);
 	auth_finish(a, &res);
 	return 0;
 }

@@ -19,6 +19,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/conf.h"
+#include "common/jtree.h"
+#include "common/sbuf.h"
+#include "daemon/secret.h"
 
 #define CACHE_VERSION 1
 #define CACHE_SUFFIX ".token"
@@ -26,63 +29,10 @@
 #define CACHE_TMP_TRIES 16              /* names tried before giving up on O_EXCL */
 #define CACHE_NAME_BUF (CONF_NAME_MAX + sizeof(CACHE_SUFFIX) + 1 + CACHE_TMP_CHARS + 1)
 #define CACHE_PATH_BUF (PATH_MAX + CACHE_NAME_BUF)
-#define CACHE_MAX_DEPTH 64              /* nesting wiped; deeper values cannot be ours */
-#define CACHE_YAJL_ERR 256
+#define CACHE_PARSE_ERR 64
 
 static const char cache_tmp_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/*
- * yajl's generator grows its buffer with realloc, which would leave copies
- * of the refresh token in freed memory: this allocator wipes every block
- * it gives back.
- */
-typedef union {
-	size_t size;
-	max_align_t align;
-} cache_blk;
-
-static void *cache_mem_malloc(void *ctx, size_t size)
-{
-	cache_blk *b;
-
-	(void)ctx;
-	if (size > SIZE_MAX - sizeof(*b))
-		return NULL;
-	b = malloc(sizeof(*b) + size);
-	if (b == NULL)
-		return NULL;
-	b->size = size;
-	return b + 1;
-}
-
-static void cache_mem_free(void *ctx, void *ptr)
-{
-	cache_blk *b;
-
-	(void)ctx;
-	if (ptr == NULL)
-		return;
-	b = (cache_blk *)ptr - 1;
-	explicit_bzero(ptr, b->size);
-	free(b);
-}
-
-static void *cache_mem_realloc(void *ctx, void *ptr, size_t size)
-{
-	void *n;
-	size_t old;
-
-	if (ptr == NULL)
-		return cache_mem_malloc(ctx, size);
-	n = cache_mem_malloc(ctx, size);
-	if (n == NULL)
-		return NULL;
-	old = ((cache_blk *)ptr - 1)->size;
-	memcpy(n, ptr, old < size ? old : size);
-	cache_mem_free(ctx, ptr);
-	return n;
-}
 
 /* Profile names are checked by the config; this keeps a bad one from naming another file. */
 static int cache_check_profile(const char *profile, char *err, size_t errlen)
@@ -220,134 +170,29 @@ int cache_check_dir(const char *state_dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int cache_check_file_stat(const char *path, const struct stat *st, char *err, size_t errlen)
-{
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "token cache %s is not a regular file", path);
-		return -1;
-	}
-	if (st->st_uid != geteuid()) {
-		snprintf(err, errlen, "token cache %s is owned by uid %u, not by us (uid %u)",
-			 path, (unsigned)st->st_uid, (unsigned)geteuid());
-		return -1;
-	}
-	if ((st->st_mode & 077) != 0) {
-		snprintf(err, errlen, "token cache %s is %s by group or others (mode %04o); "
-			 "exod will not use it", path,
-			 (st->st_mode & 044) != 0 ? "readable" : "writable",
-			 (unsigned)(st->st_mode & 07777));
-		return -1;
-	}
-	if (st->st_size > CACHE_MAX_FILE) {
-		snprintf(err, errlen, "token cache %s is larger than %d bytes", path, CACHE_MAX_FILE);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads what fstat promised and makes sure nothing follows; buf has size + 1 bytes. */
-static int cache_read_fd(int fd, const char *path, char *buf, size_t size, char *err, size_t errlen)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got <= size) {
-		n = read(fd, buf + got, size + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != size) {
-		snprintf(err, errlen, "token cache %s changed while being read", path);
-		return -1;
-	}
-	buf[size] = '\0';
-	return 0;
-}
-
 /*
- * Returns the file's contents, NUL-terminated, in *buf (size + 1 bytes):
- * 0 when read, 1 when there is no file, -1 on error.
+ * The file's contents in *buf: 0 when read, 1 when there is no file, -1
+ * on error.  Read as a secret file: no symlink, no FIFO, ours, private.
  */
-static int cache_read_file(int dfd, const char *name, const char *path, char **buf,
-			   size_t *size, char *err, size_t errlen)
+static int cache_read_file(int dfd, const char *name, const char *path, struct sbuf **buf,
+			   char *err, size_t errlen)
 {
+	char shown[CACHE_PATH_BUF + 16];
 	struct stat st;
-	int fd, rc = -1;
 
 	*buf = NULL;
-	/* O_NONBLOCK: a FIFO in its place must not hang the daemon. */
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 1;
-		if (errno == ELOOP)
-			snprintf(err, errlen, "token cache %s is a symbolic link; refusing to follow it",
-				 path);
-		else
-			snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+		return 1;
+	snprintf(shown, sizeof(shown), "token cache %s", path);
+	if (secret_load(dfd, name, shown, CACHE_MAX_FILE, SECRET_PRIVATE, buf, NULL, err, errlen) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "token cache %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (cache_check_file_stat(path, &st, err, errlen) < 0)
-		goto out;
-	*size = (size_t)st.st_size;
-	*buf = malloc(*size + 1);
-	if (*buf == NULL) {
-		snprintf(err, errlen, "token cache %s: out of memory", path);
-		goto out;
-	}
-	if (cache_read_fd(fd, path, *buf, *size, err, errlen) < 0) {
-		explicit_bzero(*buf, *size + 1);
-		free(*buf);
-		*buf = NULL;
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-/* yajl_tree_free does not wipe; every string in the tree may be the token. */
-static void cache_wipe_tree(yajl_val v, int depth)
-{
-	size_t i;
-
-	if (v == NULL || depth > CACHE_MAX_DEPTH)
-		return;
-	if (YAJL_IS_STRING(v) && v->u.string != NULL) {
-		explicit_bzero(v->u.string, strlen(v->u.string));
-	} else if (YAJL_IS_NUMBER(v) && v->u.number.r != NULL) {
-		explicit_bzero(v->u.number.r, strlen(v->u.number.r));
-	} else if (YAJL_IS_OBJECT(v)) {
-		for (i = 0; i < v->u.object.len; i++) {
-			/* Keys are ours: yajl_tree allocates them and declares them const only for users. */
-			explicit_bzero((char *)v->u.object.keys[i], strlen(v->u.object.keys[i]));
-			cache_wipe_tree(v->u.object.values[i], depth + 1);
-		}
-	} else if (YAJL_IS_ARRAY(v)) {
-		for (i = 0; i < v->u.array.len; i++)
-			cache_wipe_tree(v->u.array.values[i], depth + 1);
-	}
+	return 0;
 }
 
 /* A top-level string member, or NULL when absent or of another type. */
 static const char *cache_get_string(yajl_val root, const char *name)
 {
-	const char *path[] = { name, NULL };
-	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-
-	return v != NULL ? YAJL_GET_STRING(v) : NULL;
+	return jtree_str(root, name);
 }
 
 static int cache_check_version(yajl_val root, const char *path, char *err, size_t errlen)
@@ -381,7 +226,7 @@ static int cache_same_identity(yajl_val root, const struct cache_key *key)
 }
 
 /* Copies the token and the upn out of a parsed file that matched our identity. */
-static int cache_extract(yajl_val root, const char *path, char **rt, char *upn,
+static int cache_extract(yajl_val root, const char *path, struct sbuf **rt, char *upn,
 			 size_t upnlen, char *err, size_t errlen)
 {
 	const char *tok = cache_get_string(root, "refresh_token");
@@ -405,7 +250,7 @@ static int cache_extract(yajl_val root, const char *path, char **rt, char *upn,
 		}
 		memcpy(upn, u, strlen(u) + 1);
 	}
-	*rt = strdup(tok);
+	*rt = sbuf_dup_str(tok);
 	if (*rt == NULL) {
 		snprintf(err, errlen, "token cache %s: out of memory", path);
 		return -1;
@@ -413,13 +258,12 @@ static int cache_extract(yajl_val root, const char *path, char **rt, char *upn,
 	return 0;
 }
 
-int cache_load(const char *state_dir, const struct cache_key *key, char **rt, char *upn,
+int cache_load(const char *state_dir, const struct cache_key *key, struct sbuf **rt, char *upn,
 	       size_t upnlen, char *err, size_t errlen)
 {
-	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF], yerr[CACHE_YAJL_ERR];
+	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF], why[CACHE_PARSE_ERR];
 	yajl_val root = NULL;
-	char *buf = NULL;
-	size_t size = 0;
+	struct sbuf *buf = NULL;
 	int dfd, rc = -1;
 
 	*rt = NULL;
@@ -432,16 +276,14 @@ int cache_load(const char *state_dir, const struct cache_key *key, char **rt, ch
 		return -1;
 	cache_path(path, sizeof(path), state_dir, key->profile);
 	snprintf(name, sizeof(name), "%s%s", key->profile, CACHE_SUFFIX);
-	rc = cache_read_file(dfd, name, path, &buf, &size, err, errlen);
+	rc = cache_read_file(dfd, name, path, &buf, err, errlen);
 	if (rc != 0)
 		goto out;
 	rc = -1;
-	yerr[0] = '\0';
-	root = yajl_tree_parse(buf, yerr, sizeof(yerr));
-	/* yajl's message quotes the text around the error, which may be the token. */
-	explicit_bzero(yerr, sizeof(yerr));
+	root = jtree_parse(sbuf_ptr(buf), sbuf_len(buf), why, sizeof(why));
 	if (root == NULL || !YAJL_IS_OBJECT(root)) {
-		snprintf(err, errlen, "token cache %s is not a valid JSON object", path);
+		snprintf(err, errlen, "token cache %s is not a valid JSON object (%s)", path,
+			 root == NULL ? why : "another type");
 		goto out;
 	}
 	if (cache_check_version(root, path, err, errlen) < 0)
@@ -454,14 +296,8 @@ int cache_load(const char *state_dir, const struct cache_key *key, char **rt, ch
 		goto out;
 	rc = 0;
 out:
-	if (root != NULL) {
-		cache_wipe_tree(root, 0);
-		yajl_tree_free(root);
-	}
-	if (buf != NULL) {
-		explicit_bzero(buf, size + 1);
-		free(buf);
-	}
+	jtree_free(root);
+	sbuf_free(buf);
 	close(dfd);
 	return rc;
 }
@@ -584,9 +420,6 @@ out:
 int cache_store(const char *state_dir, const struct cache_key *key, const char *rt,
 		const char *upn, char *err, size_t errlen)
 {
-	static const yajl_alloc_funcs wiping = {
-		cache_mem_malloc, cache_mem_realloc, cache_mem_free, NULL
-	};
 	char path[CACHE_PATH_BUF];
 	const unsigned char *buf = NULL;
 	size_t len = 0;
@@ -609,7 +442,8 @@ int cache_store(const char *state_dir, const struct cache_key *key, const char *
 	dfd = cache_dir_open(state_dir, err, errlen);
 	if (dfd < 0)
 		return -1;
-	g = yajl_gen_alloc(&wiping);
+	/* The generator grows its buffer as it writes the token: the wiping allocator. */
+	g = yajl_gen_alloc(&sbuf_yajl_funcs);
 	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0 ||
 	    cache_gen(g, key, rt, upn) < 0 ||
 	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
@@ -631,11 +465,8 @@ int cache_store(const char *state_dir, const struct cache_key *key, const char *
 	}
 	rc = 0;
 out:
-	if (g != NULL) {
-		if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok && buf != NULL)
-			explicit_bzero((unsigned char *)buf, len);
+	if (g != NULL)
 		yajl_gen_free(g);
-	}
 	close(dfd);
 	return rc;
 }

@@ -23,8 +23,10 @@ struct cache_key {
 	const char *client_id;
 };
 
-/* 0 and *rt (malloc'd, wipe with secret_free_str) when found and matching; 1 when none; -1 on error. */
-int cache_load(const char *state_dir, const struct cache_key *key, char **rt, char *upn,
+struct sbuf;
+
+/* 0 and *rt (a secret buffer) when found and matching; 1 when none; -1 on error. */
+int cache_load(const char *state_dir, const struct cache_key *key, struct sbuf **rt, char *upn,
 	       size_t upnlen, char *err, size_t errlen);
 /* upn may be NULL. */
 int cache_store(const char *state_dir, const struct cache_key *key, const char *rt,

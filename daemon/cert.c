@@ -22,7 +22,8 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
-#include "daemon/jwt.h"
+#include "common/sbuf.h"
+#include "daemon/b64.h"
 
 #define CERT_MAX_FILE_SIZE (1024 * 1024)        /* bytes in a PFX or PEM file */
 #define CERT_STORE_MAX_FILES 1000               /* entries looked at in a certificate store */
@@ -42,9 +43,9 @@ struct cert_cred {
 	char *x5t_s256;
 };
 
+/* A certificate or key file as read: secret bytes and the mode they had on disk. */
 struct cert_buf {
-	unsigned char *data;
-	size_t len;
+	struct sbuf *data;
 	mode_t mode;
 };
 
@@ -59,81 +60,27 @@ static OSSL_PROVIDER *cert_default_prov;
 
 static void cert_buf_free(struct cert_buf *b)
 {
-	if (b->data != NULL) {
-		OPENSSL_cleanse(b->data, b->len);
-		free(b->data);
-	}
+	sbuf_free(b->data);
 	b->data = NULL;
-	b->len = 0;
 }
 
-static int cert_read_fd(int fd, const char *shown, struct cert_buf *b, size_t want,
-			char *err, size_t errlen)
-{
-	ssize_t n;
-
-	while (b->len < want) {
-		n = read(fd, b->data + b->len, want - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", shown, strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads a whole file relative to dirfd; O_NONBLOCK so a FIFO cannot hang the daemon. */
+/*
+ * Reads a whole file relative to dirfd as a secret file: no symlink, no
+ * FIFO, owned by us or root.  Its mode is checked once we know whether it
+ * holds a private key (cert_check_lax).
+ */
 static int cert_read(int dirfd, const char *name, const char *shown, struct cert_buf *b,
 		     char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc = -1;
-
-	b->data = NULL;
-	b->len = 0;
 	b->mode = 0;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", shown);
-		goto out;
-	}
-	if (st.st_size == 0 || st.st_size > CERT_MAX_FILE_SIZE) {
-		snprintf(err, errlen, "%s is %s", shown,
-			 st.st_size == 0 ? "empty" : "larger than any certificate file should be (1 MiB)");
-		goto out;
-	}
-	b->data = malloc((size_t)st.st_size);
-	if (b->data == NULL) {
-		snprintf(err, errlen, "%s: out of memory", shown);
-		goto out;
-	}
-	if (cert_read_fd(fd, shown, b, (size_t)st.st_size, err, errlen) < 0)
-		goto out;
-	b->mode = st.st_mode;
-	rc = 0;
-out:
-	if (rc < 0)
-		cert_buf_free(b);
-	close(fd);
-	return rc;
+	return secret_load(dirfd, name, shown, CERT_MAX_FILE_SIZE, 0, &b->data, &b->mode, err,
+			   errlen);
 }
 
 static int cert_is_pem(const struct cert_buf *b)
 {
-	return memmem(b->data, b->len, CERT_PEM_MARK, strlen(CERT_PEM_MARK)) != NULL;
+	return memmem(sbuf_ptr(b->data), sbuf_len(b->data), CERT_PEM_MARK,
+		      strlen(CERT_PEM_MARK)) != NULL;
 }
 
 /*
@@ -208,12 +155,13 @@ static int cert_pfx_parse(const struct cert_buf *b, const char *password, const 
 			  X509 **cert, EVP_PKEY **pkey, char *err, size_t errlen)
 {
 	char reason[CERT_SSL_REASON];
-	const unsigned char *p = b->data;
+	const unsigned char *p = sbuf_ptr(b->data);
 	const char *pass = password;
 	PKCS12 *p12 = NULL;
 	int rc = -1;
 
-	if (b->len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)b->len)) == NULL) {
+	if (sbuf_len(b->data) > LONG_MAX ||
+	    (p12 = d2i_PKCS12(NULL, &p, (long)sbuf_len(b->data))) == NULL) {
 		ERR_clear_error();
 		snprintf(err, errlen, "%s is neither PEM nor a PFX (PKCS#12) file", shown);
 		return -1;
@@ -271,7 +219,7 @@ static int cert_pem_cert(const struct cert_buf *b, const char *shown, X509 **cer
 			 char *err, size_t errlen)
 {
 	char reason[CERT_SSL_REASON];
-	BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+	BIO *bio = BIO_new_mem_buf(sbuf_ptr(b->data), (int)sbuf_len(b->data));
 
 	*cert = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
@@ -288,7 +236,7 @@ static int cert_pem_key(const struct cert_buf *b, const char *password, const ch
 {
 	char reason[CERT_SSL_REASON];
 	struct cert_pw pw = { password, 0 };
-	BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+	BIO *bio = BIO_new_mem_buf(sbuf_ptr(b->data), (int)sbuf_len(b->data));
 
 	*pkey = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, cert_pem_pw_cb, &pw) : NULL;
 	BIO_free(bio);
@@ -326,7 +274,7 @@ static int cert_digest_b64(const X509 *x, const EVP_MD *type, char **out)
 	*out = NULL;
 	if (X509_digest(x, type, md, &n) != 1)
 		return -1;
-	return jwt_b64url_encode(md, n, out);
+	return b64url_encode(md, n, out);
 }
 
 static int cert_check_key(X509 *x, EVP_PKEY *k, const char *path, const char *key_path,
@@ -423,7 +371,7 @@ int cert_load_file(const char *path, const char *key_path, const char *password,
 static int cert_load_resolved(const char *path, const char *key_path, const char *password,
 			      struct cert_cred **out, char *err, size_t errlen)
 {
-	struct cert_buf b = { NULL, 0, 0 }, kb = { NULL, 0, 0 };
+	struct cert_buf b = { NULL, 0 }, kb = { NULL, 0 };
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
 	int rc = -1;

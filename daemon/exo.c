@@ -1,32 +1,62 @@
 /* InvokeCommand calls: slot, token, request, streamed pages, errors. */
 #include "daemon/exo.h"
 
-#include <curl/curl.h>
+#include <assert.h>
 #include <event2/event.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
+#include "common/sbuf.h"
+#include "daemon/b64.h"
+#include "daemon/clock.h"
+#include "daemon/cloud.h"
 #include "daemon/exo_codec.h"
 #include "daemon/http.h"
 #include "daemon/jwt.h"
 #include "daemon/pool.h"
-#include "daemon/profile.h"
+#include "daemon/readonly.h"
 #include "daemon/rnd.h"
 #include "daemon/token.h"
 
-#define EXO_MAX_CLAIMS 4096             /* bytes of a decoded CAE claims challenge */
+#define EXO_MAX_CLAIMS 4096             /* bytes of a CAE claims challenge, base64 */
 #define EXO_MAX_RETRIES 4               /* tries after the first, for one page */
 #define EXO_RETRY_BASE_MS 1000          /* backoff: base * 2^n, jittered, capped */
 #define EXO_RETRY_MAX_MS 30000
 #define EXO_MAX_RETRY_AFTER 120         /* seconds: a longer Retry-After goes back to the client */
+#define EXO_BEARER_MAX (JWT_MAX_TOKEN + 16)
+/* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
+#define EXO_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
+
+struct exo_target {
+	struct event_base *base;
+	struct http *http;
+	struct pool *pool;
+	struct token *token;
+	const struct conf_profile *conf;
+	char connection_id[RND_UUID_LEN + 1];
+	char *origin;                   /* https://host[:port] */
+	char *invoke_url;               /* origin/adminapi/beta/<tenant>/InvokeCommand */
+	char *anchor;                   /* X-AnchorMailbox for app-only calls */
+	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
+	struct exo_stats stats;
+};
+
+/* Where a call is; exo_set_state is the only writer. */
+enum exo_state {
+	EXO_QUEUED,                     /* waiting for a pool slot */
+	EXO_WAIT_TOKEN,                 /* holding a slot, waiting for a token */
+	EXO_TRANSFER,                   /* a page is being fetched */
+	EXO_WAIT_SINK,                  /* a page is done; the next waits until the client drains */
+	EXO_WAIT_RETRY,                 /* waiting out a backoff, Retry-After or the profile's hold */
+	EXO_DONE,                       /* finished: done has been called */
+};
 
 struct exo_call {
-	struct profile *p;
+	struct exo_target *t;
+	enum exo_state state;
 	const struct exo_sink *sink;
 	void *arg;
 	char cmdlet[WIRE_MAX_CMDLET + 1];
@@ -41,12 +71,12 @@ struct exo_call {
 	struct event *retry;            /* a backoff or Retry-After wait */
 	int retries;                    /* for the current page */
 	int reads;                      /* the cmdlet only reads: safe to send again */
+	int pages;                      /* fetched so far, for the page cap */
 	unsigned long long page_records;
 	char *claims;                   /* a CAE challenge to answer */
 	unsigned gen;                   /* the token generation sent */
 	int retried_401;
 	int want_pause;                 /* the sink is full: deliver nothing more */
-	int page_pending;               /* a next page waits for the sink to drain */
 	int sink_gone;
 	char *errbody;                  /* the body of a non-200 answer */
 	size_t errbody_len;
@@ -55,16 +85,143 @@ struct exo_call {
 
 static void exo_fetch(struct exo_call *c);
 
+/* ---- the target ---- */
+
+static const char *exo_tenant(const struct conf_profile *c)
+{
+	return c->delegated_organization != NULL ? c->delegated_organization : c->organization;
+}
+
+/* scheme://host[:port] of a URI: the module's ConnectionUri may carry /powershell-liveid/. */
+static char *exo_origin(const char *uri)
+{
+	const char *host = strstr(uri, "://");
+	size_t n = host != NULL ? (size_t)(host + 3 - uri) + strcspn(host + 3, "/?#") : strlen(uri);
+
+	return strndup(uri, n);
+}
+
+static int exo_target_urls(struct exo_target *t)
+{
+	const struct conf_profile *c = t->conf;
+	const char *tenant = exo_tenant(c);
+
+	t->origin = exo_origin(c->connection_uri != NULL ? c->connection_uri
+							 : cloud_get(c->environment)->exchange_uri);
+	if (t->origin == NULL || tenant == NULL)
+		return -1;
+	if (asprintf(&t->invoke_url, "%s/adminapi/beta/%s/InvokeCommand", t->origin, tenant) < 0) {
+		t->invoke_url = NULL;
+		return -1;
+	}
+	/* The organization's anchor; exo_headers prefers the signed-in user's mailbox. */
+	if (asprintf(&t->anchor, "UPN:%s@%s", EXO_APP_ANCHOR, tenant) < 0) {
+		t->anchor = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct exo_target *exo_target_new(struct event_base *base, struct http *http, struct pool *pool,
+				  struct token *token, const struct conf_profile *conf,
+				  char *err, size_t errlen)
+{
+	struct exo_target *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base = base;
+	t->http = http;
+	t->pool = pool;
+	t->token = token;
+	t->conf = conf;
+	if (rnd_uuid(t->connection_id) < 0) {
+		snprintf(err, errlen, "no randomness for a connection id");
+		goto fail;
+	}
+	if (exo_target_urls(t) < 0) {
+		snprintf(err, errlen, "profile %s: organization is required", conf->name);
+		goto fail;
+	}
+	return t;
+fail:
+	exo_target_free(t);
+	return NULL;
+}
+
+void exo_target_free(struct exo_target *t)
+{
+	if (t == NULL)
+		return;
+	free(t->origin);
+	free(t->invoke_url);
+	free(t->anchor);
+	free(t);
+}
+
+void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf)
+{
+	t->conf = conf;
+}
+
+void exo_target_stats(const struct exo_target *t, struct exo_stats *out)
+{
+	*out = t->stats;
+}
+
+const char *exo_target_origin(const struct exo_target *t)
+{
+	return t->origin;
+}
+
+const char *exo_target_connection_id(const struct exo_target *t)
+{
+	return t->connection_id;
+}
+
+long long exo_target_throttled_ms(const struct exo_target *t)
+{
+	long long left = t->throttled_until - clock_ms();
+
+	return left > 0 ? left : 0;
+}
+
+/* ---- the call's states ---- */
+
+static void exo_set_state(struct exo_call *c, enum exo_state to)
+{
+	/* Which states each state may move to (bit n: state n). */
+	static const unsigned allowed[] = {
+		[EXO_QUEUED] = 1u << EXO_WAIT_TOKEN | 1u << EXO_TRANSFER | 1u << EXO_WAIT_RETRY |
+			       1u << EXO_DONE,
+		[EXO_WAIT_TOKEN] = 1u << EXO_TRANSFER | 1u << EXO_DONE,
+		[EXO_TRANSFER] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_SINK |
+				 1u << EXO_WAIT_RETRY | 1u << EXO_DONE,
+		[EXO_WAIT_SINK] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_RETRY |
+				  1u << EXO_DONE,
+		[EXO_WAIT_RETRY] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_RETRY |
+				   1u << EXO_DONE,
+		[EXO_DONE] = 0,
+	};
+
+	assert(allowed[c->state] & (1u << to));
+	c->state = to;
+}
+
+/* Ends the call: counted, its resources released, and the sink told, once. */
 static void exo_finish(struct exo_call *c)
 {
 	const struct exo_sink *sink = c->sink;
 	void *arg = c->arg;
 	struct exo_end end = c->end;
 
+	exo_set_state(c, EXO_DONE);
 	if (end.ok)
-		c->p->stats.records += end.count;
+		c->t->stats.records += end.count;
 	else
-		c->p->stats.failures++;
+		c->t->stats.failures++;
 	exo_call_cancel(c);
 	sink->done(arg, &end);
 }
@@ -85,6 +242,8 @@ static void exo_fail(struct exo_call *c, enum wire_error e, const char *fmt, ...
 	va_end(ap);
 	exo_finish(c);
 }
+
+/* ---- a page coming in ---- */
 
 static int exo_on_record(void *arg, const char *json, size_t len)
 {
@@ -162,28 +321,20 @@ static enum http_data_status exo_on_data(void *arg, const char *data, size_t len
 static char *exo_claims(const char *www)
 {
 	const char *p = strstr(www, "claims=\"");
-	size_t n;
 	unsigned char *out;
-	int len;
+	size_t n, len;
 
 	if (p == NULL || strstr(www, "insufficient_claims") == NULL)
 		return NULL;
 	p += strlen("claims=\"");
 	n = strcspn(p, "\"");
-	if (n == 0 || n > EXO_MAX_CLAIMS || n % 4 != 0)
+	if (n == 0 || n > EXO_MAX_CLAIMS || b64_decode(p, n, &out, &len) < 0)
 		return NULL;
-	out = malloc(n + 1);
-	if (out == NULL)
-		return NULL;
-	len = EVP_DecodeBlock(out, (const unsigned char *)p, (int)n);
-	if (len < 0) {
+	/* It goes into a form field as text: no NUL inside. */
+	if (memchr(out, '\0', len) != NULL) {
 		free(out);
 		return NULL;
 	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	while (len > 0 && out[len - 1] == '\0')
-		len--;
-	out[len] = '\0';
 	return (char *)out;
 }
 
@@ -196,9 +347,7 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 	snprintf(c->end.upstream_code, sizeof(c->end.upstream_code), "%s",
 		 e.code != NULL ? e.code : "");
 	if (res->status == 429) {
-		long ra = atol(res->retry_after);
-
-		c->end.retry_after = ra;
+		c->end.retry_after = res->retry_after;
 		exo_fail(c, WIRE_E_THROTTLED, "Exchange Online throttled the request%s%s",
 			 e.message != NULL ? ": " : "", e.message != NULL ? e.message : "");
 	} else if (e.message != NULL) {
@@ -210,25 +359,41 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 	exo_error_clear(&e);
 }
 
-static void exo_page_next(struct exo_call *c);
-
-static void exo_page_done(struct exo_call *c)
+/*
+ * The bearer token may only follow a next page to where the first went:
+ * the same scheme, host and port, and https unless the profile itself is
+ * configured for plain http on loopback (a local test server).
+ */
+static int exo_next_allowed(const struct exo_call *c, const char *next)
 {
-	if (exo_parser_finish(c->parser) < 0) {
-		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
-			 exo_parser_error(c->parser));
-		return;
-	}
-	exo_page_next(c);
+	const char *from = c->page_url != NULL ? c->page_url : c->t->invoke_url;
+
+	if (!http_same_origin(from, next))
+		return 0;
+	return http_is_https(next) || !http_is_https(c->t->invoke_url);
 }
 
 /* A whole page has been parsed: end, or go on to the next. */
 static void exo_page_next(struct exo_call *c)
 {
-	c->p->stats.pages++;
+	c->t->stats.pages++;
+	c->pages++;
 	if (c->next_link == NULL) {
 		c->end.ok = 1;
 		exo_finish(c);
+		return;
+	}
+	if (!exo_next_allowed(c, c->next_link)) {
+		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online's next page is at another address "
+			 "than the first; not sending the token there");
+		return;
+	}
+	if ((c->page_url != NULL && strcmp(c->next_link, c->page_url) == 0) ||
+	    c->pages >= c->t->conf->max_pages) {
+		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online sent %s; stopped after %d pages",
+			 c->pages >= c->t->conf->max_pages ? "more pages than max_pages allows"
+							   : "a next page that is the page itself",
+			 c->pages);
 		return;
 	}
 	free(c->page_url);
@@ -237,19 +402,24 @@ static void exo_page_next(struct exo_call *c)
 	c->retries = 0;
 	/* The next page only once the client has taken this one. */
 	if (c->want_pause) {
-		c->page_pending = 1;
+		exo_set_state(c, EXO_WAIT_SINK);
 		return;
 	}
 	exo_fetch(c);
 }
 
-static long long exo_now_ms(void)
+static void exo_page_done(struct exo_call *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (exo_parser_finish(c->parser) < 0) {
+		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
+			 exo_parser_error(c->parser));
+		return;
+	}
+	token_accepted(c->t->token, c->gen);
+	exo_page_next(c);
 }
+
+/* ---- retries and throttling ---- */
 
 static long long exo_backoff_ms(int retries)
 {
@@ -264,7 +434,7 @@ static long long exo_backoff_ms(int retries)
  */
 static long long exo_retry_delay(struct exo_call *c, const struct http_result *res, int transient)
 {
-	long ra = atol(res->retry_after);
+	long ra = res->retry_after;
 
 	if (c->page_records > 0 || c->retries >= EXO_MAX_RETRIES || c->sink_gone)
 		return -1;
@@ -281,8 +451,7 @@ static long long exo_retry_delay(struct exo_call *c, const struct http_result *r
 	if (!c->reads)
 		return -1;
 	if (res->status == 429)
-		return (ra > 0 && ra <= EXO_MAX_RETRY_AFTER) ? ra * 1000LL :
-		       ra > EXO_MAX_RETRY_AFTER ? -1 : exo_backoff_ms(c->retries);
+		return ra > EXO_MAX_RETRY_AFTER ? -1 : ra > 0 ? ra * 1000LL : exo_backoff_ms(c->retries);
 	if (res->status == 503 || res->status == 504 || (res->status >= 500 && transient)) {
 		long long d = exo_backoff_ms(c->retries);
 
@@ -298,42 +467,49 @@ static void exo_retry_cb(evutil_socket_t fd, short what, void *arg)
 	exo_fetch(arg);
 }
 
+static void exo_wait(struct exo_call *c, long long delay_ms)
+{
+	struct timeval tv = clock_tv(delay_ms);
+
+	exo_set_state(c, EXO_WAIT_RETRY);
+	evtimer_add(c->retry, &tv);
+}
+
 static int exo_retry(struct exo_call *c, const struct http_result *res, int transient)
 {
 	long long delay = exo_retry_delay(c, res, transient);
-	struct timeval tv;
 
 	if (delay < 0)
 		return 0;
 	c->retries++;
-	c->p->stats.retries++;
+	c->t->stats.retries++;
 	free(c->errbody);
 	c->errbody = NULL;
 	c->errbody_len = 0;
 	free(c->next_link);
 	c->next_link = NULL;
-	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->p->conf->name,
+	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->t->conf->name,
 		 c->cmdlet, res->outcome == HTTP_OK ? "transient error" : "transfer failed",
 		 delay, c->retries, EXO_MAX_RETRIES);
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
-	evtimer_add(c->retry, &tv);
+	exo_wait(c, delay);
 	return 1;
 }
 
 /* A 429 holds back every request of the profile, not only the one that got it. */
 static void exo_note_throttle(struct exo_call *c, const struct http_result *res)
 {
-	long ra = atol(res->retry_after);
 	long long until;
 
 	if (res->outcome != HTTP_OK || res->status != 429)
 		return;
-	c->p->stats.throttled++;
-	until = exo_now_ms() + (ra > 0 ? ra * 1000LL : exo_backoff_ms(0));
-	if (until > c->p->throttled_until)
-		c->p->throttled_until = until;
+	c->t->stats.throttled++;
+	/* http.c holds Retry-After to HTTP_MAX_RETRY_AFTER_S, so one answer cannot block for years. */
+	until = clock_ms() + (res->retry_after > 0 ? res->retry_after * 1000LL : exo_backoff_ms(0));
+	if (until > c->t->throttled_until)
+		c->t->throttled_until = until;
 }
+
+/* ---- the end of a transfer ---- */
 
 static void exo_on_done(void *arg, const struct http_result *res)
 {
@@ -359,6 +535,7 @@ static void exo_on_done(void *arg, const struct http_result *res)
 	 */
 	if (res->outcome == HTTP_FAILED && res->status == 200 && !c->want_pause &&
 	    exo_parser_finish(c->parser) == 0) {
+		token_accepted(c->t->token, c->gen);
 		exo_page_next(c);
 		return;
 	}
@@ -386,10 +563,10 @@ static void exo_on_done(void *arg, const struct http_result *res)
 	if (res->status == 401 && !c->retried_401) {
 		/* The token was refused (expired early, revoked, CAE): a new one, and try once more. */
 		c->retried_401 = 1;
-		c->p->stats.retries++;
+		c->t->stats.retries++;
 		free(c->claims);
 		c->claims = exo_claims(res->www_authenticate);
-		token_rejected(c->p->token, c->gen, c->claims);
+		token_rejected(c->t->token, c->gen, c->claims);
 		free(c->errbody);
 		c->errbody = NULL;
 		c->errbody_len = 0;
@@ -399,47 +576,49 @@ static void exo_on_done(void *arg, const struct http_result *res)
 	exo_upstream_error(c, res);
 }
 
-static int exo_headers(struct exo_call *c, const char *token, struct curl_slist **h)
+/* ---- sending a page request ---- */
+
+static int exo_headers(struct exo_call *c, const char *token, struct http_headers **h)
 {
-	char bearer[JWT_MAX_TOKEN + 16];
+	char bearer[EXO_BEARER_MAX];
 	char prefer[64], request_id[RND_UUID_LEN + 1], anchor[320];
-	const char *upn = token_identity(c->p->token);
+	const char *upn = token_identity(c->t->token);
 	int rc = 0, n;
 
 	if (rnd_uuid(request_id) < 0)
 		return -1;
 	n = snprintf(bearer, sizeof(bearer), "Bearer %s", token);
 	if (n < 0 || (size_t)n >= sizeof(bearer)) {
-		explicit_bzero(bearer, sizeof(bearer));
+		sbuf_wipe(bearer, sizeof(bearer));
 		return -1;
 	}
-	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->p->conf->page_size);
-	rc |= http_header_add(h, "Authorization", bearer);
-	explicit_bzero(bearer, (size_t)n);
-	rc |= http_header_add(h, "Content-Type", "application/json");
-	rc |= http_header_add(h, "Accept", "application/json");
-	rc |= http_header_add(h, "X-ResponseFormat", "json");
-	rc |= http_header_add(h, "X-SerializationLevel", "Partial");
-	rc |= http_header_add(h, "X-CmdletName", c->cmdlet);
-	rc |= http_header_add(h, "X-ClientApplication", "ExoManagementModule");
+	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->t->conf->page_size);
+	rc |= http_headers_add(h, "Authorization", bearer);
+	sbuf_wipe(bearer, (size_t)n);
+	rc |= http_headers_add(h, "Content-Type", "application/json");
+	rc |= http_headers_add(h, "Accept", "application/json");
+	rc |= http_headers_add(h, "X-ResponseFormat", "json");
+	rc |= http_headers_add(h, "X-SerializationLevel", "Partial");
+	rc |= http_headers_add(h, "X-CmdletName", c->cmdlet);
+	rc |= http_headers_add(h, "X-ClientApplication", "ExoManagementModule");
 	/* A signed-in user routes on their own mailbox, as the module does; otherwise the org's. */
-	if (upn != NULL && c->p->conf->delegated_organization == NULL)
+	if (upn != NULL && c->t->conf->delegated_organization == NULL)
 		snprintf(anchor, sizeof(anchor), "UPN:%s", upn);
 	else
-		snprintf(anchor, sizeof(anchor), "%s", c->p->anchor);
-	rc |= http_header_add(h, "X-AnchorMailbox", anchor);
-	rc |= http_header_add(h, "Prefer", prefer);
-	rc |= http_header_add(h, "connection-id", c->p->connection_id);
-	rc |= http_header_add(h, "client-request-id", request_id);
+		snprintf(anchor, sizeof(anchor), "%s", c->t->anchor);
+	rc |= http_headers_add(h, "X-AnchorMailbox", anchor);
+	rc |= http_headers_add(h, "Prefer", prefer);
+	rc |= http_headers_add(h, "connection-id", c->t->connection_id);
+	rc |= http_headers_add(h, "client-request-id", request_id);
 	return rc;
 }
 
 static void exo_send(struct exo_call *c, const char *token)
 {
-	const struct conf_profile *conf = c->p->conf;
+	const struct conf_profile *conf = c->t->conf;
 	struct http_request req = {
 		.method = "POST",
-		.url = c->page_url != NULL ? c->page_url : c->p->invoke_url,
+		.url = c->page_url != NULL ? c->page_url : c->t->invoke_url,
 		.body = c->body,
 		.body_len = c->body_len,
 		.ca_file = conf->ca_file,
@@ -453,15 +632,16 @@ static void exo_send(struct exo_call *c, const char *token)
 	};
 	char err[256];
 
+	exo_set_state(c, EXO_TRANSFER);
 	exo_parser_free(c->parser);
 	c->parser = exo_parser_new(&exo_parser_cbs, c);
 	if (c->parser == NULL || exo_headers(c, token, &req.headers) < 0) {
-		curl_slist_free_all(req.headers);
+		http_headers_free(req.headers);
 		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;
 	}
 	c->page_records = 0;
-	c->xfer = http_start(c->p->http, &req, err, sizeof(err));
+	c->xfer = http_start(c->t->http, &req, err, sizeof(err));
 	if (c->xfer == NULL)
 		exo_fail(c, WIRE_E_UPSTREAM, "%s", err);
 }
@@ -482,21 +662,20 @@ static void exo_token_ready(void *arg, const char *token, unsigned gen,
 
 static void exo_fetch(struct exo_call *c)
 {
-	long long hold = c->p->throttled_until - exo_now_ms();
+	long long hold = exo_target_throttled_ms(c->t);
 	const char *token;
 
 	if (hold > 0) {
-		struct timeval tv = { (time_t)(hold / 1000), (suseconds_t)(hold % 1000) * 1000 };
-
-		evtimer_add(c->retry, &tv);
+		exo_wait(c, hold);
 		return;
 	}
-	token = token_current(c->p->token, &c->gen);
+	token = token_current(c->t->token, &c->gen);
 	if (token != NULL) {
 		exo_send(c, token);
 		return;
 	}
-	c->wait = token_wait(c->p->token, exo_token_ready, c);
+	exo_set_state(c, EXO_WAIT_TOKEN);
+	c->wait = token_wait(c->t->token, exo_token_ready, c);
 	if (c->wait == NULL)
 		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
 }
@@ -512,15 +691,14 @@ static void exo_queue_expired(void *arg)
 
 	c->job = NULL;
 	exo_fail(c, WIRE_E_QUEUE_TIMEOUT, "waited %d s (queue_timeout) for a free connection of profile %s",
-		 c->p->conf->queue_timeout, c->p->conf->name);
+		 c->t->conf->queue_timeout, c->t->conf->name);
 }
 
-int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
+int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end)
 {
 	struct exo_call *c = calloc(1, sizeof(*c));
-	int running;
 
 	memset(end, 0, sizeof(*end));
 	end->error = WIRE_E_UPSTREAM;
@@ -528,30 +706,28 @@ int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
-	c->p = p;
+	c->t = t;
+	c->state = EXO_QUEUED;
 	c->sink = sink;
 	c->arg = arg;
-	c->reads = exo_codec_cmdlet_reads(cmdlet);
+	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
 	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
-	c->retry = evtimer_new(p->base, exo_retry_cb, c);
+	c->retry = evtimer_new(t->base, exo_retry_cb, c);
 	if (c->retry == NULL) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
-	p->stats.requests++;
-	c->job = pool_submit(p->pool, exo_slot_ready, exo_queue_expired, c, &running);
+	t->stats.requests++;
+	c->job = pool_submit(t->pool, exo_slot_ready, exo_queue_expired, c);
 	if (c->job == NULL) {
 		end->error = WIRE_E_QUEUE_FULL;
 		snprintf(end->message, sizeof(end->message),
-			 "profile %s has %d requests waiting (queue_limit)", p->conf->name,
-			 pool_queued(p->pool));
-		p->stats.failures++;
+			 "profile %s has %d requests waiting (queue_limit)", t->conf->name,
+			 pool_queued(t->pool));
+		t->stats.failures++;
 		goto fail;
 	}
-	/* Published before the first step, which may already end the call. */
 	*out = c;
-	if (running)
-		exo_fetch(c);
 	return 0;
 fail:
 	if (c != NULL) {
@@ -568,12 +744,10 @@ void exo_call_resume(struct exo_call *c)
 	if (!c->want_pause)
 		return;
 	c->want_pause = 0;
-	if (c->page_pending) {
-		c->page_pending = 0;
+	if (c->state == EXO_WAIT_SINK)
 		exo_fetch(c);
-	} else if (c->xfer != NULL) {
+	else if (c->xfer != NULL)
 		http_xfer_resume(c->xfer);
-	}
 }
 
 void exo_call_cancel(struct exo_call *c)
@@ -583,13 +757,13 @@ void exo_call_cancel(struct exo_call *c)
 	http_xfer_cancel(c->xfer);
 	token_wait_cancel(c->wait);
 	event_free(c->retry);
-	/* Last: leaving the pool may start the next call at once. */
 	exo_parser_free(c->parser);
 	free(c->page_url);
 	free(c->next_link);
 	free(c->claims);
 	free(c->errbody);
 	free(c->body);
+	/* Leaving the pool grants the slot to the next call, which starts from the loop. */
 	pool_leave(c->job);
 	free(c);
 }

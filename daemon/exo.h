@@ -1,7 +1,11 @@
 /*
- * One InvokeCommand call on behalf of a client: wait for a pool slot and a
+ * InvokeCommand calls on behalf of a client: wait for a pool slot and a
  * token, POST, stream the records out as each page is parsed, follow
  * nextLink, and map errors.  Backpressure: the sink says when to pause.
+ *
+ * An exo_target is what one profile's calls share: its endpoints, its
+ * token and pool, the hold a 429 puts on the whole profile, and the
+ * counters that status and metrics show.
  */
 #ifndef EXOD_EXO_H
 #define EXOD_EXO_H
@@ -9,13 +13,41 @@
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/conf.h"
 #include "common/wire.h"
 
-struct profile;
+struct event_base;
+struct http;
+struct pool;
+struct token;
+struct exo_target;
 struct exo_call;
 
 #define EXO_MAX_ERROR_BODY (64 * 1024)  /* bytes of an error body we look at */
 #define EXO_CONNECT_TIMEOUT_MS 10000
+
+struct exo_stats {
+	unsigned long long requests;
+	unsigned long long failures;
+	unsigned long long records;
+	unsigned long long pages;
+	unsigned long long retries;
+	unsigned long long throttled;
+};
+
+struct exo_target *exo_target_new(struct event_base *base, struct http *http, struct pool *pool,
+				  struct token *token, const struct conf_profile *conf,
+				  char *err, size_t errlen);
+void exo_target_free(struct exo_target *t);
+/* Reload: the same settings now live in another struct conf. */
+void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf);
+void exo_target_stats(const struct exo_target *t, struct exo_stats *out);
+/* scheme://host[:port] of the Exchange endpoint in use. */
+const char *exo_target_origin(const struct exo_target *t);
+/* The GUID the module sends as connection-id, one per daemon session. */
+const char *exo_target_connection_id(const struct exo_target *t);
+/* Milliseconds the profile is still held back by the service's throttling; 0 when not. */
+long long exo_target_throttled_ms(const struct exo_target *t);
 
 struct exo_end {
 	int ok;
@@ -36,16 +68,16 @@ enum exo_sink_status {
 struct exo_sink {
 	enum exo_sink_status (*record)(void *arg, const char *json, size_t len);
 	enum exo_sink_status (*warning)(void *arg, const char *msg, size_t len);
-	/* Called once; the call is freed after it returns. */
+	/* Called once, from the event loop; the call is freed after it returns. */
 	void (*done)(void *arg, const struct exo_end *end);
 };
 
 /*
- * Starts a call: *out is set before any work, and sink->done may run
- * before this returns.  -1 with *end filled (and done not called) when
- * the call cannot even be queued (QueueFull, ...).
+ * Starts a call: every step, the end included, happens later from the
+ * event loop.  -1 with *end filled (and done never called) when the call
+ * cannot even be queued (QueueFull, ...).
  */
-int exo_call_start(struct profile *p, const char *cmdlet, const yajl_val params,
+int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end);
 void exo_call_resume(struct exo_call *c);

@@ -12,6 +12,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "common/jtree.h"
+#include "common/utf8.h"
+
 #define EXO_CODEC_MAX_DEPTH 64                  /* JSON nesting levels, page or body */
 #define EXO_CODEC_MAX_CMDLET 128                /* bytes in a cmdlet name (WIRE_MAX_CMDLET) */
 #define EXO_CODEC_MAX_ERROR_BODY (1024 * 1024)  /* larger error bodies are not parsed */
@@ -35,14 +38,6 @@ static const char exo_paging_warning[] =
  */
 static const char exo_error_prefix[] = "ERROR: ";
 static const char exo_hashtable_type[] = "#Exchange.GenericHashTable";
-
-/*
- * Verbs whose cmdlets only read, so a retry after a transient failure
- * cannot change anything twice.
- */
-static const char *const exo_read_verbs[] = {
-	"Get", "Test", "Search", "Export", "Find", "Measure", "Resolve",
-};
 
 /* §3.3 and the module's retryable server exceptions, plus ADTransientException (D-ISS #10972). */
 static const char *const exo_transient_names[] = {
@@ -90,49 +85,6 @@ struct exo_parser {
 	char link[EXO_MAX_LINK + 1];
 	char err[EXO_CODEC_ERRLEN];
 };
-
-/* The longest prefix of s[0..len) within max bytes that does not split a UTF-8 sequence. */
-static size_t
-exo_utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t n;
-
-	if (len <= max)
-		return len;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
-/* 1 when no container in s[0..len) nests deeper than max; yajl_tree recurses on free. */
-static int
-exo_depth_ok(const char *s, size_t len, int max)
-{
-	int depth = 0, in_str = 0, esc = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max)
-				return 0;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 1;
-}
 
 /* ---- result page parser ---- */
 
@@ -236,7 +188,7 @@ exo_warning(struct exo_parser *p, const char *s, size_t len, int is_error)
 	} else if (exo_is_paging_warning(s, len)) {
 		return 1;
 	}
-	n = exo_utf8_cut(s, len, EXO_MAX_WARNING - off);
+	n = utf8_cut(s, len, EXO_MAX_WARNING - off);
 	memcpy(p->msg + off, s, n);
 	p->msg[off + n] = '\0';
 	if (p->cbs.warning != NULL && p->cbs.warning(p->arg, p->msg, off + n) != 0)
@@ -448,9 +400,23 @@ exo_cb_number(void *ctx, const char *s, size_t len)
 	return exo_scalar(ctx, EXO_T_NUMBER, s, len);
 }
 
+/*
+ * Strings reach clients as they came: they must be valid UTF-8 (RFC 3629),
+ * stricter than yajl's own check.
+ */
+static int
+exo_text_ok(struct exo_parser *p, const unsigned char *s, size_t len)
+{
+	if (utf8_valid(s, len))
+		return 1;
+	return exo_fail(p, "a string is not valid UTF-8");
+}
+
 static int
 exo_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
+	if (!exo_text_ok(ctx, s, len))
+		return 0;
 	return exo_scalar(ctx, EXO_T_STRING, (const char *)s, len);
 }
 
@@ -459,6 +425,8 @@ exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct exo_parser *p = ctx;
 
+	if (!exo_text_ok(p, s, len))
+		return 0;
 	p->events++;
 	if (p->capture >= 0)
 		return exo_gen_check(p, yajl_gen_string(p->gen, s, len));
@@ -799,7 +767,7 @@ exo_text_dup(const char *s, size_t len, size_t max)
 		len--;
 	if (len == 0)
 		return NULL;
-	return strndup(s, exo_utf8_cut(s, len, max));
+	return strndup(s, utf8_cut(s, len, max));
 }
 
 static char *
@@ -812,20 +780,18 @@ exo_str_dup(const char *s, size_t max)
 static int
 exo_detail_json(const char *s, char **msg, char **type)
 {
-	yajl_val root;
+	char why[64];
+	yajl_val root = jtree_parse(s, strlen(s), why, sizeof(why));
 
-	if (!exo_depth_ok(s, strlen(s), EXO_CODEC_MAX_DEPTH))
-		return -1;
-	root = yajl_tree_parse(s, NULL, 0);
 	if (root == NULL)
 		return -1;
 	if (!YAJL_IS_OBJECT(root)) {
-		yajl_tree_free(root);
+		jtree_free(root);
 		return -1;
 	}
 	*msg = exo_str_dup(exo_get_str(root, "Message"), EXO_CODEC_MAX_ERROR_TEXT);
 	*type = exo_str_dup(exo_get_str(root, "TypeName"), EXO_CODEC_MAX_ERROR_NAME);
-	yajl_tree_free(root);
+	jtree_free(root);
 	return 0;
 }
 
@@ -893,27 +859,20 @@ exo_error_fill(yajl_val err, struct exo_error *out)
 void
 exo_codec_parse_error(const char *body, size_t len, struct exo_error *out)
 {
-	yajl_val root = NULL;
-	char *copy = NULL;
+	char why[64];
+	yajl_val root;
 
 	if (out == NULL)
 		return;
 	out->code = out->message = out->type = NULL;
 	/* A 403 body can be kilobytes of NUL bytes (§3.3): not JSON, nothing to take. */
-	if (body == NULL || len == 0 || len > EXO_CODEC_MAX_ERROR_BODY ||
-	    memchr(body, '\0', len) != NULL || !exo_depth_ok(body, len, EXO_CODEC_MAX_DEPTH))
+	if (body == NULL || len == 0 || len > EXO_CODEC_MAX_ERROR_BODY)
 		return;
-	copy = strndup(body, len);
-	if (copy == NULL)
-		goto out;
-	root = yajl_tree_parse(copy, NULL, 0);
+	root = jtree_parse(body, len, why, sizeof(why));
 	if (root == NULL)
-		goto out;
+		return;
 	exo_error_fill(exo_get(root, "error"), out);
-out:
-	if (root != NULL)
-		yajl_tree_free(root);
-	free(copy);
+	jtree_free(root);
 }
 
 void
@@ -940,24 +899,5 @@ exo_codec_error_transient(const struct exo_error *e)
 		if (e->message != NULL && strstr(e->message, exo_transient_names[i]) != NULL)
 			return 1;
 	}
-	return 0;
-}
-
-int
-exo_codec_cmdlet_reads(const char *cmdlet)
-{
-	const char *dash;
-	size_t vlen, i;
-
-	if (cmdlet == NULL)
-		return 0;
-	dash = strchr(cmdlet, '-');
-	if (dash == NULL || dash == cmdlet || dash[1] == '\0')
-		return 0;
-	vlen = (size_t)(dash - cmdlet);
-	for (i = 0; i < EXO_NELEM(exo_read_verbs); i++)
-		if (strlen(exo_read_verbs[i]) == vlen &&
-		    strncasecmp(cmdlet, exo_read_verbs[i], vlen) == 0)
-			return 1;
 	return 0;
 }

@@ -49,7 +49,5 @@ void exo_codec_parse_error(const char *body, size_t len, struct exo_error *out);
 void exo_error_clear(struct exo_error *e);
 /* 1 when the error names a transient server exception (§3.3: DCOverloadedException, ...). */
 int exo_codec_error_transient(const struct exo_error *e);
-/* 1 for cmdlets that only read: Get-, Test-, Search-, Export-, ... */
-int exo_codec_cmdlet_reads(const char *cmdlet);
 
 #endif

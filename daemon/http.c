@@ -2,14 +2,18 @@
 #include "daemon/http.h"
 
 #include <curl/curl.h>
+#include <ctype.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "common/sbuf.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
 #define HTTP_MAX_SPARE_HANDLES 32       /* easy handles kept for reuse */
@@ -23,15 +27,22 @@ struct http {
 	int nspare;
 };
 
+/*
+ * A curl_slist whose nodes and lines are ours, so that they are wiped
+ * before they are freed; libcurl only reads it (CURLOPT_HTTPHEADER).
+ */
+struct http_headers {
+	struct curl_slist *first, *last;
+};
+
 struct http_xfer {
 	struct http *h;
 	CURL *easy;
-	struct curl_slist *headers;
-	char *body;                     /* our copy of the request body, wiped at the end */
-	size_t body_len;
-	char *resp;                     /* buffered mode */
-	size_t resp_len;
+	struct http_headers *headers;
+	struct sbuf *body;              /* our copy of the request body, wiped at the end */
+	struct sbuf *resp;              /* buffered mode: wiped too, token answers hold secrets */
 	int resp_too_large;
+	char retry_after[64];           /* the raw header, parsed at the end */
 	int aborted;
 	http_data_cb on_data;
 	http_done_cb on_done;
@@ -121,6 +132,16 @@ static int http_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(h->timer, &tv);
 }
 
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 struct http *http_new(struct event_base *base)
 {
 	struct http *h = calloc(1, sizeof(*h));
@@ -169,16 +190,9 @@ static void http_xfer_free(struct http_xfer *x)
 			curl_easy_cleanup(x->easy);
 		}
 	}
-	curl_slist_free_all(x->headers);
-	if (x->body != NULL) {
-		explicit_bzero(x->body, x->body_len);
-		free(x->body);
-	}
-	if (x->resp != NULL) {
-		/* Token responses hold secrets. */
-		explicit_bzero(x->resp, x->resp_len);
-		free(x->resp);
-	}
+	http_headers_free(x->headers);
+	sbuf_free(x->body);
+	sbuf_free(x->resp);
 	free(x);
 }
 
@@ -186,7 +200,6 @@ static size_t http_write_fn(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_xfer *x = userp;
 	size_t len = size * nmemb;
-	char *grown;
 
 	if (x->on_data != NULL) {
 		switch (x->on_data(x->arg, data, len)) {
@@ -199,22 +212,12 @@ static size_t http_write_fn(char *data, size_t size, size_t nmemb, void *userp)
 			return 0;
 		}
 	}
-	if (x->resp_len + len > HTTP_MAX_BUFFERED) {
-		x->resp_too_large = 1;
+	if (x->resp == NULL && (x->resp = sbuf_new(HTTP_MAX_BUFFERED)) == NULL)
+		return 0;
+	if (sbuf_put(x->resp, data, len) < 0) {
+		x->resp_too_large = sbuf_room(x->resp) < len;
 		return 0;
 	}
-	grown = malloc(x->resp_len + len + 1);
-	if (grown == NULL)
-		return 0;
-	if (x->resp != NULL) {
-		memcpy(grown, x->resp, x->resp_len);
-		explicit_bzero(x->resp, x->resp_len);
-		free(x->resp);
-	}
-	memcpy(grown + x->resp_len, data, len);
-	x->resp = grown;
-	x->resp_len += len;
-	x->resp[x->resp_len] = '\0';
 	return len;
 }
 
@@ -239,9 +242,9 @@ static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
 		size_t off;
 		size_t len;
 	} wanted[] = {
-		{ "retry-after", offsetof(struct http_result, retry_after), sizeof(((struct http_result *)0)->retry_after) },
-		{ "www-authenticate", offsetof(struct http_result, www_authenticate), HTTP_MAX_HEADER_VALUE },
-		{ "request-id", offsetof(struct http_result, request_id), sizeof(((struct http_result *)0)->request_id) },
+		{ "retry-after", offsetof(struct http_xfer, retry_after), sizeof(((struct http_xfer *)0)->retry_after) },
+		{ "www-authenticate", offsetof(struct http_xfer, res.www_authenticate), HTTP_MAX_HEADER_VALUE },
+		{ "request-id", offsetof(struct http_xfer, res.request_id), sizeof(((struct http_result *)0)->request_id) },
 	};
 	struct http_xfer *x = userp;
 	size_t len = size * nmemb;
@@ -253,40 +256,157 @@ static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
 		size_t n = strlen(wanted[i].name);
 
 		if ((size_t)(colon - line) == n && strncasecmp(line, wanted[i].name, n) == 0)
-			http_keep_header((char *)&x->res + wanted[i].off, wanted[i].len,
+			http_keep_header((char *)x + wanted[i].off, wanted[i].len,
 					 colon + 1, len - n - 1);
 	}
 	return len;
 }
 
-int http_header_add(struct curl_slist **list, const char *name, const char *value)
+int http_headers_add(struct http_headers **list, const char *name, const char *value)
 {
-	char *line;
-	struct curl_slist *grown;
+	size_t nlen = strlen(name), vlen = strlen(value);
+	struct curl_slist *node;
 
-	if (asprintf(&line, "%s: %s", name, value) < 0)
+	/* A CR or LF would let a value (a token from a file, say) add headers of its own. */
+	if (strpbrk(value, "\r\n") != NULL)
 		return -1;
-	grown = curl_slist_append(*list, line);
-	/* The line may carry a bearer token. */
-	explicit_bzero(line, strlen(line));
-	free(line);
-	if (grown == NULL)
+	if (*list == NULL && (*list = calloc(1, sizeof(**list))) == NULL)
 		return -1;
-	*list = grown;
+	node = calloc(1, sizeof(*node));
+	if (node == NULL || (node->data = malloc(nlen + 2 + vlen + 1)) == NULL) {
+		free(node);
+		return -1;
+	}
+	memcpy(node->data, name, nlen);
+	memcpy(node->data + nlen, ": ", 2);
+	memcpy(node->data + nlen + 2, value, vlen + 1);
+	if ((*list)->last != NULL)
+		(*list)->last->next = node;
+	else
+		(*list)->first = node;
+	(*list)->last = node;
 	return 0;
 }
 
-char *http_form_escape(const char *s)
+void http_headers_free(struct http_headers *list)
 {
-	char *esc = curl_easy_escape(NULL, s, 0);
-	char *copy;
+	struct curl_slist *n, *next;
 
+	if (list == NULL)
+		return;
+	for (n = list->first; n != NULL; n = next) {
+		next = n->next;
+		sbuf_wipe(n->data, strlen(n->data));
+		free(n->data);
+		free(n);
+	}
+	free(list);
+}
+
+char *http_form_escape(const char *s, size_t len)
+{
+	char *esc, *copy;
+
+	if (len > INT_MAX)
+		return NULL;
+	esc = curl_easy_escape(NULL, s, (int)len);
 	if (esc == NULL)
 		return NULL;
 	copy = strdup(esc);
-	explicit_bzero(esc, strlen(esc));
+	sbuf_wipe(esc, strlen(esc));
 	curl_free(esc);
 	return copy;
+}
+
+long http_retry_after(const char *value, size_t len)
+{
+	char text[64];
+	long long secs = 0;
+	size_t i = 0;
+	time_t when;
+
+	while (len > 0 && isspace((unsigned char)value[len - 1]))
+		len--;
+	while (i < len && isspace((unsigned char)value[i]))
+		i++;
+	if (i == len || len - i >= sizeof(text))
+		return 0;
+	if (isdigit((unsigned char)value[i])) {
+		/* delay-seconds: digits only; saturate instead of overflowing. */
+		for (; i < len; i++) {
+			if (!isdigit((unsigned char)value[i]))
+				return 0;
+			if (secs <= HTTP_MAX_RETRY_AFTER_S)
+				secs = secs * 10 + (value[i] - '0');
+		}
+	} else {
+		memcpy(text, value + i, len - i);
+		text[len - i] = '\0';
+		when = curl_getdate(text, NULL);
+		if (when == -1)
+			return 0;
+		secs = (long long)when - (long long)time(NULL);
+	}
+	if (secs <= 0)
+		return 0;
+	return secs > HTTP_MAX_RETRY_AFTER_S ? HTTP_MAX_RETRY_AFTER_S : (long)secs;
+}
+
+/* The parts of a URL that decide where it goes; -1 when it is not a URL we would send to. */
+static int http_origin(const char *url, char **scheme, char **host, char **port)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *password = NULL;
+	int rc = -1;
+
+	*scheme = *host = *port = NULL;
+	if (u == NULL || strnlen(url, HTTP_MAX_URL + 1) > HTTP_MAX_URL)
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+		goto out;
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	curl_url_get(u, CURLUPART_PASSWORD, &password, 0);
+	if (user != NULL || password != NULL)
+		goto out;
+	if (curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	rc = 0;
+out:
+	curl_free(user);
+	curl_free(password);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int http_same_origin(const char *base, const char *url)
+{
+	char *s1, *h1, *p1, *s2, *h2, *p2;
+	int same = 0;
+
+	if (http_origin(base, &s1, &h1, &p1) == 0 && http_origin(url, &s2, &h2, &p2) == 0)
+		same = strcasecmp(s1, s2) == 0 && strcasecmp(h1, h2) == 0 && strcmp(p1, p2) == 0;
+	else
+		s2 = h2 = p2 = NULL;
+	curl_free(s1);
+	curl_free(h1);
+	curl_free(p1);
+	curl_free(s2);
+	curl_free(h2);
+	curl_free(p2);
+	return same;
+}
+
+int http_is_https(const char *url)
+{
+	char *scheme, *host, *port;
+	int https = http_origin(url, &scheme, &host, &port) == 0 && strcasecmp(scheme, "https") == 0;
+
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return https;
 }
 
 static int http_configure(struct http_xfer *x, const struct http_request *req)
@@ -326,10 +446,11 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 		rc |= curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
 	if (strcmp(req->method, "POST") == 0) {
 		rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body != NULL ? x->body : "");
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body != NULL ? sbuf_str(x->body) : "");
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)(x->body != NULL ? sbuf_len(x->body) : 0));
 	}
-	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers != NULL ? x->headers->first : NULL);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -339,7 +460,7 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 	struct http_xfer *x = calloc(1, sizeof(*x));
 
 	if (x == NULL) {
-		curl_slist_free_all(req->headers);
+		http_headers_free(req->headers);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -348,14 +469,8 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 	x->on_data = req->on_data;
 	x->on_done = req->on_done;
 	x->arg = req->arg;
-	if (req->body_len > 0) {
-		x->body = malloc(req->body_len + 1);
-		if (x->body == NULL)
-			goto fail;
-		memcpy(x->body, req->body, req->body_len);
-		x->body[req->body_len] = '\0';
-		x->body_len = req->body_len;
-	}
+	if (req->body_len > 0 && (x->body = sbuf_dup(req->body, req->body_len)) == NULL)
+		goto fail;
 	x->easy = h->nspare > 0 ? h->spare[--h->nspare] : curl_easy_init();
 	if (x->easy == NULL || http_configure(x, req) < 0)
 		goto fail;
@@ -421,8 +536,9 @@ static void http_finish(struct http_xfer *x, CURLcode code)
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
 	x->h->stats.connects += (unsigned long long)connects;
 	r->total_ms = secs * 1000.0;
-	r->body = x->resp;
-	r->body_len = x->resp_len;
+	r->body = x->resp != NULL ? sbuf_str(x->resp) : NULL;
+	r->body_len = x->resp != NULL ? sbuf_len(x->resp) : 0;
+	r->retry_after = http_retry_after(x->retry_after, strlen(x->retry_after));
 	if (code == CURLE_OK) {
 		r->outcome = HTTP_OK;
 	} else if (x->aborted) {

@@ -9,12 +9,14 @@
 #include <stddef.h>
 
 struct event_base;
-struct curl_slist;
 struct http;
+struct http_headers;
 struct http_xfer;
 
 #define HTTP_MAX_BUFFERED (1024 * 1024)  /* bytes of a buffered (token) response */
 #define HTTP_MAX_HEADER_VALUE 1024       /* bytes kept of a header we look at */
+#define HTTP_MAX_RETRY_AFTER_S 300       /* a longer Retry-After is taken as this */
+#define HTTP_MAX_URL 8192                /* bytes of a URL we compare */
 
 enum http_data_status {
 	HTTP_DATA_OK,                   /* consumed; go on */
@@ -34,10 +36,10 @@ struct http_result {
 	enum http_outcome outcome;
 	long status;                    /* HTTP status, 0 without a response */
 	const char *error;              /* curl's text when outcome != HTTP_OK */
-	const char *body;               /* buffered mode: the response body (not NUL-safe) */
+	const char *body;               /* buffered mode: the response body, bytes with a length */
 	size_t body_len;
-	char retry_after[64];           /* header values, "" when absent */
-	char www_authenticate[HTTP_MAX_HEADER_VALUE];
+	long retry_after;               /* seconds, 0..HTTP_MAX_RETRY_AFTER_S; 0 when absent or bad */
+	char www_authenticate[HTTP_MAX_HEADER_VALUE];   /* header values, "" when absent */
 	char request_id[128];
 	double total_ms;
 };
@@ -50,7 +52,7 @@ struct http_request {
 	const char *url;
 	const char *body;               /* copied, and wiped when the transfer ends */
 	size_t body_len;
-	struct curl_slist *headers;     /* taken over by http_start, even when it fails */
+	struct http_headers *headers;   /* taken over by http_start, even when it fails */
 	const char *ca_file;            /* NULL: the system's CAs */
 	const char *proxy;              /* NULL: libcurl's default (the proxy environment) */
 	int no_proxy;                   /* never use a proxy (managed identity endpoint) */
@@ -61,6 +63,10 @@ struct http_request {
 	http_done_cb on_done;           /* called exactly once, unless cancelled */
 	void *arg;
 };
+
+/* libcurl's process-wide set-up and tear-down, once each. */
+int http_global_init(void);
+void http_global_cleanup(void);
 
 struct http *http_new(struct event_base *base);
 void http_free(struct http *h);
@@ -75,10 +81,30 @@ long http_xfer_status(struct http_xfer *x);
 /* Continues a transfer paused by HTTP_DATA_PAUSE. */
 void http_xfer_resume(struct http_xfer *x);
 
-/* Adds "Name: value" to a header list; returns -1 when out of memory. */
-int http_header_add(struct curl_slist **list, const char *name, const char *value);
-/* URL-encodes s into a malloc'd string for form bodies. */
-char *http_form_escape(const char *s);
+/*
+ * Request headers.  A list may carry a bearer token: every line is wiped
+ * when the list is freed.  add creates the list on first use; -1 when out
+ * of memory or the value holds a CR, LF or NUL.
+ */
+int http_headers_add(struct http_headers **list, const char *name, const char *value);
+void http_headers_free(struct http_headers *list);
+/* URL-encodes s[0..len) into a malloc'd string for form bodies; wipe it (it may be a secret). */
+char *http_form_escape(const char *s, size_t len);
+
+/*
+ * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, as
+ * seconds from now, held to 0..HTTP_MAX_RETRY_AFTER_S.  0 for anything
+ * else.
+ */
+long http_retry_after(const char *value, size_t len);
+/*
+ * 1 when url has the same scheme, host and port as base (default ports
+ * filled in, scheme and host compared without case) and carries no user
+ * name or password: where a request's bearer token may follow.
+ */
+int http_same_origin(const char *base, const char *url);
+/* 1 when url is a well-formed https:// URL. */
+int http_is_https(const char *url);
 
 /* Counters for metrics. */
 struct http_stats {

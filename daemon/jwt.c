@@ -1,6 +1,5 @@
 /* JSON Web Tokens: signing the client assertion and reading the claims of tokens we hold. */
 #include "daemon/jwt.h"
-#include "daemon/rnd.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -13,87 +12,15 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/jtree.h"
+#include "common/sbuf.h"
+#include "daemon/b64.h"
 #include "daemon/cert.h"
+#include "daemon/rnd.h"
 
 #define JWT_CLOCK_SKEW 60               /* seconds nbf lies in the past, for hosts a little ahead of Entra */
 #define JWT_MAX_CLAIM 1024              /* bytes in app_id or audience */
 #define JWT_PARSE_ERR 128               /* bytes of yajl's parse error text */
-
-int jwt_b64url_encode(const unsigned char *in, size_t len, char **out)
-{
-	size_t cap, n;
-	char *s;
-
-	*out = NULL;
-	/* EVP_EncodeBlock counts in int. */
-	if (len > (size_t)INT_MAX / 4 * 3)
-		return -1;
-	cap = 4 * ((len + 2) / 3) + 1;
-	s = malloc(cap);
-	if (s == NULL)
-		return -1;
-	n = (size_t)EVP_EncodeBlock((unsigned char *)s, in, (int)len);
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	s[n] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+')
-			s[i] = '-';
-		else if (s[i] == '/')
-			s[i] = '_';
-	}
-	*out = s;
-	return 0;
-}
-
-static int jwt_b64url_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-int jwt_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-	unsigned char *std = NULL, *bin = NULL;
-	size_t n = len, padded, pad;
-	int got, rc = -1;
-
-	*out = NULL;
-	*out_len = 0;
-	if (len > JWT_MAX_TOKEN)
-		return -1;
-	/* Padding is optional, but if present it must be the right amount. */
-	while (n > 0 && in[n - 1] == '=')
-		n--;
-	if (n % 4 == 1 || (len != n && len - n != (4 - n % 4) % 4))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!jwt_b64url_char(in[i]))
-			return -1;
-	pad = (4 - n % 4) % 4;
-	padded = n + pad;
-	std = malloc(padded + 1);
-	bin = malloc(padded / 4 * 3 + 1);
-	if (std == NULL || bin == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : (unsigned char)in[i];
-	memset(std + n, '=', pad);
-	std[padded] = '\0';
-	got = padded == 0 ? 0 : EVP_DecodeBlock(bin, std, (int)padded);
-	if (got < 0 || (size_t)got < pad)
-		goto out;
-	/* EVP_DecodeBlock counts the zero bytes that the padding stands for. */
-	*out_len = (size_t)got - pad;
-	bin[*out_len] = '\0';
-	*out = bin;
-	bin = NULL;
-	rc = 0;
-out:
-	free(std);
-	free(bin);
-	return rc;
-}
 
 static int jwt_gen_str(yajl_gen g, const char *s)
 {
@@ -120,7 +47,7 @@ static int jwt_gen_b64(yajl_gen g, char **out)
 
 	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
 		return -1;
-	return jwt_b64url_encode(buf, len, out);
+	return b64url_encode(buf, len, out);
 }
 
 static int jwt_header(const struct cert_cred *c, enum conf_assertion_alg alg, char **out)
@@ -204,7 +131,7 @@ static int jwt_sign(EVP_PKEY *pkey, enum conf_assertion_alg alg, const char *dat
 	if (sig == NULL ||
 	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)data, strlen(data)) != 1)
 		goto out;
-	rc = jwt_b64url_encode(sig, siglen, out);
+	rc = b64url_encode(sig, siglen, out);
 out:
 	free(sig);
 	EVP_MD_CTX_free(md);
@@ -226,10 +153,10 @@ static int jwt_check_input(const char *what, const char *s, char *err, size_t er
 
 int jwt_client_assertion(const struct cert_cred *c, enum conf_assertion_alg alg,
 			 const char *app_id, const char *audience, time_t now,
-			 char **out, char *err, size_t errlen)
+			 struct sbuf **out, char *err, size_t errlen)
 {
 	char *header = NULL, *claims = NULL, *input = NULL, *sig = NULL;
-	size_t hlen, clen, slen;
+	size_t hlen, clen;
 	int rc = -1;
 
 	*out = NULL;
@@ -257,13 +184,15 @@ int jwt_client_assertion(const struct cert_cred *c, enum conf_assertion_alg alg,
 		snprintf(err, errlen, "client assertion: signing with the certificate's key failed");
 		goto out;
 	}
-	slen = strlen(sig);
-	*out = malloc(hlen + 1 + clen + 1 + slen + 1);
-	if (*out == NULL) {
+	/* The signed assertion is a credential for ten minutes: it lives in a secret buffer. */
+	*out = sbuf_new(0);
+	if (*out == NULL || sbuf_put_str(*out, input) < 0 || sbuf_put(*out, ".", 1) < 0 ||
+	    sbuf_put_str(*out, sig) < 0) {
+		sbuf_free(*out);
+		*out = NULL;
 		snprintf(err, errlen, "client assertion: out of memory");
 		goto out;
 	}
-	snprintf(*out, hlen + clen + slen + 3, "%s.%s", input, sig);
 	rc = 0;
 out:
 	free(header);
@@ -328,19 +257,17 @@ int jwt_peek(const char *token, struct jwt_info *info)
 	q = memchr(p, '.', len - (size_t)(p - token));
 	if (q == NULL)
 		return -1;
-	if (jwt_b64url_decode(p, (size_t)(q - p), &json, &jlen) < 0)
+	if (b64url_decode(p, (size_t)(q - p), &json, &jlen) < 0)
 		return -1;
-	if (memchr(json, '\0', jlen) != NULL)
-		goto out;
-	root = yajl_tree_parse((const char *)json, errbuf, sizeof(errbuf));
+	root = jtree_parse(json, jlen, errbuf, sizeof(errbuf));
 	if (root == NULL || !YAJL_IS_OBJECT(root))
 		goto out;
 	jwt_fill_info(root, info);
 	rc = 0;
 out:
-	yajl_tree_free(root);
+	jtree_free(root);
 	/* The payload names the user and tenant; not a secret, but no reason to leave it about. */
-	OPENSSL_cleanse(json, jlen);
+	sbuf_wipe(json, jlen);
 	free(json);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "common/conf.h"
 
 struct cert_cred;
+struct sbuf;
 
 #define JWT_ASSERTION_LIFETIME 600      /* seconds: Entra wants exp within 10 minutes of nbf */
 #define JWT_MAX_TOKEN (32 * 1024)       /* bytes in a token we read */
@@ -19,11 +20,11 @@ struct cert_cred;
  * Builds the compact JWS client assertion: header {alg, typ, x5t or
  * x5t#S256}, claims {aud, iss=sub=app_id, jti (random UUID), nbf, iat,
  * exp = nbf + JWT_ASSERTION_LIFETIME}; now is the wall clock.  *out is
- * malloc'd.
+ * a secret buffer (the assertion is a credential while it is valid).
  */
 int jwt_client_assertion(const struct cert_cred *c, enum conf_assertion_alg alg,
 			 const char *app_id, const char *audience, time_t now,
-			 char **out, char *err, size_t errlen);
+			 struct sbuf **out, char *err, size_t errlen);
 
 struct jwt_info {
 	long long exp;          /* 0 when absent */
@@ -34,9 +35,5 @@ struct jwt_info {
 
 /* Decodes the payload of a JWT without checking its signature. */
 int jwt_peek(const char *token, struct jwt_info *info);
-
-/* base64url without padding; *out is malloc'd and NUL-terminated. */
-int jwt_b64url_encode(const unsigned char *in, size_t len, char **out);
-int jwt_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 
 #endif

@@ -1,12 +1,13 @@
 /* exod: arguments, configuration, the event loop, signals, systemd, shutdown. */
-#include <curl/curl.h>
 #include <event2/event.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,7 +18,6 @@
 #include "daemon/http.h"
 #include "daemon/profile.h"
 #include "daemon/server.h"
-#include "daemon/token.h"
 
 #define MAIN_DRAIN_TIMEOUT_S 30         /* SIGTERM: how long running requests may finish */
 #define MAIN_DRAIN_POLL_MS 50
@@ -97,7 +97,7 @@ static void main_on_term(evutil_socket_t sig, short what, void *arg)
 static void main_free_profiles(struct profile *p)
 {
 	while (p != NULL) {
-		struct profile *next = p->next;
+		struct profile *next = profile_next(p);
 
 		profile_free(p);
 		p = next;
@@ -116,7 +116,7 @@ static void main_reap(evutil_socket_t fd, short what, void *arg)
 		struct retired *r = *rp;
 		int busy = 0;
 
-		for (struct profile *p = r->profiles; p != NULL; p = p->next)
+		for (struct profile *p = r->profiles; p != NULL; p = profile_next(p))
 			busy |= profile_busy(p);
 		if (busy) {
 			rp = &r->next;
@@ -133,16 +133,33 @@ static void main_reap(evutil_socket_t fd, short what, void *arg)
 
 static struct profile *main_take_profile(struct profile **list, const char *name)
 {
-	for (struct profile **pp = list; *pp != NULL; pp = &(*pp)->next) {
-		struct profile *p = *pp;
+	struct profile *prev = NULL;
 
-		if (strcmp(p->conf->name, name) == 0) {
-			*pp = p->next;
-			p->next = NULL;
-			return p;
-		}
+	for (struct profile *p = *list; p != NULL; prev = p, p = profile_next(p)) {
+		if (strcmp(profile_name(p), name) != 0)
+			continue;
+		if (prev == NULL)
+			*list = profile_next(p);
+		else
+			profile_set_next(prev, profile_next(p));
+		profile_set_next(p, NULL);
+		return p;
 	}
 	return NULL;
+}
+
+/* A list of profiles being built in file order. */
+struct main_list {
+	struct profile *first, *last;
+};
+
+static void main_append(struct main_list *l, struct profile *p)
+{
+	if (l->last != NULL)
+		profile_set_next(l->last, p);
+	else
+		l->first = p;
+	l->last = p;
 }
 
 /*
@@ -153,7 +170,8 @@ static struct profile *main_take_profile(struct profile **list, const char *name
 static void main_reload(struct daemon *d)
 {
 	struct conf *nc = NULL;
-	struct profile *fresh = NULL, **tail = &fresh, *old = d->profiles;
+	struct main_list fresh = { NULL, NULL };
+	struct profile *old = d->profiles;
 	struct retired *r = NULL;
 	char err[1024];
 	int kept = 0, started = 0;
@@ -174,40 +192,40 @@ static void main_reload(struct daemon *d)
 	/* New profiles first, so that a failure leaves everything as it was. */
 	for (const struct conf_profile *np = nc->profiles; np != NULL; np = np->next) {
 		const struct profile *same = NULL;
+		struct profile *p;
 
-		for (const struct profile *p = old; p != NULL; p = p->next)
-			if (strcmp(p->conf->name, np->name) == 0 && conf_profile_equal(p->conf, np))
-				same = p;
+		for (const struct profile *q = old; q != NULL; q = profile_next(q))
+			if (strcmp(profile_name(q), np->name) == 0 && conf_profile_equal(profile_conf(q), np))
+				same = q;
 		if (same != NULL)
 			continue;
-		*tail = profile_new(d->base, d->http, np, nc->state_dir, err, sizeof(err));
-		if (*tail == NULL)
+		p = profile_new(d->base, d->http, np, nc->state_dir, err, sizeof(err));
+		if (p == NULL)
 			goto failed;
-		tail = &(*tail)->next;
+		main_append(&fresh, p);
 	}
 	/* Now the new list, in file order: kept profiles move over, the rest retire. */
 	{
-		struct profile *list = NULL, **lt = &list;
+		struct main_list list = { NULL, NULL };
 
 		for (const struct conf_profile *np = nc->profiles; np != NULL; np = np->next) {
 			struct profile *p = main_take_profile(&old, np->name);
 
-			if (p != NULL && conf_profile_equal(p->conf, np)) {
+			if (p != NULL && conf_profile_equal(profile_conf(p), np)) {
 				profile_set_conf(p, np, nc->state_dir);
 				kept++;
 			} else {
 				if (p != NULL) {
-					p->next = old;
+					profile_set_next(p, old);
 					old = p;
 				}
-				p = main_take_profile(&fresh, np->name);
-				token_start(p->token);
+				p = main_take_profile(&fresh.first, np->name);
+				profile_start(p);
 				started++;
 			}
-			*lt = p;
-			lt = &p->next;
+			main_append(&list, p);
 		}
-		d->profiles = list;
+		d->profiles = list.first;
 	}
 	log_set_level(nc->log_level);
 	server_set_conf(d->server, nc, d->profiles);
@@ -227,7 +245,7 @@ static void main_reload(struct daemon *d)
 	return;
 failed:
 	log_err("reload failed, keeping the running configuration: %s", err);
-	main_free_profiles(fresh);
+	main_free_profiles(fresh.first);
 	conf_free(nc);
 	free(r);
 	sd_notify(0, "READY=1");
@@ -246,6 +264,32 @@ static void main_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	sd_notify(0, "WATCHDOG=1");
+}
+
+/*
+ * Every client holds a descriptor: take the hard limit the service manager
+ * gives (LimitNOFILE=), not the 1024 soft limit select() once needed.
+ */
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open files limit: %s", strerror(errno));
+	}
+}
+
+/* libevent's own warnings go through our log, at a priority, instead of raw to stderr. */
+static void main_libevent_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_err("libevent: %s", msg);
+	else if (severity >= EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }
 
 static int main_signals(struct daemon *d)
@@ -276,7 +320,7 @@ static int main_signals(struct daemon *d)
 
 static int main_profiles(struct daemon *d, char *err, size_t errlen)
 {
-	struct profile **tail = &d->profiles;
+	struct main_list list = { NULL, NULL };
 
 	/* Delegated sign-ins persist their refresh token: state_dir must be sound before anything. */
 	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next)
@@ -289,8 +333,8 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 
 		if (p == NULL)
 			return -1;
-		*tail = p;
-		tail = &p->next;
+		main_append(&list, p);
+		d->profiles = list.first;
 	}
 	return 0;
 }
@@ -319,7 +363,7 @@ static void main_cleanup(struct daemon *d)
 
 	server_free(d->server);
 	while ((p = d->profiles) != NULL) {
-		d->profiles = p->next;
+		d->profiles = profile_next(p);
 		profile_free(p);
 	}
 	while (d->retired != NULL) {
@@ -389,7 +433,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(debug ? LOG_DEBUG : d.conf->log_level);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	main_raise_nofile();
+	event_set_log_callback(main_libevent_log);
+	if (http_global_init() < 0) {
 		log_err("cannot initialise libcurl");
 		goto out;
 	}
@@ -417,8 +463,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	for (struct profile *p = d.profiles; p != NULL; p = p->next)
-		token_start(p->token);
+	for (struct profile *p = d.profiles; p != NULL; p = profile_next(p))
+		profile_start(p);
 	sd_notifyf(0, "READY=1\nSTATUS=serving %d profiles on %s", d.conf->nprofiles, d.conf->socket);
 	log_info("exod %s ready: %d profiles", EXOD_VERSION, d.conf->nprofiles);
 	event_base_dispatch(d.base);
@@ -426,6 +472,6 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	main_cleanup(&d);
-	curl_global_cleanup();
+	http_global_cleanup();
 	return rc;
 }

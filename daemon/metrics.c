@@ -2,14 +2,12 @@
 #include "daemon/metrics.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/json.h"
-#include "daemon/pool.h"
-#include "daemon/profile.h"
-#include "daemon/token.h"
 
 static const double metrics_bounds_ms[METRICS_BUCKETS] = {
 	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000,
@@ -24,21 +22,19 @@ void metrics_observe(struct metrics_hist *h, double ms)
 	h->sum_ms += ms;
 }
 
-static void metrics_json_profile(yajl_gen g, const struct profile *p)
+static void metrics_json_profile(yajl_gen g, const struct metrics_profile *p)
 {
-	const struct profile_stats *s = &p->stats;
-
-	json_str(g, p->conf->name);
+	json_str(g, p->name);
 	yajl_gen_map_open(g);
-	json_kv_int(g, "requests", (long long)s->requests);
-	json_kv_int(g, "failures", (long long)s->failures);
-	json_kv_int(g, "records", (long long)s->records);
-	json_kv_int(g, "pages", (long long)s->pages);
-	json_kv_int(g, "retries", (long long)s->retries);
-	json_kv_int(g, "throttled", (long long)s->throttled);
-	json_kv_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
-	json_kv_int(g, "in_flight", pool_running(p->pool));
-	json_kv_int(g, "queued", pool_queued(p->pool));
+	json_kv_int(g, "requests", (long long)p->requests);
+	json_kv_int(g, "failures", (long long)p->failures);
+	json_kv_int(g, "records", (long long)p->records);
+	json_kv_int(g, "pages", (long long)p->pages);
+	json_kv_int(g, "retries", (long long)p->retries);
+	json_kv_int(g, "throttled", (long long)p->throttled);
+	json_kv_int(g, "token_acquisitions", (long long)p->token_acquisitions);
+	json_kv_int(g, "in_flight", (long long)p->in_flight);
+	json_kv_int(g, "queued", (long long)p->queued);
 	json_str(g, "latency_ms");
 	yajl_gen_map_open(g);
 	json_kv_int(g, "count", (long long)p->latency.count);
@@ -57,7 +53,8 @@ static void metrics_json_profile(yajl_gen g, const struct profile *p)
 	yajl_gen_map_close(g);
 }
 
-void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct profile *profiles)
+void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct metrics_profile *ps,
+		  size_t n)
 {
 	json_str(g, "metrics");
 	yajl_gen_map_open(g);
@@ -67,8 +64,8 @@ void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct profi
 	json_kv_int(g, "http_connects", (long long)d->http_connects);
 	json_str(g, "profiles");
 	yajl_gen_map_open(g);
-	for (const struct profile *p = profiles; p != NULL; p = p->next)
-		metrics_json_profile(g, p);
+	for (size_t i = 0; i < n; i++)
+		metrics_json_profile(g, &ps[i]);
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 }
@@ -118,48 +115,38 @@ static void metrics_printf(struct metrics_text *t, const char *fmt, ...)
 }
 
 /* One counter family: a HELP and TYPE line, then one sample per profile. */
-static void metrics_family(struct metrics_text *t, const struct profile *profiles,
-			   const char *name, const char *help, const char *type,
-			   unsigned long long (*get)(const struct profile *p))
+/* One counter family: a HELP and TYPE line, then one sample per profile. */
+static void metrics_family(struct metrics_text *t, const struct metrics_profile *ps, size_t n,
+			   const char *name, const char *help, const char *type, size_t field)
 {
 	metrics_printf(t, "# HELP exod_%s %s\n# TYPE exod_%s %s\n", name, help, name, type);
-	for (const struct profile *p = profiles; p != NULL; p = p->next)
-		metrics_printf(t, "exod_%s{profile=\"%s\"} %llu\n", name, p->conf->name, get(p));
+	for (size_t i = 0; i < n; i++)
+		metrics_printf(t, "exod_%s{profile=\"%s\"} %llu\n", name, ps[i].name,
+			       *(const unsigned long long *)((const char *)&ps[i] + field));
 }
 
-static unsigned long long m_requests(const struct profile *p) { return p->stats.requests; }
-static unsigned long long m_failures(const struct profile *p) { return p->stats.failures; }
-static unsigned long long m_records(const struct profile *p) { return p->stats.records; }
-static unsigned long long m_pages(const struct profile *p) { return p->stats.pages; }
-static unsigned long long m_retries(const struct profile *p) { return p->stats.retries; }
-static unsigned long long m_throttled(const struct profile *p) { return p->stats.throttled; }
-static unsigned long long m_tokens(const struct profile *p) { return token_acquisitions(p->token); }
-static unsigned long long m_in_flight(const struct profile *p) { return (unsigned long long)pool_running(p->pool); }
-static unsigned long long m_queued(const struct profile *p) { return (unsigned long long)pool_queued(p->pool); }
-static unsigned long long m_connected(const struct profile *p)
-{
-	return token_state(p->token) == TOKEN_CONNECTED;
-}
-
-static void metrics_latency(struct metrics_text *t, const struct profile *profiles)
+static void metrics_latency(struct metrics_text *t, const struct metrics_profile *ps, size_t n)
 {
 	metrics_printf(t, "# HELP exod_request_duration_seconds Time from a run request to its last line.\n"
 			  "# TYPE exod_request_duration_seconds histogram\n");
-	for (const struct profile *p = profiles; p != NULL; p = p->next) {
-		const struct metrics_hist *h = &p->latency;
+	for (size_t k = 0; k < n; k++) {
+		const struct metrics_hist *h = &ps[k].latency;
+		const char *name = ps[k].name;
 
 		for (int i = 0; i < METRICS_BUCKETS; i++)
 			metrics_printf(t, "exod_request_duration_seconds_bucket{profile=\"%s\",le=\"%g\"} %llu\n",
-				       p->conf->name, metrics_bounds_ms[i] / 1000, h->buckets[i]);
+				       name, metrics_bounds_ms[i] / 1000, h->buckets[i]);
 		metrics_printf(t, "exod_request_duration_seconds_bucket{profile=\"%s\",le=\"+Inf\"} %llu\n"
 				  "exod_request_duration_seconds_sum{profile=\"%s\"} %.6f\n"
 				  "exod_request_duration_seconds_count{profile=\"%s\"} %llu\n",
-			       p->conf->name, h->count, p->conf->name, h->sum_ms / 1000,
-			       p->conf->name, h->count);
+			       name, h->count, name, h->sum_ms / 1000, name, h->count);
 	}
 }
 
-char *metrics_prometheus(const struct metrics_daemon *d, const struct profile *profiles)
+#define MF(field) offsetof(struct metrics_profile, field)
+
+char *metrics_prometheus(const struct metrics_daemon *d, const struct metrics_profile *ps,
+			 size_t n)
 {
 	struct metrics_text t = { NULL, 0, 0, 0 };
 
@@ -168,17 +155,17 @@ char *metrics_prometheus(const struct metrics_daemon *d, const struct profile *p
 	metrics_printf(&t, "# HELP exod_http_connects_total New upstream connections.\n"
 			   "# TYPE exod_http_connects_total counter\nexod_http_connects_total %llu\n",
 		       d->http_connects);
-	metrics_family(&t, profiles, "requests_total", "Run requests.", "counter", m_requests);
-	metrics_family(&t, profiles, "failures_total", "Run requests that ended in an error.", "counter", m_failures);
-	metrics_family(&t, profiles, "records_total", "Result records streamed.", "counter", m_records);
-	metrics_family(&t, profiles, "pages_total", "InvokeCommand pages fetched.", "counter", m_pages);
-	metrics_family(&t, profiles, "retries_total", "Upstream requests sent again.", "counter", m_retries);
-	metrics_family(&t, profiles, "throttled_total", "HTTP 429 answers.", "counter", m_throttled);
-	metrics_family(&t, profiles, "token_acquisitions_total", "Access tokens obtained.", "counter", m_tokens);
-	metrics_family(&t, profiles, "in_flight", "Requests upstream now.", "gauge", m_in_flight);
-	metrics_family(&t, profiles, "queued", "Requests waiting for a connection.", "gauge", m_queued);
-	metrics_family(&t, profiles, "connected", "1 when a valid token is held.", "gauge", m_connected);
-	metrics_latency(&t, profiles);
+	metrics_family(&t, ps, n, "requests_total", "Run requests.", "counter", MF(requests));
+	metrics_family(&t, ps, n, "failures_total", "Run requests that ended in an error.", "counter", MF(failures));
+	metrics_family(&t, ps, n, "records_total", "Result records streamed.", "counter", MF(records));
+	metrics_family(&t, ps, n, "pages_total", "InvokeCommand pages fetched.", "counter", MF(pages));
+	metrics_family(&t, ps, n, "retries_total", "Upstream requests sent again.", "counter", MF(retries));
+	metrics_family(&t, ps, n, "throttled_total", "HTTP 429 answers.", "counter", MF(throttled));
+	metrics_family(&t, ps, n, "token_acquisitions_total", "Access tokens obtained.", "counter", MF(token_acquisitions));
+	metrics_family(&t, ps, n, "in_flight", "Requests upstream now.", "gauge", MF(in_flight));
+	metrics_family(&t, ps, n, "queued", "Requests waiting for a connection.", "gauge", MF(queued));
+	metrics_family(&t, ps, n, "connected", "1 when a valid token is held.", "gauge", MF(connected));
+	metrics_latency(&t, ps, n);
 	if (t.failed) {
 		free(t.buf);
 		return NULL;

@@ -8,9 +8,7 @@
 #include <yajl/yajl_gen.h>
 
 #define METRICS_BUCKETS 12
-#define METRICS_MAX_TEXT (1024 * 1024)  /* bytes of Prometheus text */
-
-struct profile;
+#define METRICS_MAX_TEXT (16 * 1024 * 1024)  /* bytes of Prometheus text */
 
 /* Latency of run requests, cumulative buckets as Prometheus wants them. */
 struct metrics_hist {
@@ -26,9 +24,20 @@ struct metrics_daemon {
 	unsigned long long http_connects;
 };
 
+/* What one profile shows; profile_metrics fills it. */
+struct metrics_profile {
+	const char *name;
+	unsigned long long requests, failures, records, pages, retries, throttled;
+	unsigned long long token_acquisitions;
+	unsigned long long in_flight, queued, connected;
+	struct metrics_hist latency;
+};
+
 void metrics_observe(struct metrics_hist *h, double ms);
-void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct profile *profiles);
+void metrics_json(yajl_gen g, const struct metrics_daemon *d, const struct metrics_profile *ps,
+		  size_t n);
 /* Malloc'd Prometheus text, or NULL when out of memory. */
-char *metrics_prometheus(const struct metrics_daemon *d, const struct profile *profiles);
+char *metrics_prometheus(const struct metrics_daemon *d, const struct metrics_profile *ps,
+			 size_t n);
 
 #endif

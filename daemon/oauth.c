@@ -1,14 +1,18 @@
 /* The token endpoint: form posting and response parsing for every sign-in method. */
 #include "daemon/oauth.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "daemon/auth.h"
+#include "common/jtree.h"
+#include "common/sbuf.h"
+#include "daemon/auth_method.h"
 #include "daemon/http.h"
+
+#define OAUTH_TOKEN_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 
 /* AADSTS codes that mean a person must sign in again (entra-auth.md §3, §8). */
 static const long oauth_interaction_codes[] = {
@@ -17,40 +21,26 @@ static const long oauth_interaction_codes[] = {
 /* AADSTS codes that pass by themselves (throttling, transient service faults). */
 static const long oauth_transient_codes[] = { 50196, 90024, 50033, 90006, 90090, 90055 };
 
-int oauth_form_add(char **form, const char *name, const char *value)
+int oauth_form_add(struct sbuf **form, const char *name, const char *value)
 {
-	char *esc = http_form_escape(value);
-	char *grown = NULL;
-	size_t old = *form != NULL ? strlen(*form) : 0;
-	int n;
+	char *esc = http_form_escape(value, strlen(value));
+	int rc = -1;
 
 	if (esc == NULL)
 		return -1;
-	if (old + strlen(name) + strlen(esc) + 2 > OAUTH_MAX_FORM)
+	if (*form == NULL && (*form = sbuf_new(OAUTH_MAX_FORM)) == NULL)
 		goto out;
-	n = asprintf(&grown, "%s%s%s=%s", *form != NULL ? *form : "", old > 0 ? "&" : "",
-		     name, esc);
-	if (n < 0)
-		grown = NULL;
+	if ((sbuf_len(*form) > 0 && sbuf_put(*form, "&", 1) < 0) || sbuf_put_str(*form, name) < 0 ||
+	    sbuf_put(*form, "=", 1) < 0 || sbuf_put_str(*form, esc) < 0)
+		goto out;
+	rc = 0;
 out:
-	explicit_bzero(esc, strlen(esc));
+	sbuf_wipe(esc, strlen(esc));
 	free(esc);
-	if (grown == NULL)
-		return -1;
-	oauth_form_free(*form);
-	*form = grown;
-	return 0;
+	return rc;
 }
 
-void oauth_form_free(char *form)
-{
-	if (form == NULL)
-		return;
-	explicit_bzero(form, strlen(form));
-	free(form);
-}
-
-int oauth_form_client_credentials(struct auth *a, const char *claims, char **form)
+int oauth_form_client_credentials(struct auth *a, const char *claims, struct sbuf **form)
 {
 	if (oauth_form_add(form, "client_id", a->conf->app_id) < 0 ||
 	    oauth_form_add(form, "scope", a->scope) < 0 ||
@@ -70,19 +60,19 @@ static void oauth_done(void *arg, const struct http_result *hr)
 	auth_finish(a, &res);
 }
 
-int oauth_post(struct auth *a, const char *form, char *err, size_t errlen)
+int oauth_post(struct auth *a, const struct sbuf *form, char *err, size_t errlen)
 {
 	return oauth_post_to(a, a->token_url, form, oauth_done, err, errlen);
 }
 
-int oauth_post_to(struct auth *a, const char *url, const char *form,
+int oauth_post_to(struct auth *a, const char *url, const struct sbuf *form,
 		  void (*done)(void *a, const struct http_result *hr), char *err, size_t errlen)
 {
 	struct http_request req = {
 		.method = "POST",
 		.url = url,
-		.body = form,
-		.body_len = strlen(form),
+		.body = sbuf_str(form),
+		.body_len = sbuf_len(form),
 		.ca_file = a->conf->ca_file,
 		.proxy = a->conf->proxy,
 		.timeout_ms = OAUTH_TIMEOUT_MS,
@@ -91,9 +81,9 @@ int oauth_post_to(struct auth *a, const char *url, const char *form,
 		.arg = a,
 	};
 
-	if (http_header_add(&req.headers, "Content-Type", "application/x-www-form-urlencoded") < 0 ||
-	    http_header_add(&req.headers, "Accept", "application/json") < 0) {
-		curl_slist_free_all(req.headers);
+	if (http_headers_add(&req.headers, "Content-Type", "application/x-www-form-urlencoded") < 0 ||
+	    http_headers_add(&req.headers, "Accept", "application/json") < 0) {
+		http_headers_free(req.headers);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -108,7 +98,7 @@ double oauth_seconds(const void *value)
 	char *end;
 	double n;
 
-	if (YAJL_IS_NUMBER(v))
+	if (YAJL_IS_NUMBER(v) && YAJL_IS_DOUBLE(v))
 		n = YAJL_GET_DOUBLE(v);
 	else if ((s = YAJL_GET_STRING(v)) != NULL) {
 		n = strtod(s, &end);
@@ -116,21 +106,28 @@ double oauth_seconds(const void *value)
 			return 0;
 	} else
 		return 0;
-	/* Nothing Entra sends lasts longer than a year; larger is garbage. */
+	/* Nothing Entra sends lasts longer than a year; larger (or NaN) is garbage. */
 	return (n > 0 && n < 366.0 * 86400) ? n : 0;
 }
 
-/* A number that may come as a JSON number or a string (managed identity sends strings). */
-static long oauth_number(yajl_val v)
+int oauth_token_ok(const char *s)
 {
-	return (long)oauth_seconds(v);
+	size_t len = s != NULL ? strnlen(s, OAUTH_MAX_TOKEN + 1) : 0;
+
+	return len > 0 && len <= OAUTH_MAX_TOKEN && strspn(s, OAUTH_TOKEN_CHARS) == len;
 }
 
-static const char *oauth_string(yajl_val root, const char *key)
+/* Refresh tokens are opaque: printable ASCII without spaces, so that a file and a form carry them. */
+static int oauth_refresh_ok(const char *s)
 {
-	const char *path[] = { key, NULL };
+	size_t len = strnlen(s, OAUTH_MAX_TOKEN + 1);
 
-	return YAJL_GET_STRING(yajl_tree_get(root, path, yajl_t_string));
+	if (len == 0 || len > OAUTH_MAX_TOKEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
 }
 
 static int oauth_code_in(long code, const long *codes, size_t n)
@@ -143,10 +140,9 @@ static int oauth_code_in(long code, const long *codes, size_t n)
 
 static void oauth_error(yajl_val root, long status, struct auth_result *out)
 {
-	const char *path[] = { "error_codes", NULL };
-	yajl_val codes = yajl_tree_get(root, path, yajl_t_array);
-	const char *error = root != NULL ? oauth_string(root, "error") : NULL;
-	const char *desc = root != NULL ? oauth_string(root, "error_description") : NULL;
+	yajl_val codes = jtree_get(root, "error_codes");
+	const char *error = jtree_str(root, "error");
+	const char *desc = jtree_str(root, "error_description");
 	long code = 0;
 	size_t desc_len;
 
@@ -161,7 +157,7 @@ static void oauth_error(yajl_val root, long status, struct auth_result *out)
 		snprintf(out->oauth_error, sizeof(out->oauth_error), "%s", error);
 	/* The first line of the description; the rest is trace and timestamp noise. */
 	desc_len = desc != NULL ? strcspn(desc, "\r\n") : 0;
-	snprintf(out->message, sizeof(out->message), "Entra ID: HTTP %ld: %s%s%.*s", status,
+	snprintf(out->message, sizeof(out->message), "Entra ID: HTTP %ld: %.64s%s%.*s", status,
 		 error, desc_len > 0 ? ": " : "", (int)desc_len, desc != NULL ? desc : "");
 	out->error = WIRE_E_AUTH_FAILED;
 	if (status == 429 || status >= 500 || strcmp(error, "temporarily_unavailable") == 0 ||
@@ -174,14 +170,39 @@ static void oauth_error(yajl_val root, long status, struct auth_result *out)
 		out->error = WIRE_E_NEEDS_LOGIN;
 }
 
+static void oauth_take(yajl_val root, const char *at, struct auth_result *out)
+{
+	const char *rt = jtree_str(root, "refresh_token");
+
+	out->error = WIRE_E_AUTH_FAILED;
+	out->transient = 1;
+	if (!oauth_token_ok(at) || (rt != NULL && !oauth_refresh_ok(rt))) {
+		snprintf(out->message, sizeof(out->message),
+			 "Entra ID: the answer holds a token exod cannot use");
+		return;
+	}
+	out->access_token = sbuf_dup_str(at);
+	out->refresh_token = rt != NULL ? sbuf_dup_str(rt) : NULL;
+	if (out->access_token == NULL || (rt != NULL && out->refresh_token == NULL)) {
+		auth_result_clear(out);
+		snprintf(out->message, sizeof(out->message), "out of memory");
+		return;
+	}
+	out->expires_in = (long)oauth_seconds(jtree_get(root, "expires_in"));
+	out->refresh_in = (long)oauth_seconds(jtree_get(root, "refresh_in"));
+	out->error = WIRE_E_COUNT;
+	out->transient = 0;
+	out->ok = 1;
+}
+
 void oauth_parse_response(const struct http_result *hr, struct auth_result *out)
 {
+	char why[64];
 	yajl_val root = NULL;
-	const char *at, *rt;
-	char *json = NULL;
+	const char *at;
 
 	memset(out, 0, sizeof(*out));
-	out->retry_after = atol(hr->retry_after);
+	out->retry_after = hr->retry_after;
 	if (hr->outcome != HTTP_OK) {
 		out->error = hr->outcome == HTTP_TIMED_OUT ? WIRE_E_TIMEOUT : WIRE_E_AUTH_FAILED;
 		out->transient = 1;
@@ -189,47 +210,13 @@ void oauth_parse_response(const struct http_result *hr, struct auth_result *out)
 			 hr->error != NULL ? hr->error : "unknown error");
 		return;
 	}
-	if (hr->body != NULL && hr->body_len > 0 && memchr(hr->body, '\0', hr->body_len) == NULL) {
-		json = strndup(hr->body, hr->body_len);
-		if (json != NULL)
-			root = yajl_tree_parse(json, NULL, 0);
-	}
-	at = root != NULL ? oauth_string(root, "access_token") : NULL;
-	if (hr->status != 200 || at == NULL) {
+	if (hr->body != NULL && hr->body_len > 0)
+		root = jtree_parse(hr->body, hr->body_len, why, sizeof(why));
+	at = jtree_str(root, "access_token");
+	if (hr->status == 200 && at != NULL)
+		oauth_take(root, at, out);
+	else
 		oauth_error(root, hr->status, out);
-		goto out;
-	}
-	rt = oauth_string(root, "refresh_token");
-	out->access_token = strdup(at);
-	out->refresh_token = rt != NULL ? strdup(rt) : NULL;
-	{
-		const char *p_in[] = { "expires_in", NULL };
-		const char *p_ri[] = { "refresh_in", NULL };
-
-		out->expires_in = oauth_number(yajl_tree_get(root, p_in, yajl_t_any));
-		out->refresh_in = oauth_number(yajl_tree_get(root, p_ri, yajl_t_any));
-	}
-	if (out->access_token == NULL || (rt != NULL && out->refresh_token == NULL)) {
-		auth_result_clear(out);
-		out->error = WIRE_E_AUTH_FAILED;
-		out->transient = 1;
-		snprintf(out->message, sizeof(out->message), "out of memory");
-		goto out;
-	}
-	out->ok = 1;
-out:
-	if (root != NULL) {
-		/* The tree holds copies of the tokens: wipe them before yajl frees it. */
-		for (size_t i = 0; YAJL_IS_OBJECT(root) && i < root->u.object.len; i++) {
-			yajl_val v = root->u.object.values[i];
-
-			if (YAJL_IS_STRING(v))
-				explicit_bzero(v->u.string, strlen(v->u.string));
-		}
-		yajl_tree_free(root);
-	}
-	if (json != NULL) {
-		explicit_bzero(json, strlen(json));
-		free(json);
-	}
+	/* Frees with the wiping allocator: the tree held copies of the tokens. */
+	jtree_free(root);
 }

@@ -1,29 +1,115 @@
 /* Per-profile concurrency cap with a bounded FIFO queue. */
 #include "daemon/pool.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <sys/queue.h>
 
+#include "daemon/clock.h"
+
+enum pool_state {
+	POOL_QUEUED,                    /* waiting for a slot, on p->queue */
+	POOL_GRANTED,                   /* holds a slot; run not yet called, on p->granted */
+	POOL_RUNNING,                   /* holds a slot; run was called */
+};
+
 struct pool_job {
 	struct pool *p;
+	enum pool_state state;
 	pool_run_cb run;
 	pool_expire_cb expire;
 	void *arg;
-	int running;
-	struct event *timeout;
+	long long deadline;             /* clock_ms() when a queued job gives up */
 	TAILQ_ENTRY(pool_job) entry;
 };
+
+TAILQ_HEAD(pool_list, pool_job);
 
 struct pool {
 	struct event_base *base;
 	int max_running;
 	int queue_limit;
 	int queue_timeout_s;
-	int running;
+	int running;                    /* slots held: granted + running */
 	int queued;
-	TAILQ_HEAD(, pool_job) queue;
+	struct pool_list queue;
+	struct pool_list granted;
+	struct event *handover;         /* calls run for granted jobs */
+	struct event *timer;            /* the earliest queue deadline */
 };
+
+static void pool_set_state(struct pool_job *j, enum pool_state to)
+{
+	struct pool *p = j->p;
+
+	/* A job moves forward only: queued, granted, running. */
+	assert(to == (enum pool_state)(j->state + 1));
+	if (j->state == POOL_QUEUED) {
+		TAILQ_REMOVE(&p->queue, j, entry);
+		p->queued--;
+		p->running++;
+		TAILQ_INSERT_TAIL(&p->granted, j, entry);
+	} else {
+		TAILQ_REMOVE(&p->granted, j, entry);
+	}
+	j->state = to;
+	assert(p->running <= p->max_running || to == POOL_RUNNING);
+}
+
+static void pool_arm(struct pool *p)
+{
+	struct pool_job *j;
+	long long first = -1;
+	struct timeval tv;
+
+	TAILQ_FOREACH(j, &p->queue, entry)
+		if (first < 0 || j->deadline < first)
+			first = j->deadline;
+	if (first < 0) {
+		evtimer_del(p->timer);
+		return;
+	}
+	tv = clock_tv(first - clock_ms());
+	evtimer_add(p->timer, &tv);
+}
+
+/* Grants free slots to the jobs at the head of the queue; they run from the loop. */
+static void pool_grant(struct pool *p)
+{
+	struct pool_job *j;
+	int granted = 0;
+
+	while (p->running < p->max_running && (j = TAILQ_FIRST(&p->queue)) != NULL) {
+		pool_set_state(j, POOL_GRANTED);
+		granted = 1;
+	}
+	if (granted) {
+		event_active(p->handover, EV_TIMEOUT, 0);
+		pool_arm(p);
+	}
+}
+
+static void pool_handover(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	struct pool_job *j;
+
+	(void)fd;
+	(void)what;
+	/* One at a time: a run may leave the pool again, which grants the next. */
+	while ((j = TAILQ_FIRST(&p->granted)) != NULL) {
+		pool_set_state(j, POOL_RUNNING);
+		j->run(j->arg);
+	}
+}
+
+static void pool_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_tick(arg);
+}
 
 struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
 		      int queue_timeout_s)
@@ -34,21 +120,37 @@ struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
 		return NULL;
 	p->base = base;
 	TAILQ_INIT(&p->queue);
+	TAILQ_INIT(&p->granted);
+	p->handover = event_new(base, -1, 0, pool_handover, p);
+	p->timer = evtimer_new(base, pool_timer_cb, p);
+	if (p->handover == NULL || p->timer == NULL) {
+		pool_free(p);
+		return NULL;
+	}
 	pool_set_limits(p, max_running, queue_limit, queue_timeout_s);
 	return p;
 }
 
-void pool_free(struct pool *p)
+static void pool_free_list(struct pool_list *l)
 {
 	struct pool_job *j;
 
-	if (p == NULL)
-		return;
-	while ((j = TAILQ_FIRST(&p->queue)) != NULL) {
-		TAILQ_REMOVE(&p->queue, j, entry);
-		event_free(j->timeout);
+	while ((j = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, j, entry);
 		free(j);
 	}
+}
+
+void pool_free(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	pool_free_list(&p->queue);
+	pool_free_list(&p->granted);
+	if (p->handover != NULL)
+		event_free(p->handover);
+	if (p->timer != NULL)
+		event_free(p->timer);
 	free(p);
 }
 
@@ -57,68 +159,33 @@ void pool_set_limits(struct pool *p, int max_running, int queue_limit, int queue
 	p->max_running = max_running;
 	p->queue_limit = queue_limit;
 	p->queue_timeout_s = queue_timeout_s;
+	pool_grant(p);
 }
 
-static void pool_expire_cb_ev(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool_job *j = arg;
-	pool_expire_cb expire = j->expire;
-	void *cb_arg = j->arg;
-
-	(void)fd;
-	(void)what;
-	pool_leave(j);
-	expire(cb_arg);
-}
-
-struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire,
-			     void *arg, int *running)
+struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire, void *arg)
 {
 	struct pool_job *j;
-	struct timeval tv = { .tv_sec = p->queue_timeout_s };
 
-	*running = 0;
-	if (p->running >= p->max_running && p->queued >= p->queue_limit)
+	/* A job waits only when every slot is taken; then the queue has its limit. */
+	if ((p->running >= p->max_running || !TAILQ_EMPTY(&p->queue)) &&
+	    p->queued >= p->queue_limit)
 		return NULL;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return NULL;
 	j->p = p;
+	j->state = POOL_QUEUED;
 	j->run = run;
 	j->expire = expire;
 	j->arg = arg;
-	/* Nobody may overtake those already waiting. */
-	if (p->running < p->max_running && TAILQ_EMPTY(&p->queue)) {
-		j->running = 1;
-		p->running++;
-		*running = 1;
-		return j;
-	}
-	j->timeout = evtimer_new(p->base, pool_expire_cb_ev, j);
-	if (j->timeout == NULL || evtimer_add(j->timeout, &tv) < 0) {
-		if (j->timeout != NULL)
-			event_free(j->timeout);
-		free(j);
-		return NULL;
-	}
+	j->deadline = clock_ms() + p->queue_timeout_s * 1000LL;
+	/* Everyone joins the queue, so nobody overtakes those already waiting. */
 	TAILQ_INSERT_TAIL(&p->queue, j, entry);
 	p->queued++;
+	pool_grant(p);
+	if (j->state == POOL_QUEUED)
+		pool_arm(p);
 	return j;
-}
-
-static void pool_run_next(struct pool *p)
-{
-	struct pool_job *j;
-
-	while (p->running < p->max_running && (j = TAILQ_FIRST(&p->queue)) != NULL) {
-		TAILQ_REMOVE(&p->queue, j, entry);
-		p->queued--;
-		event_free(j->timeout);
-		j->timeout = NULL;
-		j->running = 1;
-		p->running++;
-		j->run(j->arg);
-	}
 }
 
 void pool_leave(struct pool_job *j)
@@ -128,15 +195,47 @@ void pool_leave(struct pool_job *j)
 	if (j == NULL)
 		return;
 	p = j->p;
-	if (j->running) {
-		p->running--;
-	} else {
+	if (j->state == POOL_QUEUED) {
 		TAILQ_REMOVE(&p->queue, j, entry);
 		p->queued--;
-		event_free(j->timeout);
+	} else {
+		if (j->state == POOL_GRANTED)
+			TAILQ_REMOVE(&p->granted, j, entry);
+		p->running--;
 	}
 	free(j);
-	pool_run_next(p);
+	pool_grant(p);
+	pool_arm(p);
+}
+
+/* The first queued job whose wait is over, or NULL. */
+static struct pool_job *pool_overdue(struct pool *p, long long now)
+{
+	struct pool_job *j;
+
+	/* pool_tick unlinks a job before freeing it; the analyzer does not follow TAILQ_REMOVE. */
+	TAILQ_FOREACH(j, &p->queue, entry)
+		if (j->deadline <= now) /* NOLINT(clang-analyzer-unix.Malloc) */
+			return j;
+	return NULL;
+}
+
+void pool_tick(struct pool *p)
+{
+	long long now = clock_ms();
+	struct pool_job *j;
+
+	/* One at a time: the callback may submit or leave other jobs. */
+	while ((j = pool_overdue(p, now)) != NULL) {
+		pool_expire_cb expire = j->expire;
+		void *arg = j->arg;
+
+		TAILQ_REMOVE(&p->queue, j, entry);
+		p->queued--;
+		free(j);
+		expire(arg);
+	}
+	pool_arm(p);
 }
 
 int pool_running(const struct pool *p) { return p->running; }

@@ -1,6 +1,8 @@
 /*
  * A profile's cap on requests in flight upstream: at most max run at
  * once; the rest wait in FIFO order, up to a queue limit and a timeout.
+ * A slot is always handed over from the event loop, never inside the
+ * call that asked for it or gave one back.
  */
 #ifndef EXOD_POOL_H
 #define EXOD_POOL_H
@@ -17,14 +19,16 @@ struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
 void pool_free(struct pool *p);
 
 /*
- * Asks for a slot.  Returns NULL when the queue is full.  *running is set
- * to 1 when a slot was free and the caller may start at once; otherwise
- * run is called later, or expire after queue_timeout.
+ * Asks for a slot.  Returns NULL when the queue is full (or memory runs
+ * out).  Later, from the event loop, exactly one of run (a slot is
+ * yours) or expire (waited queue_timeout; the job is gone) is called,
+ * unless the job leaves first.
  */
-struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire,
-			     void *arg, int *running);
-/* Gives the slot back, or leaves the queue.  The next waiter runs. */
+struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire, void *arg);
+/* Gives the slot back, or leaves the queue.  The next waiter runs, from the loop. */
 void pool_leave(struct pool_job *j);
+/* Expires the jobs that have waited queue_timeout (the pool's timer calls it; so do tests). */
+void pool_tick(struct pool *p);
 
 int pool_running(const struct pool *p);
 int pool_queued(const struct pool *p);

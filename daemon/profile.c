@@ -1,51 +1,25 @@
-/* Profiles: one configured connection, its endpoints and its status. */
+/* Profiles: one configured connection behind one facade, and its status. */
 #include "daemon/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/access.h"
-#include "daemon/auth.h"
 #include "daemon/cloud.h"
 #include "daemon/json.h"
+#include "daemon/metrics.h"
 #include "daemon/pool.h"
-#include "daemon/rnd.h"
-#include "daemon/token.h"
 
-/* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
-#define PROFILE_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
-
-static const char *profile_tenant(const struct conf_profile *c)
-{
-	return c->delegated_organization != NULL ? c->delegated_organization : c->organization;
-}
-
-/* scheme://host[:port] of a URI: the module's ConnectionUri may carry /powershell-liveid/. */
-static char *profile_origin(const char *uri)
-{
-	const char *host = strstr(uri, "://");
-	size_t n = host != NULL ? (size_t)(host + 3 - uri) + strcspn(host + 3, "/?#") : strlen(uri);
-
-	return strndup(uri, n);
-}
-
-static int profile_endpoints(struct profile *p)
-{
-	const struct conf_profile *c = p->conf;
-	const struct cloud *cl = cloud_get(c->environment);
-	const char *tenant = profile_tenant(c);
-	int n;
-
-	p->exchange_uri = profile_origin(c->connection_uri != NULL ? c->connection_uri : cl->exchange_uri);
-	if (p->exchange_uri == NULL || tenant == NULL)
-		return -1;
-	if (asprintf(&p->invoke_url, "%s/adminapi/beta/%s/InvokeCommand", p->exchange_uri, tenant) < 0)
-		return -1;
-	/* The organization's anchor; exo.c prefers the signed-in user's mailbox when there is one. */
-	n = asprintf(&p->anchor, "UPN:%s@%s", PROFILE_APP_ANCHOR, tenant);
-	return n < 0 ? -1 : 0;
-}
+struct profile {
+	const struct conf_profile *conf; /* lives in the daemon's struct conf */
+	struct token *token;
+	struct access *access;
+	struct pool *pool;
+	struct exo_target *exo;
+	struct metrics_hist latency;    /* of run requests */
+	int refs;                       /* requests of clients that name this profile */
+	struct profile *next;
+};
 
 struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const char *state_dir,
@@ -58,16 +32,6 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 		return NULL;
 	}
 	p->conf = conf;
-	p->http = http;
-	p->base = base;
-	if (rnd_uuid(p->connection_id) < 0) {
-		snprintf(err, errlen, "no randomness for a connection id");
-		goto fail;
-	}
-	if (profile_endpoints(p) < 0) {
-		snprintf(err, errlen, "profile %s: organization is required", conf->name);
-		goto fail;
-	}
 	p->pool = pool_new(base, conf->max_connections, conf->queue_limit, conf->queue_timeout);
 	if (p->pool == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -78,16 +42,56 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 	p->token = token_new(base, http, conf, state_dir, err, errlen);
 	if (p->token == NULL)
 		goto fail;
+	p->exo = exo_target_new(base, http, p->pool, p->token, conf, err, errlen);
+	if (p->exo == NULL)
+		goto fail;
 	return p;
 fail:
 	profile_free(p);
 	return NULL;
 }
 
+void profile_free(struct profile *p)
+{
+	if (p == NULL)
+		return;
+	exo_target_free(p->exo);
+	token_free(p->token);
+	access_free(p->access);
+	pool_free(p->pool);
+	free(p);
+}
+
+struct profile *profile_next(const struct profile *p)
+{
+	return p->next;
+}
+
+void profile_set_next(struct profile *p, struct profile *next)
+{
+	p->next = next;
+}
+
+const struct conf_profile *profile_conf(const struct profile *p)
+{
+	return p->conf;
+}
+
+const char *profile_name(const struct profile *p)
+{
+	return p->conf->name;
+}
+
 void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir)
 {
 	p->conf = conf;
 	token_set_conf(p->token, conf, state_dir);
+	exo_target_set_conf(p->exo, conf);
+}
+
+void profile_start(struct profile *p)
+{
+	token_start(p->token);
 }
 
 int profile_busy(const struct profile *p)
@@ -96,17 +100,78 @@ int profile_busy(const struct profile *p)
 	       p->refs > 0;
 }
 
-void profile_free(struct profile *p)
+void profile_hold(struct profile *p)
 {
-	if (p == NULL)
-		return;
-	token_free(p->token);
-	access_free(p->access);
-	pool_free(p->pool);
-	free(p->invoke_url);
-	free(p->exchange_uri);
-	free(p->anchor);
-	free(p);
+	p->refs++;
+}
+
+void profile_release(struct profile *p)
+{
+	p->refs--;
+}
+
+int profile_open(const struct profile *p)
+{
+	return access_open(p->access);
+}
+
+enum access_level profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
+				 int ngroups)
+{
+	return access_check(p->access, uid, groups, ngroups);
+}
+
+int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+		const struct exo_sink *sink, void *arg, struct exo_call **out,
+		struct exo_end *end)
+{
+	return exo_call_start(p->exo, cmdlet, params, sink, arg, out, end);
+}
+
+void profile_observe(struct profile *p, double ms)
+{
+	metrics_observe(&p->latency, ms);
+}
+
+int profile_login(struct profile *p, const struct sbuf *password, auth_progress_cb progress,
+		  void *progress_arg, char *err, size_t errlen)
+{
+	return token_login(p->token, password, progress, progress_arg, err, errlen);
+}
+
+void profile_login_detach(struct profile *p)
+{
+	token_login_detach(p->token);
+}
+
+void profile_logout(struct profile *p)
+{
+	token_forget(p->token);
+}
+
+void profile_refresh(struct profile *p)
+{
+	token_refresh_now(p->token);
+}
+
+struct token_wait *profile_wait(struct profile *p, token_cb cb, void *arg)
+{
+	return token_wait(p->token, cb, arg);
+}
+
+void profile_wait_cancel(struct token_wait *w)
+{
+	token_wait_cancel(w);
+}
+
+const char *profile_identity(const struct profile *p)
+{
+	return token_identity(p->token);
+}
+
+static const char *profile_tenant(const struct conf_profile *c)
+{
+	return c->delegated_organization != NULL ? c->delegated_organization : c->organization;
 }
 
 void profile_status(const struct profile *p, yajl_gen g)
@@ -115,7 +180,10 @@ void profile_status(const struct profile *p, yajl_gen g)
 	const struct cloud *cl = cloud_get(c->environment);
 	long expires = token_expires_in(p->token);
 	const char *identity = token_identity(p->token) != NULL ? token_identity(p->token) : c->app_id;
+	long long throttled = exo_target_throttled_ms(p->exo);
+	struct exo_stats st;
 
+	exo_target_stats(p->exo, &st);
 	yajl_gen_map_open(g);
 	json_kv_str(g, "name", c->name);
 	json_kv_str(g, "state", token_state_name(token_state(p->token)));
@@ -125,7 +193,7 @@ void profile_status(const struct profile *p, yajl_gen g)
 	json_kv_str(g, "tenant", profile_tenant(c));
 	json_kv_str(g, "delegated_organization", c->delegated_organization);
 	json_kv_str(g, "environment", cl->environment);
-	json_kv_str(g, "connection_uri", p->exchange_uri);
+	json_kv_str(g, "connection_uri", exo_target_origin(p->exo));
 	json_kv_str(g, "authority_uri", c->authority_uri != NULL ? c->authority_uri : cl->authority_uri);
 	json_str(g, "token_expires_in");
 	if (expires < 0)
@@ -135,11 +203,33 @@ void profile_status(const struct profile *p, yajl_gen g)
 	json_kv_int(g, "in_flight", pool_running(p->pool));
 	json_kv_int(g, "queued", pool_queued(p->pool));
 	json_kv_int(g, "max_connections", pool_max_running(p->pool));
-	json_kv_int(g, "requests", (long long)p->stats.requests);
-	json_kv_int(g, "failures", (long long)p->stats.failures);
-	json_kv_int(g, "records", (long long)p->stats.records);
+	/* Seconds the service's throttling still holds the profile back (Retry-After, capped). */
+	json_kv_int(g, "throttled_for", (throttled + 999) / 1000);
+	json_kv_int(g, "requests", (long long)st.requests);
+	json_kv_int(g, "failures", (long long)st.failures);
+	json_kv_int(g, "records", (long long)st.records);
 	json_kv_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
-	json_kv_str(g, "connection_id", p->connection_id);
+	json_kv_str(g, "connection_id", exo_target_connection_id(p->exo));
 	json_kv_str(g, "last_error", token_last_error(p->token));
 	yajl_gen_map_close(g);
+}
+
+void profile_metrics(const struct profile *p, struct metrics_profile *m)
+{
+	struct exo_stats st;
+
+	exo_target_stats(p->exo, &st);
+	memset(m, 0, sizeof(*m));
+	m->name = p->conf->name;
+	m->requests = st.requests;
+	m->failures = st.failures;
+	m->records = st.records;
+	m->pages = st.pages;
+	m->retries = st.retries;
+	m->throttled = st.throttled;
+	m->token_acquisitions = token_acquisitions(p->token);
+	m->in_flight = (unsigned long long)pool_running(p->pool);
+	m->queued = (unsigned long long)pool_queued(p->pool);
+	m->connected = token_state(p->token) == TOKEN_CONNECTED;
+	m->latency = p->latency;
 }

@@ -1,54 +1,69 @@
 /*
- * One configured Exchange Online connection: its settings, token, pool,
- * endpoints and counters, and its line in `status`.
+ * One configured Exchange Online connection: its settings, access lists,
+ * token, pool and InvokeCommand target, behind one facade.  The server
+ * asks a profile to run, sign in, sign out or refresh; it never reaches
+ * into the parts.
  */
 #ifndef EXOD_PROFILE_H
 #define EXOD_PROFILE_H
 
+#include <stddef.h>
+#include <sys/types.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "common/conf.h"
-#include "daemon/metrics.h"
-#include "daemon/rnd.h"
+#include "daemon/access.h"
+#include "daemon/auth.h"
+#include "daemon/exo.h"
+#include "daemon/token.h"
 
 struct event_base;
 struct http;
-
-struct profile_stats {
-	unsigned long long requests;
-	unsigned long long failures;
-	unsigned long long records;
-	unsigned long long pages;
-	unsigned long long retries;
-	unsigned long long throttled;
-};
-
-struct profile {
-	const struct conf_profile *conf; /* lives in the daemon's struct conf */
-	struct token *token;
-	struct access *access;
-	struct pool *pool;
-	struct http *http;
-	struct event_base *base;
-	char connection_id[RND_UUID_LEN + 1];  /* one GUID per daemon session, as the module sends */
-	char *invoke_url;               /* https://host/adminapi/beta/<tenant>/InvokeCommand */
-	char *exchange_uri;             /* https://host */
-	char *anchor;                   /* X-AnchorMailbox value */
-	long long throttled_until;      /* monotonic ms: a 429 holds back the whole profile */
-	struct profile_stats stats;
-	struct metrics_hist latency;    /* of run requests */
-	int refs;                       /* requests of clients that name this profile */
-	struct profile *next;
-};
+struct metrics_profile;
+struct profile;
 
 struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const char *state_dir,
 			    char *err, size_t errlen);
 void profile_free(struct profile *p);
+/* Profiles form a list in file order. */
+struct profile *profile_next(const struct profile *p);
+void profile_set_next(struct profile *p, struct profile *next);
+const struct conf_profile *profile_conf(const struct profile *p);
+const char *profile_name(const struct profile *p);
 /* Reload: an unchanged profile takes its settings from the new struct conf. */
 void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir);
+/* Starts signing in, for methods that need no person (at start and after reload). */
+void profile_start(struct profile *p);
 /* 1 while anything still runs for the profile: it may not be freed yet. */
 int profile_busy(const struct profile *p);
+/* A client request names the profile: it is not freed before profile_release. */
+void profile_hold(struct profile *p);
+void profile_release(struct profile *p);
+
+/* 1 when the profile names no user or group, so a peer's groups need not be looked up. */
+int profile_open(const struct profile *p);
+enum access_level profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
+				 int ngroups);
+
+int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+		const struct exo_sink *sink, void *arg, struct exo_call **out,
+		struct exo_end *end);
+void profile_observe(struct profile *p, double ms);
+
+/* exoctl login: see token_login. */
+int profile_login(struct profile *p, const struct sbuf *password, auth_progress_cb progress,
+		  void *progress_arg, char *err, size_t errlen);
+void profile_login_detach(struct profile *p);
+void profile_logout(struct profile *p);
+void profile_refresh(struct profile *p);
+/* cb once a token is held or getting one failed (from the event loop). */
+struct token_wait *profile_wait(struct profile *p, token_cb cb, void *arg);
+void profile_wait_cancel(struct token_wait *w);
+const char *profile_identity(const struct profile *p);
+
 void profile_status(const struct profile *p, yajl_gen g);
+void profile_metrics(const struct profile *p, struct metrics_profile *m);
 
 #endif

@@ -1,9 +1,9 @@
 /* The Unix socket server: connections, framing, dispatch, answers. */
 #include "daemon/server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <grp.h>
@@ -22,29 +22,46 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/conf.h"
+#include "common/jtree.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "common/wire.h"
-#include "daemon/access.h"
-#include "daemon/auth.h"
-#include "daemon/exo_codec.h"
-#include "daemon/exo.h"
+#include "daemon/clock.h"
 #include "daemon/http.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
-#include "daemon/pool.h"
 #include "daemon/profile.h"
-#include "daemon/token.h"
+#include "daemon/readonly.h"
 
-#define SERVER_LINGER_S 5               /* how long a refused client may take to close */
+#define SERVER_READ_CHUNK 65536         /* bytes asked of read() at once */
 #define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
 
-struct conn;
+/*
+ * A connection's state; conn_set_state is the only writer.
+ *   IDLE      reads and runs request lines, one at a time
+ *   BUSY      a request runs; of further lines only a leading cancel is looked at
+ *   CLOSING   answers are flushed, then the connection closes
+ *   LINGERING half-closed by us; input is discarded until the peer closes
+ */
+enum conn_state {
+	CONN_IDLE,
+	CONN_BUSY,
+	CONN_CLOSING,
+	CONN_LINGERING,
+};
 
-/* The request a connection is running. */
+/* A request's state: from its line to its terminal answer, then released by request_end. */
+enum request_state {
+	REQ_DISPATCHING,                /* its op runs; it may end before returning */
+	REQ_WAITING,                    /* the op waits for the event loop (upstream, sign-in) */
+};
+
+struct server_op;
+
 struct request {
-	struct conn *conn;
-	char *id;                       /* the id as JSON text, or NULL */
-	char op[16];
+	enum request_state state;
+	const struct server_op *op;
+	char id[WIRE_MAX_ID_JSON + 1];  /* JSON text, "" for none */
 	struct profile *profile;
 	char cmdlet[WIRE_MAX_CMDLET + 1];
 	struct exo_call *call;
@@ -52,18 +69,32 @@ struct request {
 	struct timespec started;
 };
 
+/* How many connections one user has. */
+struct uid_slot {
+	uid_t uid;
+	int n;
+	LIST_ENTRY(uid_slot) entry;
+};
+
 struct conn {
 	struct server *s;
-	struct bufferevent *bev;
+	enum conn_state state;
+	int rfd, wfd;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	int ngroups;                    /* -1 until looked up (only profiles with lists need them) */
 	gid_t groups[ACCESS_MAX_GROUPS];
+	struct uid_slot *slot;
+	struct sbuf *in;                /* unread request bytes: a login line carries a password */
+	struct evbuffer *out;
+	struct event *rev, *wev, *turn, *timer;
 	struct request *req;
 	int read_closed;                /* the client sent EOF: answer what it sent, then close */
-	int closing;                    /* close once the output is flushed */
-	int lingering;                  /* half-closed by us, discarding input until the peer closes */
+	int processing;                 /* inside conn_process: an ended request needs no new turn */
+	long long partial_since;        /* clock_ms() since a request line is incomplete, or 0 */
+	long long written_at;           /* clock_ms() of the last progress writing answers */
+	long long linger_until;
 	TAILQ_ENTRY(conn) entry;
 };
 
@@ -73,15 +104,27 @@ struct server {
 	struct profile *profiles;
 	struct http *http;
 	struct evconnlistener *listener;
+	struct event *accept_pause;     /* re-enables accepting after running out of descriptors */
 	int draining;
 	int owns_path;                  /* we bound conf->socket, so we remove it */
 	int nconns;
 	int busy;
+	unsigned long refused;          /* connections refused since the last log line */
+	long long refused_logged;
 	TAILQ_HEAD(, conn) conns;
+	LIST_HEAD(, uid_slot) slots;
+};
+
+struct server_op {
+	const char *name;
+	int needs_profile;              /* a profile must be named (or be the only one) */
+	int manages;                    /* changes the session: needs full access */
+	void (*run)(struct conn *c, const struct wire_request *wr);
 };
 
 static void conn_process(struct conn *c);
-static int conn_allowed(struct conn *c, const char *op, const char *cmdlet);
+static void conn_free(struct conn *c);
+static void conn_update(struct conn *c);
 
 static double server_ms_since(const struct timespec *t0)
 {
@@ -91,29 +134,41 @@ static double server_ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void conn_free(struct conn *c)
+static void conn_set_state(struct conn *c, enum conn_state to)
 {
-	struct server *s = c->s;
+	/* Which states each state may move to (bit n: state n); nothing leaves lingering. */
+	static const unsigned allowed[] = {
+		[CONN_IDLE] = 1u << CONN_BUSY | 1u << CONN_CLOSING,
+		[CONN_BUSY] = 1u << CONN_IDLE | 1u << CONN_CLOSING,
+		[CONN_CLOSING] = 1u << CONN_LINGERING,
+		[CONN_LINGERING] = 0,
+	};
 
-	if (c->req != NULL) {
-		exo_call_cancel(c->req->call);
-		token_wait_cancel(c->req->wait);
-		/* A device-code sign-in goes on (it may still be approved), but not its messages to us. */
-		if (c->req->profile != NULL && strcmp(c->req->op, "login") == 0)
-			token_login_detach(c->req->profile->token);
-		if (c->req->profile != NULL)
-			c->req->profile->refs--;
-		free(c->req->id);
-		free(c->req);
-		s->busy--;
-	}
-	TAILQ_REMOVE(&s->conns, c, entry);
-	s->nconns--;
-	bufferevent_free(c->bev);
-	free(c);
+	assert(allowed[c->state] & (1u << to));
+	/* Busy exactly while a request runs. */
+	assert((to == CONN_BUSY) == (c->req != NULL) || to == CONN_CLOSING);
+	c->state = to;
+}
+
+const char *server_conn_state(const struct conn *c)
+{
+	static const char *const names[] = { "idle", "busy", "closing", "lingering" };
+
+	return names[c->state];
 }
 
 /* --- writing answers ----------------------------------------------------- */
+
+/* Output waits: watch for room, and count unread time from now if nothing was waiting. */
+static void conn_want_write(struct conn *c)
+{
+	if (evbuffer_get_length(c->out) == 0)
+		return;
+	if (!event_pending(c->wev, EV_WRITE, NULL)) {
+		c->written_at = clock_ms();
+		event_add(c->wev, NULL);
+	}
+}
 
 static yajl_gen server_gen(void)
 {
@@ -125,17 +180,17 @@ static yajl_gen server_gen(void)
 }
 
 /* Opens an answer line: {"id":..,"type":type */
-static yajl_gen line_open(const struct request *r, const char *type)
+static yajl_gen line_open(const char *id, const char *type)
 {
 	yajl_gen g = server_gen();
 
 	if (g == NULL)
 		return NULL;
 	yajl_gen_map_open(g);
-	if (r != NULL && r->id != NULL) {
+	if (id != NULL && id[0] != '\0') {
 		json_str(g, "id");
-		/* The id was validated as a string or number when the request was read. */
-		yajl_gen_number(g, r->id, strlen(r->id));
+		/* JSON text made by wire_parse_request: inserted as it is. */
+		yajl_gen_number(g, id, strlen(id));
 	}
 	json_kv_str(g, "type", type);
 	return g;
@@ -148,18 +203,17 @@ static void line_send(struct conn *c, yajl_gen g)
 
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-
-		evbuffer_add(out, buf, len);
-		evbuffer_add(out, "\n", 1);
+		evbuffer_add(c->out, buf, len);
+		evbuffer_add(c->out, "\n", 1);
+		conn_want_write(c);
 	}
 	yajl_gen_free(g);
 }
 
-static void send_error(struct conn *c, const struct request *r, enum wire_error e,
-		       const char *message, const struct exo_end *end)
+static void send_error(struct conn *c, const char *id, enum wire_error e, const char *message,
+		       const struct exo_end *end)
 {
-	yajl_gen g = line_open(r, "error");
+	yajl_gen g = line_open(id, "error");
 
 	if (g == NULL)
 		return;
@@ -169,46 +223,67 @@ static void send_error(struct conn *c, const struct request *r, enum wire_error 
 	json_kv_str(g, "message", message);
 	if (end != NULL && end->upstream_code[0] != '\0')
 		json_kv_str(g, "upstream_code", end->upstream_code);
-	if (end != NULL && end->http_status != 0) {
+	if (end != NULL && end->http_status != 0)
 		json_kv_int(g, "http_status", end->http_status);
-	}
-	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0) {
+	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0)
 		json_kv_int(g, "retry_after", end->retry_after);
-	}
 	yajl_gen_map_close(g);
 	line_send(c, g);
 }
 
-/* Ends the running request and reads the next one. */
+/* --- the request lifecycle ----------------------------------------------- */
+
+static int request_is(const struct request *r, const char *op)
+{
+	return r->op != NULL && strcmp(r->op->name, op) == 0;
+}
+
+/* Runs the connection's next turn from the event loop, never from inside the current one. */
+static void conn_schedule(struct conn *c)
+{
+	struct timeval now = { 0, 0 };
+
+	evtimer_add(c->turn, &now);
+}
+
+/*
+ * The one place a request is released: its work is over or abandoned, its
+ * line is logged, and the connection may read its next line (from the
+ * loop, never by calling back into the reader).
+ */
 static void request_end(struct conn *c, const char *outcome, unsigned long long count)
 {
 	struct request *r = c->req;
 	double ms = server_ms_since(&r->started);
 
-	if (strcmp(r->op, "run") == 0 && r->profile != NULL)
-		metrics_observe(&r->profile->latency, ms);
-	if (strcmp(r->op, "run") == 0)
+	assert(r->call == NULL && r->wait == NULL);
+	if (request_is(r, "run")) {
+		if (r->profile != NULL)
+			profile_observe(r->profile, ms);
 		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
-			 r->profile != NULL ? r->profile->conf->name : "-", (unsigned)c->uid,
+			 r->profile != NULL ? profile_name(r->profile) : "-", (unsigned)c->uid,
 			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, ms);
+	}
 	if (r->profile != NULL)
-		r->profile->refs--;
-	free(r->id);
+		profile_release(r->profile);
 	free(r);
 	c->req = NULL;
 	c->s->busy--;
-	conn_process(c);
+	if (c->state == CONN_BUSY)
+		conn_set_state(c, CONN_IDLE);
+	if (!c->processing)
+		conn_schedule(c);
 }
 
 static void request_fail(struct conn *c, enum wire_error e, const char *message)
 {
-	send_error(c, c->req, e, message, NULL);
+	send_error(c, c->req->id, e, message, NULL);
 	request_end(c, wire_error_code(e), 0);
 }
 
 static void request_done(struct conn *c, void (*fill)(struct conn *, yajl_gen))
 {
-	yajl_gen g = line_open(c->req, "done");
+	yajl_gen g = line_open(c->req->id, "done");
 
 	if (g != NULL) {
 		if (fill != NULL)
@@ -218,11 +293,25 @@ static void request_done(struct conn *c, void (*fill)(struct conn *, yajl_gen))
 	request_end(c, "ok", 0);
 }
 
+/* The request goes on from the event loop: its completions may now come. */
+static void request_wait(struct conn *c)
+{
+	assert(c->req->state == REQ_DISPATCHING);
+	c->req->state = REQ_WAITING;
+}
+
+/* A completion from the loop: only ever for a request that went waiting. */
+static struct request *request_resumed(struct conn *c)
+{
+	assert(c->req != NULL && c->req->state == REQ_WAITING);
+	return c->req;
+}
+
 /* --- run ----------------------------------------------------------------- */
 
 static enum exo_sink_status run_sink_status(struct conn *c)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= SERVER_HIGH_WATER)
+	if (evbuffer_get_length(c->out) >= SERVER_HIGH_WATER)
 		return EXO_SINK_FULL;
 	return EXO_SINK_OK;
 }
@@ -230,23 +319,23 @@ static enum exo_sink_status run_sink_status(struct conn *c)
 static enum exo_sink_status run_record(void *arg, const char *json, size_t len)
 {
 	struct conn *c = arg;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	const struct request *r = c->req;
 
 	/* Spliced, not re-encoded: the codec already wrote compact, valid JSON. */
-	if (r->id != NULL)
-		evbuffer_add_printf(out, "{\"id\":%s,\"type\":\"record\",\"data\":", r->id);
+	if (r->id[0] != '\0')
+		evbuffer_add_printf(c->out, "{\"id\":%s,\"type\":\"record\",\"data\":", r->id);
 	else
-		evbuffer_add(out, SERVER_RECORD_PREFIX, sizeof(SERVER_RECORD_PREFIX) - 1);
-	evbuffer_add(out, json, len);
-	evbuffer_add(out, "}\n", 2);
+		evbuffer_add(c->out, SERVER_RECORD_PREFIX, sizeof(SERVER_RECORD_PREFIX) - 1);
+	evbuffer_add(c->out, json, len);
+	evbuffer_add(c->out, "}\n", 2);
+	conn_want_write(c);
 	return run_sink_status(c);
 }
 
 static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 {
 	struct conn *c = arg;
-	yajl_gen g = line_open(c->req, "warning");
+	yajl_gen g = line_open(c->req->id, "warning");
 
 	if (g == NULL)
 		return EXO_SINK_OK;
@@ -259,16 +348,16 @@ static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 static void run_done(void *arg, const struct exo_end *end)
 {
 	struct conn *c = arg;
-	struct request *r = c->req;
+	struct request *r = request_resumed(c);
 	yajl_gen g;
 
 	r->call = NULL;
 	if (!end->ok) {
-		send_error(c, r, end->error, end->message, end);
+		send_error(c, r->id, end->error, end->message, end);
 		request_end(c, wire_error_code(end->error), end->count);
 		return;
 	}
-	g = line_open(r, "done");
+	g = line_open(r->id, "done");
 	if (g != NULL) {
 		json_kv_int(g, "count", (long long)end->count);
 		json_str(g, "ms");
@@ -283,190 +372,6 @@ static const struct exo_sink run_sink = {
 	.warning = run_warning,
 	.done = run_done,
 };
-
-static void op_run(struct conn *c, yajl_val root)
-{
-	const char *p_cmdlet[] = { "cmdlet", NULL };
-	const char *p_params[] = { "params", NULL };
-	const char *cmdlet = YAJL_GET_STRING(yajl_tree_get(root, p_cmdlet, yajl_t_string));
-	yajl_val params = yajl_tree_get(root, p_params, yajl_t_any);
-	struct exo_end end;
-
-	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
-		return;
-	}
-	if (params != NULL && !YAJL_IS_OBJECT(params) && !YAJL_IS_NULL(params)) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "\"params\" must be an object");
-		return;
-	}
-	if (YAJL_IS_NULL(params))
-		params = NULL;
-	if (!conn_allowed(c, "run", cmdlet)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not run that cmdlet on this profile");
-		return;
-	}
-	snprintf(c->req->cmdlet, sizeof(c->req->cmdlet), "%s", cmdlet);
-	if (exo_call_start(c->req->profile, cmdlet, params, &run_sink, c, &c->req->call, &end) < 0) {
-		send_error(c, c->req, end.error, end.message, &end);
-		request_end(c, wire_error_code(end.error), 0);
-	}
-}
-
-/* --- status, ping, refresh, logout, metrics -------------------------------- */
-
-static void fill_status(struct conn *c, yajl_gen g)
-{
-	struct request *r = c->req;
-
-	json_str(g, "profiles");
-	yajl_gen_array_open(g);
-	for (struct profile *p = c->s->profiles; p != NULL; p = p->next)
-		if (r->profile == NULL || r->profile == p)
-			profile_status(p, g);
-	yajl_gen_array_close(g);
-}
-
-static void fill_pong(struct conn *c, yajl_gen g)
-{
-	(void)c;
-	json_str(g, "pong");
-	yajl_gen_bool(g, 1);
-	json_kv_str(g, "version", EXOD_VERSION);
-}
-
-static void server_metrics_daemon(const struct server *s, struct metrics_daemon *d)
-{
-	struct http_stats hs;
-
-	http_get_stats(s->http, &hs);
-	d->clients = s->nconns;
-	d->busy = s->busy;
-	d->http_transfers = hs.transfers;
-	d->http_connects = hs.connects;
-}
-
-static void fill_metrics(struct conn *c, yajl_gen g)
-{
-	struct metrics_daemon d;
-
-	server_metrics_daemon(c->s, &d);
-	metrics_json(g, &d, c->s->profiles);
-}
-
-static void fill_prometheus(struct conn *c, yajl_gen g)
-{
-	struct metrics_daemon d;
-	char *text;
-
-	server_metrics_daemon(c->s, &d);
-	text = metrics_prometheus(&d, c->s->profiles);
-	json_kv_str(g, "text", text != NULL ? text : "");
-	free(text);
-}
-
-static void refresh_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
-			  const char *message)
-{
-	struct conn *c = arg;
-
-	(void)gen;
-	c->req->wait = NULL;
-	if (token == NULL)
-		request_fail(c, err, message);
-	else
-		request_done(c, NULL);
-}
-
-static void op_refresh(struct conn *c)
-{
-	struct token *t = c->req->profile->token;
-
-	token_refresh_now(t);
-	c->req->wait = token_wait(t, refresh_ready, c);
-	if (c->req->wait == NULL)
-		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
-}
-
-/* --- login -------------------------------------------------------------- */
-
-static void login_progress(void *arg, const struct auth_login_info *info)
-{
-	struct conn *c = arg;
-	yajl_gen g = line_open(c->req, "login");
-
-	if (g == NULL)
-		return;
-	json_kv_str(g, "verification_uri", info->verification_uri);
-	json_kv_str(g, "user_code", info->user_code);
-	json_kv_str(g, "message", info->message);
-	json_kv_int(g, "expires_in", info->expires_in);
-	line_send(c, g);
-}
-
-static void fill_identity(struct conn *c, yajl_gen g)
-{
-	json_kv_str(g, "identity", token_identity(c->req->profile->token));
-}
-
-static void login_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
-			const char *message)
-{
-	struct conn *c = arg;
-
-	(void)gen;
-	c->req->wait = NULL;
-	if (token == NULL) {
-		request_fail(c, err, message);
-		return;
-	}
-	log_info("profile %s: signed in as %s (uid=%u)", c->req->profile->conf->name,
-		 token_identity(c->req->profile->token) != NULL ?
-		 token_identity(c->req->profile->token) : "?", (unsigned)c->uid);
-	request_done(c, fill_identity);
-}
-
-static void op_login(struct conn *c, yajl_val root)
-{
-	const char *p_pw[] = { "password", NULL };
-	yajl_val pw = yajl_tree_get(root, p_pw, yajl_t_any);
-	struct token *t = c->req->profile->token;
-	char err[512];
-	int rc;
-
-	if (pw != NULL && !YAJL_IS_STRING(pw)) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" must be a string");
-		return;
-	}
-	rc = token_login(t, pw != NULL ? pw->u.string : NULL, login_progress, c, err, sizeof(err));
-	if (pw != NULL)
-		explicit_bzero(pw->u.string, strlen(pw->u.string));
-	if (rc < 0) {
-		request_fail(c, WIRE_E_BAD_REQUEST, err);
-		return;
-	}
-	c->req->wait = token_wait(t, login_ready, c);
-	if (c->req->wait == NULL)
-		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
-}
-
-/* --- dispatch ------------------------------------------------------------ */
-
-static struct profile *server_profile(struct server *s, const char *name, int *ambiguous)
-{
-	struct profile *only = s->profiles;
-
-	*ambiguous = 0;
-	for (struct profile *p = s->profiles; name != NULL && p != NULL; p = p->next)
-		if (strcmp(p->conf->name, name) == 0)
-			return p;
-	if (name != NULL)
-		return NULL;
-	if (only != NULL && only->next == NULL)
-		return only;
-	*ambiguous = 1;
-	return NULL;
-}
 
 /* The peer's groups: its primary group from SO_PEERCRED and its user's supplementary groups. */
 static void conn_load_groups(struct conn *c)
@@ -483,69 +388,153 @@ static void conn_load_groups(struct conn *c)
 		c->ngroups = 1 + n;
 }
 
+static enum access_level conn_level(struct conn *c, const struct profile *p)
+{
+	if (profile_open(p))
+		return ACCESS_FULL;
+	if (c->ngroups < 0)
+		conn_load_groups(c);
+	return profile_access(p, c->uid, c->groups, c->ngroups);
+}
+
 /* Whether the peer may do op on the profile (and run cmdlet, for run); logs a denial once. */
 static int conn_allowed(struct conn *c, const char *op, const char *cmdlet)
 {
 	struct profile *p = c->req->profile;
-	enum access_level level;
+	enum access_level level = conn_level(c, p);
 
-	if (access_open(p->access))
-		return 1;
-	if (c->ngroups < 0)
-		conn_load_groups(c);
-	level = access_check(p->access, c->uid, c->groups, c->ngroups);
 	if (level == ACCESS_FULL || (level == ACCESS_READ && cmdlet != NULL &&
-				     exo_codec_cmdlet_reads(cmdlet)))
+				     readonly_cmdlet(cmdlet, strlen(cmdlet))))
 		return 1;
-	log_warn("profile=%s uid=%u pid=%d denied: %s%s%s", p->conf->name, (unsigned)c->uid,
+	log_warn("profile=%s uid=%u pid=%d denied: %s%s%s", profile_name(p), (unsigned)c->uid,
 		 (int)c->pid, op, cmdlet != NULL ? " " : "", cmdlet != NULL ? cmdlet : "");
 	return 0;
 }
 
-/* Copies the id, as JSON text, when it is a string or a number of sane size. */
-static int request_id(struct request *r, yajl_val root)
+static void op_run(struct conn *c, const struct wire_request *wr)
 {
-	const char *path[] = { "id", NULL };
-	yajl_val id = yajl_tree_get(root, path, yajl_t_any);
-	yajl_gen g;
-	const unsigned char *buf;
-	size_t len;
+	const char *cmdlet = jtree_str(wr->root, "cmdlet");
+	yajl_val params = jtree_get(wr->root, "params");
+	struct request *r = c->req;
+	struct exo_end end;
 
-	if (id == NULL)
-		return 0;
-	if (!YAJL_IS_STRING(id) && !YAJL_IS_NUMBER(id))
-		return -1;
-	if (YAJL_IS_STRING(id) && strlen(id->u.string) > WIRE_MAX_ID)
-		return -1;
-	g = server_gen();
-	if (g == NULL)
-		return -1;
-	if (YAJL_IS_STRING(id))
-		json_str(g, id->u.string);
-	else
-		yajl_gen_number(g, id->u.number.r, strlen(id->u.number.r));
-	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-		r->id = strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return r->id != NULL ? 0 : -1;
+	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
+		return;
+	}
+	if (params != NULL && !YAJL_IS_OBJECT(params) && !YAJL_IS_NULL(params)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"params\" must be an object");
+		return;
+	}
+	if (YAJL_IS_NULL(params))
+		params = NULL;
+	if (!conn_allowed(c, "run", cmdlet)) {
+		request_fail(c, WIRE_E_FORBIDDEN, "this user may not run that cmdlet on this profile");
+		return;
+	}
+	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", cmdlet);
+	if (profile_run(r->profile, cmdlet, params, &run_sink, c, &r->call, &end) < 0) {
+		r->call = NULL;
+		send_error(c, r->id, end.error, end.message, &end);
+		request_end(c, wire_error_code(end.error), 0);
+		return;
+	}
+	request_wait(c);
 }
 
-static void op_ping(struct conn *c, yajl_val root)
+/* --- status, ping, refresh, logout, metrics -------------------------------- */
+
+/* Profiles a peer may see: those it may use at all. */
+static int conn_sees(struct conn *c, const struct profile *p)
 {
-	(void)root;
+	return conn_level(c, p) != ACCESS_NONE;
+}
+
+static void fill_status(struct conn *c, yajl_gen g)
+{
+	struct request *r = c->req;
+
+	json_str(g, "profiles");
+	yajl_gen_array_open(g);
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+		if ((r->profile == NULL || r->profile == p) && conn_sees(c, p))
+			profile_status(p, g);
+	yajl_gen_array_close(g);
+}
+
+static void fill_pong(struct conn *c, yajl_gen g)
+{
+	(void)c;
+	json_str(g, "pong");
+	yajl_gen_bool(g, 1);
+	json_kv_str(g, "version", EXOD_VERSION);
+}
+
+/* The daemon's counters and those of the profiles the peer may see; *n of them. */
+static struct metrics_profile *server_metrics(struct conn *c, struct metrics_daemon *d, size_t *n)
+{
+	struct metrics_profile *ps;
+	struct http_stats hs;
+	size_t count = 0;
+
+	http_get_stats(c->s->http, &hs);
+	d->clients = c->s->nconns;
+	d->busy = c->s->busy;
+	d->http_transfers = hs.transfers;
+	d->http_connects = hs.connects;
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+		count++;
+	ps = calloc(count > 0 ? count : 1, sizeof(*ps));
+	*n = 0;
+	if (ps == NULL)
+		return NULL;
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+		if (conn_sees(c, p))
+			profile_metrics(p, &ps[(*n)++]);
+	return ps;
+}
+
+static void fill_metrics(struct conn *c, yajl_gen g)
+{
+	struct metrics_daemon d;
+	size_t n;
+	struct metrics_profile *ps = server_metrics(c, &d, &n);
+
+	metrics_json(g, &d, ps, n);
+	free(ps);
+}
+
+static void fill_prometheus(struct conn *c, yajl_gen g)
+{
+	struct metrics_daemon d;
+	size_t n;
+	struct metrics_profile *ps = server_metrics(c, &d, &n);
+	char *text = ps != NULL ? metrics_prometheus(&d, ps, n) : NULL;
+
+	json_kv_str(g, "text", text != NULL ? text : "");
+	free(text);
+	free(ps);
+}
+
+static void op_ping(struct conn *c, const struct wire_request *wr)
+{
+	(void)wr;
 	request_done(c, fill_pong);
 }
 
-static void op_status(struct conn *c, yajl_val root)
+static void op_status(struct conn *c, const struct wire_request *wr)
 {
-	(void)root;
+	(void)wr;
+	if (c->req->profile != NULL && !conn_sees(c, c->req->profile)) {
+		request_fail(c, WIRE_E_FORBIDDEN, "this user may not use this profile");
+		return;
+	}
 	request_done(c, fill_status);
 }
 
-static void op_metrics(struct conn *c, yajl_val root)
+static void op_metrics(struct conn *c, const struct wire_request *wr)
 {
-	const char *p_format[] = { "format", NULL };
-	const char *format = YAJL_GET_STRING(yajl_tree_get(root, p_format, yajl_t_string));
+	const char *format = jtree_str(wr->root, "format");
 
 	if (format != NULL && strcmp(format, "prometheus") != 0 && strcmp(format, "json") != 0) {
 		request_fail(c, WIRE_E_BAD_REQUEST, "\"format\" is \"json\" or \"prometheus\"");
@@ -555,63 +544,158 @@ static void op_metrics(struct conn *c, yajl_val root)
 										 : fill_metrics);
 }
 
-static void op_logout(struct conn *c, yajl_val root)
+static void op_logout(struct conn *c, const struct wire_request *wr)
 {
-	(void)root;
-	token_forget(c->req->profile->token);
+	(void)wr;
+	profile_logout(c->req->profile);
 	request_done(c, NULL);
 }
 
-static void op_cancel(struct conn *c, yajl_val root)
+static void op_cancel(struct conn *c, const struct wire_request *wr)
 {
-	(void)root;
+	(void)wr;
 	request_done(c, NULL);  /* nothing running: nothing to cancel */
 }
 
-static void op_refresh_req(struct conn *c, yajl_val root)
+static void refresh_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
+			  const char *message)
 {
-	(void)root;
-	op_refresh(c);
+	struct conn *c = arg;
+
+	(void)gen;
+	request_resumed(c)->wait = NULL;
+	if (token == NULL)
+		request_fail(c, err, message);
+	else
+		request_done(c, NULL);
 }
 
-struct server_op {
-	const char *name;
-	int needs_profile;
-	void (*run)(struct conn *c, yajl_val root);
-};
-
-static const struct server_op server_ops[] = {
-	{ "run", 1, op_run },
-	{ "ping", 0, op_ping },
-	{ "status", 0, op_status },
-	{ "metrics", 0, op_metrics },
-	{ "refresh", 1, op_refresh_req },
-	{ "login", 1, op_login },
-	{ "logout", 1, op_logout },
-	{ "cancel", 0, op_cancel },
-};
-
-static void request_dispatch(struct conn *c, yajl_val root)
+static void op_refresh(struct conn *c, const struct wire_request *wr)
 {
 	struct request *r = c->req;
-	const char *p_op[] = { "op", NULL };
-	const char *p_profile[] = { "profile", NULL };
-	const char *op = YAJL_GET_STRING(yajl_tree_get(root, p_op, yajl_t_string));
-	yajl_val pv = yajl_tree_get(root, p_profile, yajl_t_any);
-	const char *pname = YAJL_GET_STRING(pv);
-	const struct server_op *o = NULL;
-	int ambiguous;
 
-	if (op == NULL || (pv != NULL && pname == NULL)) {
-		request_fail(c, WIRE_E_BAD_REQUEST,
-			     op == NULL ? "a request needs \"op\", a string" : "\"profile\" must be a string");
+	(void)wr;
+	profile_refresh(r->profile);
+	r->wait = profile_wait(r->profile, refresh_ready, c);
+	if (r->wait == NULL) {
+		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;
 	}
-	snprintf(r->op, sizeof(r->op), "%s", op);
+	request_wait(c);
+}
+
+/* --- login -------------------------------------------------------------- */
+
+static void login_progress(void *arg, const struct auth_login_info *info)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req->id, "login");
+
+	if (g == NULL)
+		return;
+	json_kv_str(g, "verification_uri", info->verification_uri);
+	json_kv_str(g, "user_code", info->user_code);
+	json_kv_str(g, "message", info->message);
+	json_kv_int(g, "expires_in", info->expires_in);
+	line_send(c, g);
+}
+
+static void fill_identity(struct conn *c, yajl_gen g)
+{
+	json_kv_str(g, "identity", profile_identity(c->req->profile));
+}
+
+static void login_ready(void *arg, const char *token, unsigned gen, enum wire_error err,
+			const char *message)
+{
+	struct conn *c = arg;
+	const char *who = profile_identity(request_resumed(c)->profile);
+
+	(void)gen;
+	c->req->wait = NULL;
+	if (token == NULL) {
+		request_fail(c, err, message);
+		return;
+	}
+	log_info("profile %s: signed in as %s (uid=%u)", profile_name(c->req->profile),
+		 who != NULL ? who : "?", (unsigned)c->uid);
+	request_done(c, fill_identity);
+}
+
+static void op_login(struct conn *c, const struct wire_request *wr)
+{
+	yajl_val pw = jtree_get(wr->root, "password");
+	struct request *r = c->req;
+	struct sbuf *password = NULL;
+	char err[512];
+	int rc;
+
+	if (pw != NULL && !YAJL_IS_STRING(pw)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" must be a string");
+		return;
+	}
+	if (pw != NULL && (password = sbuf_dup_str(pw->u.string)) == NULL) {
+		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
+		return;
+	}
+	rc = profile_login(r->profile, password, login_progress, c, err, sizeof(err));
+	sbuf_free(password);
+	if (rc < 0) {
+		request_fail(c, WIRE_E_BAD_REQUEST, err);
+		return;
+	}
+	r->wait = profile_wait(r->profile, login_ready, c);
+	if (r->wait == NULL) {
+		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
+		return;
+	}
+	request_wait(c);
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+static const struct server_op server_ops[] = {
+	{ "run", 1, 0, op_run },
+	{ "ping", 0, 0, op_ping },
+	{ "status", 0, 0, op_status },
+	{ "metrics", 0, 0, op_metrics },
+	{ "refresh", 1, 1, op_refresh },
+	{ "login", 1, 1, op_login },
+	{ "logout", 1, 1, op_logout },
+	{ "cancel", 0, 0, op_cancel },
+};
+
+static const struct server_op *server_op_find(const char *name)
+{
 	for (size_t i = 0; i < sizeof(server_ops) / sizeof(server_ops[0]); i++)
-		if (strcmp(op, server_ops[i].name) == 0)
-			o = &server_ops[i];
-	if (o == NULL) {
+		if (strcmp(name, server_ops[i].name) == 0)
+			return &server_ops[i];
+	return NULL;
+}
+
+static struct profile *server_profile(struct server *s, const char *name, int *ambiguous)
+{
+	struct profile *only = s->profiles;
+
+	*ambiguous = 0;
+	for (struct profile *p = s->profiles; name != NULL && p != NULL; p = profile_next(p))
+		if (strcmp(profile_name(p), name) == 0)
+			return p;
+	if (name != NULL)
+		return NULL;
+	if (only != NULL && profile_next(only) == NULL)
+		return only;
+	*ambiguous = 1;
+	return NULL;
+}
+
+static void request_dispatch(struct conn *c, const struct wire_request *wr)
+{
+	struct request *r = c->req;
+	int ambiguous;
+
+	r->op = server_op_find(wr->op);
+	if (r->op == NULL) {
 		request_fail(c, WIRE_E_UNKNOWN_OP, "unknown op; see doc/PROTOCOL.md");
 		return;
 	}
@@ -619,214 +703,496 @@ static void request_dispatch(struct conn *c, yajl_val root)
 		request_fail(c, WIRE_E_SHUTTING_DOWN, "exod is shutting down");
 		return;
 	}
-	r->profile = server_profile(c->s, pname, &ambiguous);
+	r->profile = server_profile(c->s, wr->profile, &ambiguous);
 	if (r->profile != NULL)
-		r->profile->refs++;
-	if (r->profile == NULL && (pname != NULL || o->needs_profile)) {
+		profile_hold(r->profile);
+	if (r->profile == NULL && (wr->profile != NULL || r->op->needs_profile)) {
 		char msg[CONF_NAME_MAX + 96];
 
 		if (ambiguous)
 			snprintf(msg, sizeof(msg), "several profiles are configured: name one");
 		else
-			snprintf(msg, sizeof(msg), "no profile named \"%.64s\"", pname);
+			snprintf(msg, sizeof(msg), "no profile named \"%.64s\"", wr->profile);
 		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
 		return;
 	}
-	/* run checks its cmdlet itself; the other profile ops change the session: full access. */
-	if (o->needs_profile && o->run != op_run && !conn_allowed(c, op, NULL)) {
+	if (r->op->manages && !conn_allowed(c, r->op->name, NULL)) {
 		request_fail(c, WIRE_E_FORBIDDEN, "this user may not manage this profile's session");
 		return;
 	}
-	o->run(c, root);
+	r->op->run(c, wr);
 }
 
-static void request_start(struct conn *c, const char *line, size_t len)
+/* Starts the request on one line; it may end before this returns. */
+static void request_start(struct conn *c, const unsigned char *line, size_t len)
 {
-	char errbuf[256];
-	char *text = strndup(line, len);
-	yajl_val root = text != NULL ? yajl_tree_parse(text, errbuf, sizeof(errbuf)) : NULL;
+	struct wire_request wr;
+	char why[160];
 	struct request *r = calloc(1, sizeof(*r));
 
-	/* A login line carries a password. */
-	if (text != NULL)
-		explicit_bzero(text, len);
-	free(text);
 	if (r == NULL) {
-		yajl_tree_free(root);
-		c->closing = 1;
+		conn_set_state(c, CONN_CLOSING);
 		return;
 	}
-	r->conn = c;
+	r->state = REQ_DISPATCHING;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	c->req = r;
 	c->s->busy++;
-	if (root == NULL || !YAJL_IS_OBJECT(root)) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "a request is one JSON object on one line");
-	} else if (request_id(r, root) < 0) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "\"id\" must be a string (at most 256 bytes) or a number");
+	conn_set_state(c, CONN_BUSY);
+	if (wire_parse_request(line, len, &wr, why, sizeof(why)) < 0) {
+		memcpy(r->id, wr.id, sizeof(r->id));
+		request_fail(c, WIRE_E_BAD_REQUEST, why);
 	} else {
-		request_dispatch(c, root);
+		memcpy(r->id, wr.id, sizeof(r->id));
+		request_dispatch(c, &wr);
 	}
-	yajl_tree_free(root);
+	/* The tree is wiped as it is freed: a login line carries a password. */
+	wire_request_free(&wr);
 }
 
-/* A "cancel" line stops the request running on the same connection. */
-static int line_is_cancel(const char *line, size_t len)
+/* Stops what the request waits for, so that it can end now. */
+static void request_abandon(struct request *r)
 {
-	char *text = strndup(line, len);
-	yajl_val root = text != NULL ? yajl_tree_parse(text, NULL, 0) : NULL;
-	const char *p_op[] = { "op", NULL };
-	const char *op = root != NULL ? YAJL_GET_STRING(yajl_tree_get(root, p_op, yajl_t_string)) : NULL;
-	int cancel = op != NULL && strcmp(op, "cancel") == 0;
-
-	yajl_tree_free(root);
-	free(text);
-	return cancel;
-}
-
-static void conn_cancel_running(struct conn *c)
-{
-	struct request *r = c->req;
-
 	exo_call_cancel(r->call);
 	r->call = NULL;
-	token_wait_cancel(r->wait);
+	profile_wait_cancel(r->wait);
 	r->wait = NULL;
+	/* A device-code sign-in goes on (it may still be approved), but not its messages to us. */
+	if (request_is(r, "login"))
+		profile_login_detach(r->profile);
+}
+
+/* Stops the running request at the client's word; the answer ends with Cancelled. */
+static void conn_cancel_running(struct conn *c)
+{
+	request_abandon(c->req);
 	request_fail(c, WIRE_E_CANCELLED, "cancelled by the client");
 }
 
+/* A running request only listens for a cancel line at the front of the input. */
+static void conn_check_cancel(struct conn *c)
+{
+	const unsigned char *buf = sbuf_ptr(c->in);
+	struct wire_request wr;
+	size_t line_len, used;
+	char why[160];
+	int cancel;
+
+	if (wire_frame_next((const char *)buf, sbuf_len(c->in), WIRE_MAX_LINE, &line_len, &used) !=
+	    WIRE_LINE)
+		return;
+	cancel = wire_parse_request(buf, line_len, &wr, why, sizeof(why)) == 0 &&
+		 strcmp(wr.op, "cancel") == 0;
+	wire_request_free(&wr);
+	if (!cancel)
+		return;
+	sbuf_consume(c->in, used);
+	conn_cancel_running(c);
+}
+
+/* --- input ------------------------------------------------------------- */
+
 /*
- * Closing with unread input makes the kernel reset the connection, and the
- * client would lose the answer that explains why: half-close, discard what
- * still comes, and close when the peer does (or after SERVER_LINGER_S).
+ * Reads request lines and runs them, one at a time, in a loop: at most
+ * SERVER_LINES_PER_TURN per event-loop turn, none while a request runs or
+ * while the client leaves its answers unread.
  */
+static void conn_process(struct conn *c)
+{
+	int lines = 0;
+
+	c->processing = 1;
+	while (c->state == CONN_IDLE && evbuffer_get_length(c->out) < SERVER_HIGH_WATER) {
+		const char *buf = (const char *)sbuf_ptr(c->in);
+		size_t avail = sbuf_len(c->in), line_len = 0, used = 0;
+		enum wire_frame f = wire_frame_next(buf, avail, WIRE_MAX_LINE, &line_len, &used);
+
+		if (f == WIRE_TOO_LONG) {
+			send_error(c, NULL, WIRE_E_TOO_LARGE, "request line longer than 65536 bytes", NULL);
+			conn_set_state(c, CONN_CLOSING);
+			break;
+		}
+		if (f == WIRE_NEED_MORE) {
+			if (!c->read_closed || avail == 0)
+				break;
+			/* The last line of a client that closed without a newline. */
+			line_len = used = avail;
+		}
+		if (lines++ == SERVER_LINES_PER_TURN) {
+			conn_schedule(c);       /* the others get their turn first */
+			break;
+		}
+		if (line_len > 0)
+			request_start(c, (const unsigned char *)buf, line_len);
+		/* Wiped as it goes: the line may carry a password. */
+		sbuf_consume(c->in, used);
+	}
+	if (c->state == CONN_BUSY)
+		conn_check_cancel(c);
+	c->processing = 0;
+	conn_update(c);
+}
+
+/* Closes the connection once its answers are out; half-closes first so that they arrive. */
 static void conn_close_when_flushed(struct conn *c)
 {
-	struct timeval tv = { SERVER_LINGER_S, 0 };
-
-	if (c->req != NULL || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-		return;         /* the write callback comes back here */
-	if (c->read_closed) {
+	if (c->state != CONN_CLOSING || evbuffer_get_length(c->out) > 0)
+		return;
+	if (c->read_closed || c->rfd != c->wfd) {
 		conn_free(c);
 		return;
 	}
-	if (!c->lingering) {
-		c->lingering = 1;
-		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	}
+	/*
+	 * Closing with unread input makes the kernel reset the connection, and
+	 * the client would lose the answer that explains why: half-close,
+	 * discard what still comes, and close when the peer does.
+	 */
+	conn_set_state(c, CONN_LINGERING);
+	shutdown(c->wfd, SHUT_WR);
+	c->linger_until = clock_ms() + SERVER_LINGER_S * 1000LL;
+	conn_update(c);
 }
 
-/* Reads whole lines while no request runs; a running one only listens for cancel. */
-static void conn_process(struct conn *c)
+/* The earliest deadline of the connection: lingering, a half-sent line, unread answers. */
+static long long conn_deadline(const struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	const struct conf *conf = c->s->conf;
+	long long when = 0;
 
-	if (c->lingering) {
-		evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->state == CONN_LINGERING)
+		return c->linger_until;
+	if (c->state == CONN_IDLE && c->partial_since > 0)
+		when = c->partial_since + conf->client_timeout * 1000LL;
+	if (conf->send_timeout > 0 && evbuffer_get_length(c->out) > 0) {
+		long long w = c->written_at + conf->send_timeout * 1000LL;
+
+		if (when == 0 || w < when)
+			when = w;
+	}
+	return when;
+}
+
+/* Brings reading, the timer and closing in line with the state, after anything changed. */
+static void conn_update(struct conn *c)
+{
+	int room = sbuf_room(c->in) > 0 && !c->read_closed;
+	long long deadline;
+
+	if (c->state == CONN_IDLE && c->read_closed && sbuf_len(c->in) == 0)
+		conn_set_state(c, CONN_CLOSING);
+	if (c->state == CONN_CLOSING && evbuffer_get_length(c->out) == 0) {
+		conn_close_when_flushed(c);
 		return;
 	}
-	while (!c->closing) {
-		size_t avail = evbuffer_get_length(in);
-		size_t want = avail < WIRE_MAX_LINE ? avail : WIRE_MAX_LINE;
-		const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
-		size_t line_len, used;
-		enum wire_frame f = buf != NULL ? wire_frame_next(buf, want, WIRE_MAX_LINE, &line_len, &used)
-						: WIRE_NEED_MORE;
-
-		if (f == WIRE_TOO_LONG) {
-			if (c->req != NULL)
-				return;         /* answered when the running request ends */
-			send_error(c, NULL, WIRE_E_TOO_LARGE, "request line longer than 65536 bytes", NULL);
-			c->closing = 1;
-			break;
-		}
-		if (f == WIRE_NEED_MORE && c->read_closed && c->req == NULL && buf != NULL) {
-			/* The last line of a client that closed without a newline. */
-			line_len = used = want;
-		} else if (f == WIRE_NEED_MORE) {
-			break;
-		}
-		if (c->req != NULL) {
-			if (line_is_cancel(buf, line_len)) {
-				evbuffer_drain(in, used);
-				conn_cancel_running(c);
-			}
-			return;
-		}
-		if (line_len == 0) {
-			evbuffer_drain(in, used);
-			continue;
-		}
-		/* request_start may finish the request and re-enter; drain first. */
-		{
-			char *line = strndup(buf, line_len);
-
-			/* buf is the buffer's own memory after the pullup: wipe what may be a password. */
-			explicit_bzero((char *)buf, used);
-			evbuffer_drain(in, used);
-			if (line == NULL) {
-				c->closing = 1;
-				break;
-			}
-			request_start(c, line, line_len);
-			explicit_bzero(line, line_len);
-			free(line);
-		}
-		if (c->req != NULL)
-			return;
+	/* A line is incomplete: how long since it began (a line completes within client_timeout). */
+	if (c->state == CONN_IDLE && sbuf_len(c->in) > 0 && !c->read_closed) {
+		if (c->partial_since == 0)
+			c->partial_since = clock_ms();
+	} else {
+		c->partial_since = 0;
 	}
-	if (c->req == NULL && c->read_closed)
-		c->closing = 1;
-	if (c->closing) {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		conn_close_when_flushed(c);
+	/* Not read: a closing client, and one whose answers pile up unread between requests. */
+	if (room && c->state != CONN_CLOSING &&
+	    (c->state != CONN_IDLE || evbuffer_get_length(c->out) < SERVER_HIGH_WATER))
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+	deadline = conn_deadline(c);
+	if (deadline > 0) {
+		struct timeval tv = clock_tv(deadline - clock_ms());
+
+		evtimer_add(c->timer, &tv);
+	} else {
+		evtimer_del(c->timer);
 	}
-}
-
-static void conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	conn_process(c);
-}
-
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->req != NULL && c->req->call != NULL)
-		exo_call_resume(c->req->call);
-	else if (c->closing)
-		conn_close_when_flushed(c);
 }
 
 /* EOF from a half-closed peer still wants its answers; a peer that is gone does not. */
-static int conn_peer_gone(struct conn *c)
+static int conn_peer_gone(const struct conn *c)
 {
-	struct pollfd pfd = { .fd = bufferevent_getfd(c->bev), .events = POLLOUT };
+	struct pollfd pfd = { .fd = c->wfd, .events = POLLOUT };
 
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR));
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_gone(struct conn *c, const char *why)
+{
+	/* Whatever runs for it is cancelled, its pool slot freed. */
+	if (c->req != NULL)
+		log_info("uid=%u pid=%d %s; cancelling its %s", (unsigned)c->uid, (int)c->pid, why,
+			 c->req->op != NULL ? c->req->op->name : "request");
+	conn_free(c);
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	size_t want = sbuf_room(c->in) < SERVER_READ_CHUNK ? sbuf_room(c->in) : SERVER_READ_CHUNK;
+	unsigned char *dst;
+	ssize_t n;
 
-	(void)bev;
-	if (!c->lingering && (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    !conn_peer_gone(c)) {
-		c->read_closed = 1;
-		conn_process(c);
+	(void)what;
+	if (want == 0) {
+		conn_update(c);         /* full: stop reading until a line is taken */
 		return;
 	}
-	/* Gone: whatever runs for it is cancelled, its pool slot freed. */
-	if (c->req != NULL)
-		log_info("uid=%u pid=%d disconnected; cancelling its %s", (unsigned)c->uid,
-			 (int)c->pid, c->req->op);
-	conn_free(c);
+	dst = sbuf_reserve(c->in, want);
+	if (dst == NULL) {
+		conn_gone(c, "out of memory");
+		return;
+	}
+	n = read(fd, dst, want);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		sbuf_commit(c->in, 0);
+		return;
+	}
+	sbuf_commit(c->in, n > 0 ? (size_t)n : 0);
+	if (c->state == CONN_LINGERING) {
+		sbuf_reset(c->in);
+		if (n <= 0)
+			conn_free(c);
+		return;
+	}
+	if (n < 0) {
+		conn_gone(c, "connection failed");
+		return;
+	}
+	if (n == 0) {
+		if (conn_peer_gone(c)) {
+			conn_gone(c, "disconnected");
+			return;
+		}
+		c->read_closed = 1;
+	}
+	conn_process(c);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int n = evbuffer_write(c->out, fd);
+
+	(void)what;
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		conn_gone(c, "stopped reading (write failed)");
+		return;
+	}
+	if (n > 0)
+		c->written_at = clock_ms();
+	if (evbuffer_get_length(c->out) == 0)
+		event_del(c->wev);
+	if (evbuffer_get_length(c->out) < SERVER_LOW_WATER) {
+		if (c->req != NULL && c->req->call != NULL)
+			exo_call_resume(c->req->call);
+		else if (c->state == CONN_IDLE && sbuf_len(c->in) > 0)
+			conn_schedule(c);
+	}
+	conn_update(c);
+}
+
+static void conn_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_process(arg);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	const struct conf *conf = c->s->conf;
+	long long now = clock_ms();
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_LINGERING) {
+		conn_free(c);
+		return;
+	}
+	if (conf->send_timeout > 0 && evbuffer_get_length(c->out) > 0 &&
+	    now >= c->written_at + conf->send_timeout * 1000LL) {
+		log_warn("uid=%u pid=%d left its answers unread for %d s (send_timeout); disconnecting",
+			 (unsigned)c->uid, (int)c->pid, conf->send_timeout);
+		conn_free(c);
+		return;
+	}
+	if (c->state == CONN_IDLE && c->partial_since > 0 &&
+	    now >= c->partial_since + conf->client_timeout * 1000LL) {
+		char msg[128];
+
+		log_warn("uid=%u pid=%d sent half a request line and stalled for %d s (client_timeout); "
+			 "closing", (unsigned)c->uid, (int)c->pid, conf->client_timeout);
+		snprintf(msg, sizeof(msg), "the request line was not completed within %d s",
+			 conf->client_timeout);
+		send_error(c, NULL, WIRE_E_TIMEOUT, msg, NULL);
+		sbuf_reset(c->in);
+		conn_set_state(c, CONN_CLOSING);
+	}
+	conn_update(c);
+}
+
+/* --- connections ----------------------------------------------------------- */
+
+static struct uid_slot *server_slot(struct server *s, uid_t uid, int create)
+{
+	struct uid_slot *u;
+
+	LIST_FOREACH(u, &s->slots, entry)
+		if (u->uid == uid)
+			return u;
+	if (!create || (u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	u->uid = uid;
+	LIST_INSERT_HEAD(&s->slots, u, entry);
+	return u;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct server *s = c->s;
+
+	if (c->req != NULL) {
+		request_abandon(c->req);
+		c->processing = 1;      /* no next turn: the connection goes */
+		request_end(c, "disconnected", 0);
+	}
+	if (c->slot != NULL && --c->slot->n == 0) {
+		LIST_REMOVE(c->slot, entry);
+		free(c->slot);
+	}
+	TAILQ_REMOVE(&s->conns, c, entry);
+	s->nconns--;
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->turn != NULL)
+		event_free(c->turn);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	sbuf_free(c->in);
+	close(c->rfd);
+	if (c->wfd != c->rfd)
+		close(c->wfd);
+	free(c);
+}
+
+/* Root and exod's own user may use the reserve, and have no per-user limit. */
+static int server_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* NULL when the user may connect; else why not. */
+static const char *server_refuse(struct server *s, uid_t uid, char *why, size_t len)
+{
+	const struct conf *conf = s->conf;
+	const struct uid_slot *u = server_slot(s, uid, 0);
+
+	if (server_privileged(uid)) {
+		if (s->nconns < conf->max_clients)
+			return NULL;
+		snprintf(why, len, "%d clients connected (max_clients)", s->nconns);
+		return why;
+	}
+	if (s->nconns >= conf->max_clients - conf->reserved_clients) {
+		snprintf(why, len, "%d clients connected (max_clients less reserved_clients)",
+			 s->nconns);
+		return why;
+	}
+	if (u != NULL && u->n >= conf->max_clients_per_uid) {
+		snprintf(why, len, "uid %u has %d connections (max_clients_per_uid)", (unsigned)uid,
+			 u->n);
+		return why;
+	}
+	return NULL;
+}
+
+/* Refusals come in floods: log the first, then a count at most every SERVER_LOG_EVERY_S. */
+static void server_log_refusal(struct server *s, uid_t uid, const char *why)
+{
+	long long now = clock_ms();
+
+	s->refused++;
+	if (now - s->refused_logged < SERVER_LOG_EVERY_S * 1000LL && s->refused_logged != 0)
+		return;
+	log_warn("uid=%u refused: %s (%lu refused since the last such line)", (unsigned)uid, why,
+		 s->refused);
+	s->refused = 0;
+	s->refused_logged = now;
+}
+
+/* Says why, best effort (the socket is new and empty), then closes. */
+static void server_turn_away(int fd, const char *why)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line),
+			 "{\"type\":\"error\",\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+			 wire_error_code(WIRE_E_TOO_MANY_CLIENTS), why);
+
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+static int conn_setup(struct conn *c)
+{
+	struct event_base *base = c->s->base;
+
+	c->in = sbuf_new(SERVER_MAX_PENDING);
+	c->out = evbuffer_new();
+	c->rev = event_new(base, c->rfd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(base, c->wfd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->turn = evtimer_new(base, conn_turn_cb, c);
+	c->timer = evtimer_new(base, conn_timer_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL || c->turn == NULL ||
+	    c->timer == NULL)
+		return -1;
+	return 0;
+}
+
+struct conn *server_conn_open(struct server *s, int rfd, int wfd, uid_t uid, gid_t gid,
+			      pid_t pid)
+{
+	char why[128];
+	const char *refused = server_refuse(s, uid, why, sizeof(why));
+	struct conn *c;
+
+	if (refused != NULL) {
+		server_log_refusal(s, uid, refused);
+		if (rfd != wfd)
+			close(rfd);
+		server_turn_away(wfd, refused);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(rfd);
+		if (wfd != rfd)
+			close(wfd);
+		return NULL;
+	}
+	c->s = s;
+	c->state = CONN_IDLE;
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->uid = uid;
+	c->gid = gid;
+	c->pid = pid;
+	c->ngroups = -1;
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->nconns++;
+	c->slot = server_slot(s, uid, 1);
+	if (c->slot != NULL)
+		c->slot->n++;
+	if (conn_setup(c) < 0) {
+		conn_free(c);
+		return NULL;
+	}
+	event_add(c->rev, NULL);
+	return c;
 }
 
 static void server_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -835,7 +1201,6 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 	struct server *s = arg;
 	struct ucred cred;
 	socklen_t credlen = sizeof(cred);
-	struct conn *c;
 
 	(void)l;
 	(void)sa;
@@ -845,34 +1210,48 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 		close(fd);
 		return;
 	}
-	if (s->nconns >= s->conf->max_clients) {
-		log_warn("uid=%u refused: %d clients connected (max_clients)", (unsigned)cred.uid,
-			 s->nconns);
-		close(fd);
-		return;
+	server_conn_open(s, fd, fd, cred.uid, cred.gid, cred.pid);
+}
+
+static void server_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->listener != NULL)
+		evconnlistener_enable(s->listener);
+}
+
+/*
+ * accept() failed for want of descriptors (or memory): the pending
+ * connection stays queued and the listener would fire again at once.
+ * Stop accepting for a moment instead of spinning.
+ */
+static void server_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct server *s = arg;
+	struct timeval tv = clock_tv(SERVER_ACCEPT_PAUSE_MS);
+	int err = EVUTIL_SOCKET_ERROR();
+	long long now = clock_ms();
+
+	evconnlistener_disable(l);
+	evtimer_add(s->accept_pause, &tv);
+	if (now - s->refused_logged >= SERVER_LOG_EVERY_S * 1000LL || s->refused_logged == 0) {
+		log_err("cannot accept a client: %s (%d connected); pausing %d ms", strerror(err),
+			s->nconns, SERVER_ACCEPT_PAUSE_MS);
+		s->refused_logged = now;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
-	c->s = s;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	c->ngroups = -1;
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
-		free(c);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&s->conns, c, entry);
-	s->nconns++;
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_LOW_WATER, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVER_MAX_PENDING);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static int server_listen_on(struct server *s, int fd, int backlog)
+{
+	s->listener = evconnlistener_new(s->base, server_accept, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, backlog, fd);
+	if (s->listener == NULL)
+		return -1;
+	evconnlistener_set_error_cb(s->listener, server_accept_error);
+	return 0;
 }
 
 struct server *server_new(struct event_base *base, const struct conf *conf,
@@ -887,6 +1266,12 @@ struct server *server_new(struct event_base *base, const struct conf *conf,
 	s->profiles = profiles;
 	s->http = http;
 	TAILQ_INIT(&s->conns);
+	LIST_INIT(&s->slots);
+	s->accept_pause = evtimer_new(base, server_resume_accept, s);
+	if (s->accept_pause == NULL) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -899,6 +1284,7 @@ void server_free(struct server *s)
 		conn_free(TAILQ_FIRST(&s->conns)); /* NOLINT(clang-analyzer-unix.Malloc) */
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
+	event_free(s->accept_pause);
 	if (s->owns_path)
 		unlink(s->conf->socket);
 	free(s);
@@ -907,8 +1293,7 @@ void server_free(struct server *s)
 int server_adopt(struct server *s, int fd, char *err, size_t errlen)
 {
 	evutil_make_socket_nonblocking(fd);
-	s->listener = evconnlistener_new(s->base, server_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (s->listener == NULL) {
+	if (server_listen_on(s, fd, -1) < 0) {
 		snprintf(err, errlen, "cannot listen on the inherited socket");
 		return -1;
 	}
@@ -974,9 +1359,7 @@ int server_listen(struct server *s, char *err, size_t errlen)
 	if (chmod(path, (mode_t)s->conf->socket_mode) < 0)
 		goto failed;
 	errpos = "listen";
-	s->listener = evconnlistener_new(s->base, server_accept, s, LEV_OPT_CLOSE_ON_FREE,
-					 SOMAXCONN, fd);
-	if (s->listener == NULL)
+	if (server_listen_on(s, fd, SOMAXCONN) < 0)
 		goto failed;
 	s->owns_path = 1;
 	return 0;

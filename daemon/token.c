@@ -1,20 +1,28 @@
 /* Token lifecycle: proactive refresh, single flight, backoff, waiters. */
 #include "daemon/token.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <time.h>
 
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "daemon/auth.h"
 #include "daemon/cache.h"
+#include "daemon/clock.h"
 #include "daemon/jwt.h"
 #include "daemon/rnd.h"
-#include "daemon/secret.h"
+
+/* What the token is doing to get a token; token_set_fetch is the only writer. */
+enum token_fetch {
+	TOKEN_FETCH_IDLE,               /* nothing runs; the timer may hold the next attempt */
+	TOKEN_FETCH_RUNNING,            /* the sign-in method is getting a token */
+	TOKEN_FETCH_LOGIN,              /* an interactive sign-in (exoctl login) runs */
+};
 
 struct token_wait {
 	struct token *t;
@@ -28,19 +36,22 @@ struct token_wait {
 
 struct token {
 	const struct conf_profile *conf;
-	struct auth auth;
+	struct auth *auth;
 	struct event *timer;            /* the next refresh or retry */
-	char *access;                   /* the token in service, or NULL */
+	struct sbuf *access;            /* the token in service, or NULL */
 	unsigned gen;                   /* bumps with every new token */
-	long long expires_at;           /* monotonic ms */
+	long long expires_at;           /* clock_ms() */
 	long long sent_at;              /* when the request in flight was sent */
-	int inflight;
-	int pending_restart;            /* a refresh was asked for while one was in flight */
-	unsigned failures;              /* consecutive, for backoff */
+	enum token_fetch fetch;
 	enum token_state state;
-	long long blocked_until;        /* monotonic ms: after a permanent failure, no attempt before */
+	int pending_restart;            /* a refresh was asked for while one was in flight */
+	char *pending_claims;           /* ... and the claims challenge it should answer */
+	unsigned failures;              /* consecutive, for backoff */
+	unsigned rejections;            /* fresh tokens the service refused in a row */
+	long long blocked_until;        /* after a refusal of the credentials: fail until then */
+	long long rejected_until;       /* after repeated 401s: the next fetch waits until then */
 	enum wire_error last_code;
-	char *refresh_token;            /* delegated sign-ins; persisted in state_dir */
+	struct sbuf *refresh_token;     /* delegated sign-ins; persisted in state_dir */
 	const char *state_dir;
 	char upn[256];                  /* who signed in, from the token */
 	char last_error[AUTH_MAX_MESSAGE];
@@ -50,32 +61,32 @@ struct token {
 	struct event *deliver;          /* delivers them from the loop, never inside token_wait() */
 };
 
-static long long token_now_ms(void)
-{
-	struct timespec ts;
+static void token_acquire(struct token *t, const char *claims);
 
-	/* CLOCK_BOOTTIME: a suspended machine's tokens age too. */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static void token_set_fetch(struct token *t, enum token_fetch to)
+{
+	/* A fetch only starts from rest; a login may take over a running fetch. */
+	assert(to == TOKEN_FETCH_IDLE || to == TOKEN_FETCH_LOGIN || t->fetch == TOKEN_FETCH_IDLE);
+	t->fetch = to;
+}
+
+static void token_set_state(struct token *t, enum token_state to)
+{
+	/* Connected means a token is held, and only then. */
+	assert((to == TOKEN_CONNECTED) == (t->access != NULL));
+	t->state = to;
 }
 
 static void token_drop(struct token *t)
 {
-	if (t->access != NULL) {
-		explicit_bzero(t->access, strlen(t->access));
-		free(t->access);
-		t->access = NULL;
-	}
+	sbuf_free(t->access);
+	t->access = NULL;
 }
 
 static void token_arm(struct token *t, long long delay_ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv(delay_ms);
 
-	if (delay_ms < 0)
-		delay_ms = 0;
-	tv.tv_sec = (time_t)(delay_ms / 1000);
-	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
 	evtimer_add(t->timer, &tv);
 }
 
@@ -86,8 +97,6 @@ static long long token_skew_ms(long lifetime_s)
 
 	return skew < TOKEN_MAX_SKEW * 1000LL ? skew : TOKEN_MAX_SKEW * 1000LL;
 }
-
-static void token_acquire(struct token *t, const char *claims);
 
 static void token_notify(struct token *t, enum wire_error err, const char *message)
 {
@@ -130,7 +139,7 @@ static void token_deliver(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Called after failures was counted, so the first retry waits about TOKEN_BACKOFF_MIN_MS. */
-static long long token_backoff_ms(struct token *t, long retry_after)
+static long long token_backoff_ms(const struct token *t, long retry_after)
 {
 	long long wait = rnd_backoff_ms(TOKEN_BACKOFF_MIN_MS, TOKEN_BACKOFF_MAX_MS,
 					t->failures > 0 ? t->failures - 1 : 0);
@@ -147,16 +156,16 @@ static int token_delegated(const struct token *t)
 static void token_cache_key(const struct token *t, struct cache_key *key)
 {
 	key->profile = t->conf->name;
-	key->authority = t->auth.authority;
-	key->tenant = t->auth.tenant;
-	key->client_id = t->auth.client_id;
+	key->authority = auth_authority(t->auth);
+	key->tenant = auth_tenant(t->auth);
+	key->client_id = auth_client_id(t->auth);
 }
 
-static void token_set_refresh(struct token *t, char *rt)
+static void token_set_refresh(struct token *t, struct sbuf *rt)
 {
-	secret_free_str(t->refresh_token);
+	sbuf_free(t->refresh_token);
 	t->refresh_token = rt;
-	t->auth.refresh_token = rt;
+	auth_set_refresh_token(t->auth, rt);
 }
 
 /* Rotated refresh tokens replace the saved one at once, or a restart would use a spent one. */
@@ -170,8 +179,8 @@ static void token_keep_refresh(struct token *t, struct auth_result *res)
 	token_set_refresh(t, res->refresh_token);
 	res->refresh_token = NULL;
 	token_cache_key(t, &key);
-	if (cache_store(t->state_dir, &key, t->refresh_token, t->upn[0] ? t->upn : NULL, err,
-			sizeof(err)) < 0)
+	if (cache_store(t->state_dir, &key, sbuf_str(t->refresh_token), t->upn[0] ? t->upn : NULL,
+			err, sizeof(err)) < 0)
 		log_err("profile %s: cannot save the sign-in: %s", t->conf->name, err);
 }
 
@@ -189,7 +198,8 @@ static void token_forget_refresh(struct token *t)
 static void token_load_refresh(struct token *t)
 {
 	struct cache_key key;
-	char err[512], *rt = NULL;
+	struct sbuf *rt = NULL;
+	char err[512];
 	int rc;
 
 	token_cache_key(t, &key);
@@ -208,20 +218,19 @@ static void token_take(struct token *t, struct auth_result *res)
 	long lifetime = res->expires_in > 0 ? res->expires_in : TOKEN_DEFAULT_LIFETIME;
 	long long lead = (long long)t->conf->refresh_margin * 1000;
 	long long refresh_at;
-
 	struct jwt_info info;
 
 	token_drop(t);
 	t->access = res->access_token;
 	res->access_token = NULL;
 	t->blocked_until = 0;
-	if (jwt_peek(t->access, &info) == 0 && info.upn[0] != '\0')
+	if (jwt_peek(sbuf_str(t->access), &info) == 0 && info.upn[0] != '\0')
 		snprintf(t->upn, sizeof(t->upn), "%s", info.upn);
 	token_keep_refresh(t, res);
 	t->gen++;
 	t->acquisitions++;
 	t->failures = 0;
-	t->state = TOKEN_CONNECTED;
+	token_set_state(t, TOKEN_CONNECTED);
 	t->last_error[0] = '\0';
 	t->expires_at = t->sent_at + lifetime * 1000LL;
 	/* Refresh at the earlier of refresh_in and expiry minus the margin; short tokens at half-life. */
@@ -230,7 +239,7 @@ static void token_take(struct token *t, struct auth_result *res)
 	refresh_at = t->expires_at - lead;
 	if (res->refresh_in > 0 && t->sent_at + res->refresh_in * 1000LL < refresh_at)
 		refresh_at = t->sent_at + res->refresh_in * 1000LL;
-	token_arm(t, refresh_at - token_now_ms());
+	token_arm(t, refresh_at - clock_ms());
 	log_info("profile %s: token acquired, expires in %ld s", t->conf->name, lifetime);
 }
 
@@ -243,7 +252,7 @@ static void token_failed(struct token *t, struct auth_result *res)
 	log_warn("profile %s: sign-in failed: %s", t->conf->name, res->message);
 	if (!valid) {
 		token_drop(t);
-		t->state = res->error == WIRE_E_NEEDS_LOGIN ? TOKEN_NEEDS_LOGIN : TOKEN_ERROR;
+		token_set_state(t, res->error == WIRE_E_NEEDS_LOGIN ? TOKEN_NEEDS_LOGIN : TOKEN_ERROR);
 	}
 	if (res->error == WIRE_E_NEEDS_LOGIN && t->refresh_token != NULL)
 		token_forget_refresh(t);
@@ -258,7 +267,7 @@ static void token_failed(struct token *t, struct auth_result *res)
 	else if (!res->transient && (res->error == WIRE_E_NEEDS_LOGIN || token_delegated(t)))
 		t->blocked_until = LLONG_MAX;
 	else if (!res->transient)
-		t->blocked_until = token_now_ms() + TOKEN_REFUSED_HOLD_S * 1000LL;
+		t->blocked_until = clock_ms() + TOKEN_REFUSED_HOLD_S * 1000LL;
 	/* Keep retrying in the background while a token is still in service, or the failure passes. */
 	if (valid || res->transient)
 		token_arm(t, token_backoff_ms(t, res->retry_after));
@@ -268,7 +277,7 @@ static void token_done(void *arg, struct auth_result *res)
 {
 	struct token *t = arg;
 
-	t->inflight = 0;
+	token_set_fetch(t, TOKEN_FETCH_IDLE);
 	if (res->ok)
 		token_take(t, res);
 	else
@@ -277,35 +286,37 @@ static void token_done(void *arg, struct auth_result *res)
 		token_notify(t, WIRE_E_COUNT, NULL);
 	else
 		token_notify(t, res->error, t->last_error);
-	auth_result_clear(res);
 	if (t->pending_restart) {
+		char *claims = t->pending_claims;
+
 		t->pending_restart = 0;
-		token_refresh_now(t);
+		t->pending_claims = NULL;
+		t->blocked_until = 0;
+		token_acquire(t, claims);
+		free(claims);
 	}
 }
 
 static void token_acquire(struct token *t, const char *claims)
 {
-	char err[AUTH_MAX_MESSAGE];
+	long long now = clock_ms();
 
-	if (t->inflight)
+	if (t->fetch != TOKEN_FETCH_IDLE)
 		return;
-	if (t->blocked_until > token_now_ms()) {
+	if (t->blocked_until > now) {
 		token_notify(t, t->last_code, t->last_error);
 		return;
 	}
-	evtimer_del(t->timer);
-	t->sent_at = token_now_ms();
-	if (t->access == NULL)
-		t->state = TOKEN_SIGNING_IN;
-	/* Before the start: a method may finish at once. */
-	t->inflight = 1;
-	if (auth_start(&t->auth, claims, err, sizeof(err)) < 0) {
-		struct auth_result res = { .error = WIRE_E_AUTH_FAILED, .transient = 1 };
-
-		snprintf(res.message, sizeof(res.message), "%s", err);
-		token_done(t, &res);
+	if (t->rejected_until > now) {
+		token_arm(t, t->rejected_until - now);
+		return;
 	}
+	evtimer_del(t->timer);
+	t->sent_at = now;
+	if (t->access == NULL)
+		token_set_state(t, TOKEN_SIGNING_IN);
+	token_set_fetch(t, TOKEN_FETCH_RUNNING);
+	auth_start(t->auth, claims);
 }
 
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -333,22 +344,19 @@ struct token *token_new(struct event_base *base, struct http *http,
 	t->deliver = evtimer_new(base, token_deliver, t);
 	if (t->timer == NULL || t->deliver == NULL) {
 		snprintf(err, errlen, "out of memory");
-		if (t->timer != NULL)
-			event_free(t->timer);
-		free(t);
-		return NULL;
+		goto fail;
 	}
-	if (auth_init(&t->auth, base, conf, http, token_done, t, err, errlen) < 0) {
-		event_free(t->timer);
-		event_free(t->deliver);
-		free(t);
-		return NULL;
-	}
+	t->auth = auth_new(base, conf, http, token_done, t, err, errlen);
+	if (t->auth == NULL)
+		goto fail;
 	if (token_delegated(t))
 		token_load_refresh(t);
 	if (conf->user_principal_name != NULL && t->upn[0] == '\0')
 		snprintf(t->upn, sizeof(t->upn), "%s", conf->user_principal_name);
 	return t;
+fail:
+	token_free(t);
+	return NULL;
 }
 
 void token_free(struct token *t)
@@ -365,11 +373,14 @@ void token_free(struct token *t)
 		TAILQ_REMOVE(&t->ready, w, entry);
 		free(w);
 	}
-	auth_cleanup(&t->auth);
-	event_free(t->timer);
-	event_free(t->deliver);
+	auth_free(t->auth);
+	if (t->timer != NULL)
+		event_free(t->timer);
+	if (t->deliver != NULL)
+		event_free(t->deliver);
 	token_drop(t);
-	secret_free_str(t->refresh_token);
+	sbuf_free(t->refresh_token);
+	free(t->pending_claims);
 	free(t);
 }
 
@@ -382,11 +393,11 @@ const char *token_current(struct token *t, unsigned *gen)
 {
 	if (t->access == NULL)
 		return NULL;
-	if (token_now_ms() >= t->expires_at - token_skew_ms((long)((t->expires_at - t->sent_at) / 1000)))
+	if (clock_ms() >= t->expires_at - token_skew_ms((long)((t->expires_at - t->sent_at) / 1000)))
 		return NULL;
 	if (gen != NULL)
 		*gen = t->gen;
-	return t->access;
+	return sbuf_str(t->access);
 }
 
 struct token_wait *token_wait(struct token *t, token_cb cb, void *arg)
@@ -416,46 +427,73 @@ void token_wait_cancel(struct token_wait *w)
 
 void token_rejected(struct token *t, unsigned gen, const char *claims)
 {
+	long long now = clock_ms();
+
 	if (gen != t->gen || t->access == NULL)
 		return;         /* already replaced */
-	log_info("profile %s: Exchange refused the token; fetching a new one", t->conf->name);
+	t->rejections++;
+	log_info("profile %s: Exchange refused the token (%u in a row); fetching a new one",
+		 t->conf->name, t->rejections);
 	token_drop(t);
-	if (t->inflight) {
-		/* The refresh in flight may predate the revocation; go again after it. */
+	token_set_state(t, TOKEN_SIGNING_IN);
+	/* The first refusal may be a revocation: fetch at once.  Refusals of fresh tokens back off. */
+	if (t->rejections > 1)
+		t->rejected_until = now + rnd_backoff_ms(TOKEN_BACKOFF_MIN_MS, TOKEN_REJECTED_MAX_MS,
+							 t->rejections - 2);
+	if (t->fetch != TOKEN_FETCH_IDLE) {
+		/* The fetch in flight may predate the revocation; go again after it. */
 		t->pending_restart = 1;
+		free(t->pending_claims);
+		t->pending_claims = claims != NULL ? strdup(claims) : NULL;
 		return;
 	}
 	token_acquire(t, claims);
 }
 
+void token_accepted(struct token *t, unsigned gen)
+{
+	if (gen == t->gen) {
+		t->rejections = 0;
+		t->rejected_until = 0;
+	}
+}
+
+/* Stops whatever runs to get a token; nothing it was doing will be delivered. */
+static void token_stop_fetch(struct token *t)
+{
+	auth_cancel(t->auth);
+	token_set_fetch(t, TOKEN_FETCH_IDLE);
+	t->pending_restart = 0;
+	free(t->pending_claims);
+	t->pending_claims = NULL;
+	evtimer_del(t->timer);
+}
+
 void token_forget(struct token *t)
 {
-	auth_cancel(&t->auth);
-	t->auth.progress = NULL;
-	t->inflight = 0;
-	t->pending_restart = 0;
-	evtimer_del(t->timer);
+	token_stop_fetch(t);
+	auth_login_detach(t->auth);
 	token_drop(t);
 	token_forget_refresh(t);
-	t->state = token_delegated(t) ? TOKEN_NEEDS_LOGIN : TOKEN_SIGNING_IN;
+	token_set_state(t, token_delegated(t) ? TOKEN_NEEDS_LOGIN : TOKEN_SIGNING_IN);
 	token_notify(t, WIRE_E_NEEDS_LOGIN, "signed out");
 }
 
-int token_login(struct token *t, const char *password, auth_progress_cb progress,
+int token_login(struct token *t, const struct sbuf *password, auth_progress_cb progress,
 		void *progress_arg, char *err, size_t errlen)
 {
+	if (!auth_has_login(t->auth))
+		return auth_login(t->auth, password, progress, progress_arg, err, errlen);
 	/* A person signing in overrides whatever runs or was given up. */
-	auth_cancel(&t->auth);
-	t->inflight = 0;
-	t->pending_restart = 0;
+	token_stop_fetch(t);
 	t->blocked_until = 0;
-	evtimer_del(t->timer);
+	t->rejected_until = 0;
 	if (t->access == NULL)
-		t->state = TOKEN_SIGNING_IN;
-	t->sent_at = token_now_ms();
-	t->inflight = 1;
-	if (auth_login(&t->auth, password, progress, progress_arg, err, errlen) < 0) {
-		t->inflight = 0;
+		token_set_state(t, TOKEN_SIGNING_IN);
+	t->sent_at = clock_ms();
+	token_set_fetch(t, TOKEN_FETCH_LOGIN);
+	if (auth_login(t->auth, password, progress, progress_arg, err, errlen) < 0) {
+		token_set_fetch(t, TOKEN_FETCH_IDLE);
 		return -1;
 	}
 	return 0;
@@ -463,20 +501,19 @@ int token_login(struct token *t, const char *password, auth_progress_cb progress
 
 void token_login_detach(struct token *t)
 {
-	t->auth.progress = NULL;
+	auth_login_detach(t->auth);
 }
 
 void token_set_conf(struct token *t, const struct conf_profile *conf, const char *state_dir)
 {
 	t->conf = conf;
 	t->state_dir = state_dir;
-	t->auth.conf = conf;
-	t->auth.client_id = conf->app_id != NULL ? conf->app_id : CONF_DEVICE_APP_ID;
+	auth_set_conf(t->auth, conf);
 }
 
 int token_busy(const struct token *t)
 {
-	return t->inflight || !TAILQ_EMPTY(&t->waiters) || !TAILQ_EMPTY(&t->ready);
+	return t->fetch != TOKEN_FETCH_IDLE || !TAILQ_EMPTY(&t->waiters) || !TAILQ_EMPTY(&t->ready);
 }
 
 const char *token_identity(const struct token *t)
@@ -487,7 +524,8 @@ const char *token_identity(const struct token *t)
 void token_refresh_now(struct token *t)
 {
 	t->blocked_until = 0;
-	if (t->inflight) {
+	t->rejected_until = 0;
+	if (t->fetch != TOKEN_FETCH_IDLE) {
 		t->pending_restart = 1;
 		return;
 	}
@@ -518,7 +556,7 @@ long token_expires_in(const struct token *t)
 {
 	if (t->access == NULL)
 		return -1;
-	return (long)((t->expires_at - token_now_ms()) / 1000);
+	return (long)((t->expires_at - clock_ms()) / 1000);
 }
 
 const char *token_last_error(const struct token *t)

@@ -13,6 +13,7 @@
 
 struct event_base;
 struct http;
+struct sbuf;
 struct token;
 struct token_wait;
 
@@ -21,6 +22,7 @@ struct token_wait;
 #define TOKEN_BACKOFF_MIN_MS 1000
 #define TOKEN_BACKOFF_MAX_MS 60000
 #define TOKEN_REFUSED_HOLD_S 60         /* credentials refused: no new attempt for this long */
+#define TOKEN_REJECTED_MAX_MS 60000     /* fresh tokens refused again and again: the longest wait */
 
 enum token_state {
 	TOKEN_SIGNING_IN,               /* no token yet, one is being fetched */
@@ -45,15 +47,22 @@ const char *token_current(struct token *t, unsigned *gen);
 /* Calls cb once a token is held or acquisition fails; starts one if none is running. */
 struct token_wait *token_wait(struct token *t, token_cb cb, void *arg);
 void token_wait_cancel(struct token_wait *w);
-/* The service refused generation gen (HTTP 401): drop it and fetch another. */
+/*
+ * The service refused generation gen (HTTP 401): drop it and fetch
+ * another.  When it keeps refusing fresh tokens, each new fetch waits
+ * longer (up to TOKEN_REJECTED_MAX_MS), so a service that answers every
+ * token with 401 does not get a token request for every run.
+ */
 void token_rejected(struct token *t, unsigned gen, const char *claims);
+/* The service took generation gen: the refusals are over. */
+void token_accepted(struct token *t, unsigned gen);
 /*
  * Interactive sign-in (exoctl login): device code instructions go to
  * progress; the outcome reaches token_wait callers.  -1 when the method
  * has no login or it cannot start.
  */
 struct auth_login_info;
-int token_login(struct token *t, const char *password,
+int token_login(struct token *t, const struct sbuf *password,
 		void (*progress)(void *arg, const struct auth_login_info *info),
 		void *progress_arg, char *err, size_t errlen);
 /* The person who asked for the login left: no more progress for them. */

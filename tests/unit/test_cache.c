@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/sbuf.h"
 #include "daemon/cache.h"
 #include "daemon/secret.h"
 
@@ -68,7 +69,8 @@ static void assert_contains(const char *err, const char *want)
 /* Loads key from dir and expects rc; on -1 the message must say why. */
 static void assert_load(const char *dir, const struct cache_key *k, int rc, const char *why)
 {
-	char err[ERRLEN] = "", upn[UPNLEN] = "untouched", *rt = (char *)"untouched";
+	char err[ERRLEN] = "", upn[UPNLEN] = "untouched";
+	struct sbuf *rt = (struct sbuf *)&rc;   /* anything but NULL: cache_load must clear it */
 
 	assert_int_equal(cache_load(dir, k, &rt, upn, sizeof(upn), err, sizeof(err)), rc);
 	assert_null(rt);
@@ -80,12 +82,13 @@ static void assert_load(const char *dir, const struct cache_key *k, int rc, cons
 /* Loads key from statedir and expects the token want. */
 static void load_ok(const char *want)
 {
-	char err[ERRLEN] = "", *rt = NULL;
+	char err[ERRLEN] = "";
+	struct sbuf *rt = NULL;
 
 	if (cache_load(statedir, &key, &rt, NULL, 0, err, sizeof(err)) != 0)
 		fail_msg("cache_load: %s", err);
-	assert_string_equal(rt, want);
-	secret_free_str(rt);
+	assert_string_equal(sbuf_str(rt), want);
+	sbuf_free(rt);
 }
 
 static void store_ok(const char *rt, const char *upn)
@@ -141,26 +144,27 @@ static int teardown(void **state)
 
 static void test_round_trip(void **state)
 {
-	char err[ERRLEN], upn[UPNLEN], *rt = NULL;
+	char err[ERRLEN], upn[UPNLEN];
+	struct sbuf *rt = NULL;
 
 	(void)state;
 	store_ok(RT, "admin@contoso.onmicrosoft.com");
 	assert_int_equal(cache_load(statedir, &key, &rt, upn, sizeof(upn), err, sizeof(err)), 0);
-	assert_string_equal(rt, RT);
+	assert_string_equal(sbuf_str(rt), RT);
 	assert_string_equal(upn, "admin@contoso.onmicrosoft.com");
-	secret_free_str(rt);
+	sbuf_free(rt);
 
 	/* A second store replaces the first; no upn leaves an empty one. */
 	store_ok("second-token", NULL);
 	assert_int_equal(cache_load(statedir, &key, &rt, upn, sizeof(upn), err, sizeof(err)), 0);
-	assert_string_equal(rt, "second-token");
+	assert_string_equal(sbuf_str(rt), "second-token");
 	assert_string_equal(upn, "");
-	secret_free_str(rt);
+	sbuf_free(rt);
 
 	/* upn is optional for the caller too. */
 	assert_int_equal(cache_load(statedir, &key, &rt, NULL, 0, err, sizeof(err)), 0);
-	assert_string_equal(rt, "second-token");
-	secret_free_str(rt);
+	assert_string_equal(sbuf_str(rt), "second-token");
+	sbuf_free(rt);
 }
 
 static void test_file_format(void **state)
@@ -187,7 +191,8 @@ static void test_file_format(void **state)
 
 static void test_hand_written_file_read(void **state)
 {
-	char err[ERRLEN], upn[UPNLEN], *rt = NULL;
+	char err[ERRLEN], upn[UPNLEN];
+	struct sbuf *rt = NULL;
 	struct cache_key upper = key;
 
 	(void)state;
@@ -198,9 +203,9 @@ static void test_hand_written_file_read(void **state)
 	/* Tenant GUIDs and app ids are compared as Entra does, without regard to case. */
 	upper.tenant = "72F988BF-86F1-41AF-91AB-2D7CD011DB47";
 	assert_int_equal(cache_load(statedir, &upper, &rt, upn, sizeof(upn), err, sizeof(err)), 0);
-	assert_string_equal(rt, "hand-A");
+	assert_string_equal(sbuf_str(rt), "hand-A");
 	assert_string_equal(upn, "u@x.example");
-	secret_free_str(rt);
+	sbuf_free(rt);
 }
 
 static void test_other_identity_is_none(void **state)
@@ -403,7 +408,7 @@ static void test_garbage_refused(void **state)
 	write_str(statedir, "contoso.token", "[1,2,3]");
 	assert_load(statedir, &key, -1, "not a valid JSON object");
 	write_str(statedir, "contoso.token", "");
-	assert_load(statedir, &key, -1, "not a valid JSON object");
+	assert_load(statedir, &key, -1, "is empty");
 	/* Our identity, but no token in it. */
 	write_str(statedir, "contoso.token",
 		  "{\"version\":1,\"authority\":\"" AUTHORITY "\",\"tenant\":\"" TENANT_ID "\","
@@ -426,7 +431,8 @@ static void test_wrong_version_refused(void **state)
 
 static void test_upn_too_long_for_buffer(void **state)
 {
-	char err[ERRLEN] = "", upn[8], *rt = NULL;
+	char err[ERRLEN] = "", upn[8];
+	struct sbuf *rt = NULL;
 
 	(void)state;
 	store_ok(RT, "longer-than-eight@example.com");

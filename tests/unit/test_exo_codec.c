@@ -935,29 +935,6 @@ test_error_transient(void **state)
 	assert_int_equal(exo_codec_error_transient(NULL), 0);
 }
 
-static void
-test_cmdlet_reads(void **state)
-{
-	static const char *const reads[] = {
-		"Get-Mailbox", "get-mailbox", "GET-EXOMailbox", "Test-OAuthConnectivity",
-		"Search-UnifiedAuditLog", "Export-QuarantineMessage", "Find-Something",
-		"Measure-Thing", "Resolve-Recipient",
-	};
-	static const char *const writes[] = {
-		"Set-Mailbox", "New-Mailbox", "Remove-Mailbox", "Add-DistributionGroupMember",
-		"Enable-OrganizationCustomization", "Getter-Mailbox", "Ge-Mailbox", "Get",
-		"Get-", "-Mailbox", "", "Update-RoleGroupMember",
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
-		assert_int_equal(exo_codec_cmdlet_reads(reads[i]), 1);
-	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
-		assert_int_equal(exo_codec_cmdlet_reads(writes[i]), 0);
-	assert_int_equal(exo_codec_cmdlet_reads(NULL), 0);
-}
-
 /* ---- request body ---- */
 
 static void
@@ -1098,7 +1075,6 @@ main(void)
 		cmocka_unit_test(test_error_garbage),
 		cmocka_unit_test(test_error_text_bounded),
 		cmocka_unit_test(test_error_transient),
-		cmocka_unit_test(test_cmdlet_reads),
 		cmocka_unit_test(test_body_no_params),
 		cmocka_unit_test(test_body_scalars_and_arrays),
 		cmocka_unit_test(test_body_hashtables),

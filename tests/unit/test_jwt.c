@@ -18,6 +18,8 @@
 #include <yajl/yajl_tree.h>
 
 #include "daemon/cert.h"
+#include "common/sbuf.h"
+#include "daemon/b64.h"
 #include "daemon/jwt.h"
 
 #define ERRLEN 512
@@ -31,7 +33,7 @@ static X509 *cert;
 static struct cert_cred *cred;
 
 /* The test's own base64url decoder: translate to standard base64, pad, and let OpenSSL decode. */
-static unsigned char *b64url_decode(const char *in, size_t len, size_t *out_len)
+static unsigned char *t_b64url_decode(const char *in, size_t len, size_t *out_len)
 {
 	size_t pad = (4 - len % 4) % 4;
 	char *std = malloc(len + pad + 1);
@@ -53,7 +55,7 @@ static unsigned char *b64url_decode(const char *in, size_t len, size_t *out_len)
 }
 
 /* The test's own base64url encoder, for tokens given to jwt_peek. */
-static char *b64url_encode(const char *in, size_t len)
+static char *t_b64url_encode(const char *in, size_t len)
 {
 	char *out = malloc(4 * ((len + 2) / 3) + 1);
 	int n;
@@ -80,7 +82,7 @@ static yajl_val parse_part(const char *b64)
 {
 	char errbuf[128];
 	size_t n;
-	unsigned char *json = b64url_decode(b64, strlen(b64), &n);
+	unsigned char *json = t_b64url_decode(b64, strlen(b64), &n);
 	yajl_val v = yajl_tree_parse((const char *)json, errbuf, sizeof(errbuf));
 
 	if (v == NULL || !YAJL_IS_OBJECT(v))
@@ -107,7 +109,7 @@ static void jws_split(const char *token, struct jws *j)
 	j->sig_b64 = dot2 + 1;
 	j->header = parse_part(j->header_b64);
 	j->claims = parse_part(j->claims_b64);
-	j->sig = b64url_decode(j->sig_b64, strlen(j->sig_b64), &j->sig_len);
+	j->sig = t_b64url_decode(j->sig_b64, strlen(j->sig_b64), &j->sig_len);
 }
 
 static void jws_free(struct jws *j)
@@ -170,7 +172,7 @@ static void assert_thumb(const char *b64, const EVP_MD *type)
 
 	assert_non_null(b64);
 	assert_int_equal(X509_digest(cert, type, md, &n), 1);
-	got = b64url_decode(b64, strlen(b64), &got_len);
+	got = t_b64url_decode(b64, strlen(b64), &got_len);
 	assert_int_equal(got_len, n);
 	assert_memory_equal(got, md, n);
 	free(got);
@@ -200,12 +202,13 @@ static void assert_claims(const struct jws *j)
 
 static void make_assertion(enum conf_assertion_alg alg, struct jws *j)
 {
-	char err[ERRLEN] = "", *tok = NULL;
+	char err[ERRLEN] = "";
+	struct sbuf *tok = NULL;
 
 	if (jwt_client_assertion(cred, alg, APP_ID, AUDIENCE, NOW, &tok, err, sizeof(err)) != 0)
 		fail_msg("jwt_client_assertion: %s", err);
-	jws_split(tok, j);
-	free(tok);
+	jws_split(sbuf_str(tok), j);
+	sbuf_free(tok);
 }
 
 static void test_ps256(void **state)
@@ -257,7 +260,8 @@ static void test_jti_unique(void **state)
 
 static void test_assertion_bad_input(void **state)
 {
-	char err[ERRLEN], *tok = (char *)"x", *long_aud;
+	char err[ERRLEN], *long_aud;
+	struct sbuf *tok = (struct sbuf *)err;  /* anything but NULL: a failure must clear it */
 
 	(void)state;
 	assert_int_equal(jwt_client_assertion(cred, CONF_ALG_PS256, "", AUDIENCE, NOW, &tok, err,
@@ -294,20 +298,20 @@ static void test_b64url_vectors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		assert_int_equal(jwt_b64url_encode((const unsigned char *)v[i].plain,
+		assert_int_equal(b64url_encode((const unsigned char *)v[i].plain,
 						   strlen(v[i].plain), &enc), 0);
 		assert_string_equal(enc, v[i].enc);
 		free(enc);
-		assert_int_equal(jwt_b64url_decode(v[i].enc, strlen(v[i].enc), &dec, &len), 0);
+		assert_int_equal(b64url_decode(v[i].enc, strlen(v[i].enc), &dec, &len), 0);
 		assert_int_equal(len, strlen(v[i].plain));
 		assert_memory_equal(dec, v[i].plain, len);
 		free(dec);
 	}
-	assert_int_equal(jwt_b64url_decode("Zg==", 4, &dec, &len), 0);
+	assert_int_equal(b64url_decode("Zg==", 4, &dec, &len), 0);
 	assert_int_equal(len, 1);
 	assert_int_equal(dec[0], 'f');
 	free(dec);
-	assert_int_equal(jwt_b64url_decode("Zm8=", 4, &dec, &len), 0);
+	assert_int_equal(b64url_decode("Zm8=", 4, &dec, &len), 0);
 	assert_int_equal(len, 2);
 	free(dec);
 }
@@ -320,7 +324,7 @@ static void test_b64url_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (jwt_b64url_decode(bad[i], strlen(bad[i]), &dec, &len) != -1)
+		if (b64url_decode(bad[i], strlen(bad[i]), &dec, &len) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
 		assert_null(dec);
 		assert_int_equal(len, 0);
@@ -330,7 +334,7 @@ static void test_b64url_rejects(void **state)
 /* "e30" is {}; the signature part is never looked at. */
 static char *token_with(const char *payload_json, int padded)
 {
-	char *p = b64url_encode(payload_json, strlen(payload_json));
+	char *p = t_b64url_encode(payload_json, strlen(payload_json));
 	size_t n = strlen(p) + 32;
 	char *tok = malloc(n);
 

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common/sbuf.h"
 #include "daemon/secret.h"
 
 #define ERRLEN 512
@@ -39,18 +40,22 @@ static void write_file(const char *name, const void *data, size_t len, mode_t mo
 }
 
 /* Reads name from tmpdir; returns the status and leaves the secret or the error behind. */
-static int read_secret(const char *name, size_t max, char **s, size_t *len, char *err)
+static int read_secret(const char *name, size_t max, struct sbuf **s, size_t *len, char *err)
 {
 	char p[PATH_MAX];
+	int rc;
 
 	path_in(p, sizeof(p), name);
 	err[0] = '\0';
-	return secret_read_file(p, max, s, len, err, ERRLEN);
+	rc = secret_read_file(p, max, s, err, ERRLEN);
+	*len = *s != NULL ? sbuf_len(*s) : 0;
+	return rc;
 }
 
 static void assert_refused(const char *name, size_t max, const char *why)
 {
-	char err[ERRLEN], *s = (char *)"untouched";
+	char err[ERRLEN];
+	struct sbuf *s = (struct sbuf *)err;    /* anything but NULL: a failure must clear it */
 	size_t len = 99;
 
 	assert_int_equal(read_secret(name, max, &s, &len, err), -1);
@@ -85,47 +90,49 @@ static int teardown(void **state)
 
 static void test_reads_and_strips_one_newline(void **state)
 {
-	char err[ERRLEN], *s = NULL;
+	char err[ERRLEN];
+	struct sbuf *s = NULL;
 	size_t len = 0;
 
 	(void)state;
 	write_file("lf", "s3cret\n", 7, 0600);
 	assert_int_equal(read_secret("lf", 0, &s, &len, err), 0);
-	assert_string_equal(s, "s3cret");
+	assert_string_equal(sbuf_str(s), "s3cret");
 	assert_int_equal(len, 6);
-	secret_free(s, len);
+	sbuf_free(s);
 
 	write_file("crlf", "pa ss\r\n", 7, 0400);
 	assert_int_equal(read_secret("crlf", 0, &s, &len, err), 0);
-	assert_string_equal(s, "pa ss");
+	assert_string_equal(sbuf_str(s), "pa ss");
 	assert_int_equal(len, 5);
-	secret_free_str(s);
+	sbuf_free(s);
 
 	write_file("two", "x\n\n", 3, 0600);
 	assert_int_equal(read_secret("two", 0, &s, &len, err), 0);
-	assert_string_equal(s, "x\n");
-	secret_free(s, len);
+	assert_string_equal(sbuf_str(s), "x\n");
+	sbuf_free(s);
 
 	write_file("none", "abc", 3, 0600);
 	assert_int_equal(read_secret("none", 0, &s, &len, err), 0);
-	assert_memory_equal(s, "abc", 4);
+	assert_memory_equal(sbuf_str(s), "abc", 4);
 	assert_int_equal(len, 3);
-	secret_free(s, len);
+	sbuf_free(s);
 }
 
 static void test_binary_content_kept(void **state)
 {
 	static const char data[] = { 'a', '\0', 'b', '\n' };
-	char err[ERRLEN], *s = NULL;
+	char err[ERRLEN];
+	struct sbuf *s = NULL;
 	size_t len = 0;
 
 	(void)state;
 	write_file("bin", data, sizeof(data), 0600);
 	assert_int_equal(read_secret("bin", 0, &s, &len, err), 0);
 	assert_int_equal(len, 3);
-	assert_memory_equal(s, data, 3);
-	assert_int_equal(s[3], '\0');
-	secret_free(s, len);
+	assert_memory_equal(sbuf_ptr(s), data, 3);
+	assert_int_equal(sbuf_ptr(s)[3], '\0');
+	sbuf_free(s);
 }
 
 static void test_group_or_other_access_refused(void **state)
@@ -188,7 +195,8 @@ static void test_empty_refused(void **state)
 
 static void test_oversized_refused(void **state)
 {
-	char *big, err[ERRLEN], *s = NULL;
+	char *big, err[ERRLEN];
+	struct sbuf *s = NULL;
 	size_t len = 0;
 
 	(void)state;
@@ -196,7 +204,7 @@ static void test_oversized_refused(void **state)
 	assert_refused("ten", 9, "larger than 9 bytes");
 	assert_int_equal(read_secret("ten", 10, &s, &len, err), 0);
 	assert_int_equal(len, 10);
-	secret_free(s, len);
+	sbuf_free(s);
 
 	big = malloc(SECRET_MAX_SIZE + 1);
 	assert_non_null(big);
@@ -229,8 +237,8 @@ static void test_foreign_owner_refused(void **state)
 
 static void test_credentials_directory(void **state)
 {
-	char creds[PATH_MAX], p[PATH_MAX], err[ERRLEN], *s = NULL;
-	size_t len = 0;
+	char creds[PATH_MAX], p[PATH_MAX], err[ERRLEN];
+	struct sbuf *s = NULL;
 
 	(void)state;
 	path_in(creds, sizeof(creds), "creds");
@@ -239,18 +247,18 @@ static void test_credentials_directory(void **state)
 	write_file("client-secret", "from-tmpdir\n", 12, 0600);
 
 	assert_int_equal(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
-	assert_int_equal(secret_read_file("client-secret", 0, &s, &len, err, sizeof(err)), 0);
-	assert_string_equal(s, "from-systemd");
-	secret_free(s, len);
+	assert_int_equal(secret_read_file("client-secret", 0, &s, err, sizeof(err)), 0);
+	assert_string_equal(sbuf_str(s), "from-systemd");
+	sbuf_free(s);
 	assert_int_equal(secret_check_file("client-secret", err, sizeof(err)), 0);
 
 	/* An absolute path is taken as it is. */
 	path_in(p, sizeof(p), "client-secret");
-	assert_int_equal(secret_read_file(p, 0, &s, &len, err, sizeof(err)), 0);
-	assert_string_equal(s, "from-tmpdir");
-	secret_free(s, len);
+	assert_int_equal(secret_read_file(p, 0, &s, err, sizeof(err)), 0);
+	assert_string_equal(sbuf_str(s), "from-tmpdir");
+	sbuf_free(s);
 
-	assert_int_equal(secret_read_file("absent", 0, &s, &len, err, sizeof(err)), -1);
+	assert_int_equal(secret_read_file("absent", 0, &s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, creds));
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
@@ -258,8 +266,7 @@ static void test_credentials_directory(void **state)
 static void test_free_null(void **state)
 {
 	(void)state;
-	secret_free(NULL, 10);
-	secret_free_str(NULL);
+	sbuf_free(NULL);
 }
 
 int main(void)

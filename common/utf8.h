@@ -1,0 +1,16 @@
+/*
+ * UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates, nothing
+ * past U+10FFFF.  yajl's own check lets all three through, and what exod
+ * echoes to its clients must be valid text.
+ */
+#ifndef EXOD_UTF8_H
+#define EXOD_UTF8_H
+
+#include <stddef.h>
+
+/* 1 when s[0..len) is valid UTF-8 (NUL bytes count as valid here). */
+int utf8_valid(const void *s, size_t len);
+/* The longest prefix of s[0..len) within max bytes that does not split a sequence. */
+size_t utf8_cut(const void *s, size_t len, size_t max);
+
+#endif
