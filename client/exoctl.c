@@ -16,6 +16,7 @@
 #include "client/conn.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "common/sbuf.h"
 #include "common/wire.h"
 
 #ifndef EXOD_VERSION
@@ -138,7 +139,7 @@ static int exoctl_req_begin(struct exoctl_req *r, const struct exoctl *x, const 
 static void exoctl_req_wipe(struct exoctl_req *r)
 {
 	/* Only what was written can hold a password. */
-	explicit_bzero(r->buf, r->len < sizeof(r->buf) ? r->len : sizeof(r->buf));
+	sbuf_wipe(r->buf, r->len < sizeof(r->buf) ? r->len : sizeof(r->buf));
 	r->len = 0;
 	if (r->g != NULL)
 		yajl_gen_free(r->g);
@@ -525,7 +526,7 @@ static int exoctl_tty_read(int fd, char *pw, size_t cap)
 		tcsetattr(fd, TCSAFLUSH, &saved);
 	}
 	pw[n] = '\0';
-	explicit_bzero(&ch, sizeof(ch));
+	sbuf_wipe(&ch, sizeof(ch));
 	exoctl_tty_say(fd, "\n");
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
@@ -569,7 +570,7 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 		return exoctl_usage_error("login: use --device or --password");
 	if (method != NULL && strcmp(method, "password") == 0 &&
 	    exoctl_read_password(pw, sizeof(pw)) < 0) {
-		explicit_bzero(pw, sizeof(pw));
+		sbuf_wipe(pw, sizeof(pw));
 		return EXOCTL_EXIT_USAGE;
 	}
 	if (exoctl_req_begin(r, x, "login", 1) == 0) {
@@ -578,7 +579,7 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 		if (pw[0] != '\0')
 			exoctl_req_str(r, "password", pw);
 	}
-	explicit_bzero(pw, sizeof(pw));
+	sbuf_wipe(pw, sizeof(pw));
 	if (r->g == NULL || exoctl_req_end(r) < 0) {
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_FAILED;

@@ -10,6 +10,7 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "common/sbuf.h"
 #include "output.h"
 
 #define PARAMS_ESCAPABLE ",;=$@'\""    /* what a backslash makes literal */
@@ -190,7 +191,7 @@ static int params_gen_scalar(struct params *p, yajl_gen g, struct params_span v,
 	else
 		st = yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 	rc = params_gen_ok(p, st);
-	explicit_bzero(s, strlen(s));
+	sbuf_wipe(s, strlen(s));
 	free(s);
 	return rc;
 }
@@ -296,7 +297,7 @@ static struct params_entry *params_find(struct params *p, const char *name)
 static void params_entry_clear(struct params_entry *e)
 {
 	if (e->owned != NULL) {
-		explicit_bzero(e->owned, strlen(e->owned));
+		sbuf_wipe(e->owned, strlen(e->owned));
 		free(e->owned);
 	}
 	memset(e, 0, sizeof(*e));
@@ -349,7 +350,7 @@ static int params_join(struct params *p, int argc, char *const argv[], int *i,
 		memcpy(joined, e->text, len);
 		memcpy(joined + len, next, nlen + 1);
 		if (e->owned != NULL) {
-			explicit_bzero(e->owned, len);
+			sbuf_wipe(e->owned, len);
 			free(e->owned);
 		}
 		e->owned = joined;

@@ -1,6 +1,7 @@
 /* exod.conf: inih splits key = value; sections, limits and every check are ours. */
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -606,7 +607,7 @@ static void conf_free_str(char *s)
 	if (s == NULL)
 		return;
 	/* A proxy URL may hold a password; wiping every value costs nothing. */
-	explicit_bzero(s, strlen(s));
+	sbuf_wipe(s, strlen(s));
 	free(s);
 }
 
@@ -1080,7 +1081,7 @@ out:
 	if (p.fp != NULL)
 		fclose(p.fp);
 	if (p.line != NULL) {
-		explicit_bzero(p.line, CONF_LINE_MAX + 1);
+		sbuf_wipe(p.line, CONF_LINE_MAX + 1);
 		free(p.line);
 	}
 	conf_free(p.conf);

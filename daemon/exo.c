@@ -60,8 +60,7 @@ struct exo_call {
 	const struct exo_sink *sink;
 	void *arg;
 	char cmdlet[WIRE_MAX_CMDLET + 1];
-	char *body;
-	size_t body_len;
+	struct sbuf *body;              /* parameters may be passwords */
 	struct pool_job *job;
 	struct token_wait *wait;
 	struct http_xfer *xfer;
@@ -619,8 +618,8 @@ static void exo_send(struct exo_call *c, const char *token)
 	struct http_request req = {
 		.method = "POST",
 		.url = c->page_url != NULL ? c->page_url : c->t->invoke_url,
-		.body = c->body,
-		.body_len = c->body_len,
+		.body = sbuf_str(c->body),
+		.body_len = sbuf_len(c->body),
 		.ca_file = conf->ca_file,
 		.proxy = conf->proxy,
 		.timeout_ms = (long)conf->request_timeout * 1000,
@@ -702,7 +701,7 @@ int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val para
 
 	memset(end, 0, sizeof(*end));
 	end->error = WIRE_E_UPSTREAM;
-	if (c == NULL || exo_codec_body(cmdlet, params, &c->body, &c->body_len) < 0) {
+	if (c == NULL || exo_codec_body(cmdlet, params, &c->body) < 0) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -733,7 +732,7 @@ fail:
 	if (c != NULL) {
 		if (c->retry != NULL)
 			event_free(c->retry);
-		free(c->body);
+		sbuf_free(c->body);
 		free(c);
 	}
 	return -1;
@@ -762,7 +761,7 @@ void exo_call_cancel(struct exo_call *c)
 	free(c->next_link);
 	free(c->claims);
 	free(c->errbody);
-	free(c->body);
+	sbuf_free(c->body);
 	/* Leaving the pool grants the slot to the next call, which starts from the loop. */
 	pool_leave(c->job);
 	free(c);

@@ -13,6 +13,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "common/jtree.h"
+#include "common/sbuf.h"
 #include "common/utf8.h"
 
 #define EXO_CODEC_MAX_DEPTH 64                  /* JSON nesting levels, page or body */
@@ -682,21 +683,21 @@ exo_gen_tree(yajl_gen g, yajl_val v, int depth, int tag)
 }
 
 int
-exo_codec_body(const char *cmdlet, const yajl_val params, char **out, size_t *len)
+exo_codec_body(const char *cmdlet, const yajl_val params, struct sbuf **out)
 {
 	yajl_gen g = NULL;
 	const unsigned char *buf;
 	size_t n;
 	int rc = -1;
 
-	if (out == NULL || len == NULL)
+	if (out == NULL)
 		return -1;
 	*out = NULL;
-	*len = 0;
 	if (!exo_cmdlet_name_ok(cmdlet) || (params != NULL && !YAJL_IS_OBJECT(params)))
 		return -1;
-	g = exo_gen_new();
-	if (g == NULL)
+	/* Parameters may be passwords (New-Mailbox -Password): the generator's buffer is wiped. */
+	g = yajl_gen_alloc(&sbuf_yajl_funcs);
+	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0)
 		goto out;
 	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
 	    exo_gen_str(g, "CmdletInput") != yajl_gen_status_ok ||
@@ -717,12 +718,9 @@ exo_codec_body(const char *cmdlet, const yajl_val params, char **out, size_t *le
 	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
 	    yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok)
 		goto out;
-	*out = malloc(n + 1);
+	*out = sbuf_dup(buf, n);
 	if (*out == NULL)
 		goto out;
-	memcpy(*out, buf, n);
-	(*out)[n] = '\0';
-	*len = n;
 	rc = 0;
 out:
 	if (g != NULL)

@@ -13,12 +13,15 @@
 #define EXO_MAX_LINK 8192                  /* bytes in an @odata.nextLink */
 #define EXO_MAX_WARNING 8192               /* bytes in one warning */
 
+struct sbuf;
+
 /*
  * {"CmdletInput":{"CmdletName":cmdlet,"Parameters":params}}.  params may be
  * NULL ({}).  Nested objects get "@odata.type":"#Exchange.GenericHashTable"
- * unless they carry an @odata.type already.  *out is malloc'd.
+ * unless they carry an @odata.type already.  *out is a secret buffer:
+ * parameters may be passwords.
  */
-int exo_codec_body(const char *cmdlet, const yajl_val params, char **out, size_t *len);
+int exo_codec_body(const char *cmdlet, const yajl_val params, struct sbuf **out);
 
 struct exo_parser_cbs {
 	/* One element of "value", compact JSON.  Nonzero stops the parse. */

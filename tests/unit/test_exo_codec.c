@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/sbuf.h"
 #include "daemon/exo_codec.h"
 
 #define LOG_MAX 64
@@ -941,18 +942,17 @@ static void
 assert_body(const char *cmdlet, const char *params_json, const char *want)
 {
 	yajl_val params = NULL;
-	char *out = NULL;
-	size_t len = 0;
+	struct sbuf *out = NULL;
 
 	if (params_json != NULL) {
 		params = yajl_tree_parse(params_json, NULL, 0);
 		assert_non_null(params);
 	}
-	assert_int_equal(exo_codec_body(cmdlet, params, &out, &len), 0);
+	assert_int_equal(exo_codec_body(cmdlet, params, &out), 0);
 	assert_non_null(out);
-	assert_int_equal(len, strlen(want));
-	assert_string_equal(out, want);
-	free(out);
+	assert_int_equal(sbuf_len(out), strlen(want));
+	assert_string_equal(sbuf_str(out), want);
+	sbuf_free(out);
 	yajl_tree_free(params);
 }
 
@@ -1007,20 +1007,19 @@ test_body_rejects(void **state)
 {
 	yajl_val arr = yajl_tree_parse("[1]", NULL, 0);
 	yajl_val deep;
-	char *out = (char *)"unchanged";
-	size_t len = 99, i;
+	struct sbuf *out = (struct sbuf *)&state;      /* anything but NULL: a failure clears it */
+	size_t i;
 	char json[256];
 	char *q = json;
 
 	(void)state;
 	assert_non_null(arr);
-	assert_int_equal(exo_codec_body(NULL, NULL, &out, &len), -1);
+	assert_int_equal(exo_codec_body(NULL, NULL, &out), -1);
 	assert_null(out);
-	assert_int_equal(len, 0);
-	assert_int_equal(exo_codec_body("", NULL, &out, &len), -1);
-	assert_int_equal(exo_codec_body("Get-Mailbox\"", NULL, &out, &len), -1);
-	assert_int_equal(exo_codec_body("Get Mailbox", NULL, &out, &len), -1);
-	assert_int_equal(exo_codec_body("Get-Mailbox", arr, &out, &len), -1);
+	assert_int_equal(exo_codec_body("", NULL, &out), -1);
+	assert_int_equal(exo_codec_body("Get-Mailbox\"", NULL, &out), -1);
+	assert_int_equal(exo_codec_body("Get Mailbox", NULL, &out), -1);
+	assert_int_equal(exo_codec_body("Get-Mailbox", arr, &out), -1);
 	assert_null(out);
 	yajl_tree_free(arr);
 
@@ -1033,13 +1032,13 @@ test_body_rejects(void **state)
 	*q = '}';
 	deep = yajl_tree_parse(json, NULL, 0);
 	assert_non_null(deep);
-	assert_int_equal(exo_codec_body("Get-Mailbox", deep, &out, &len), -1);
+	assert_int_equal(exo_codec_body("Get-Mailbox", deep, &out), -1);
 	assert_null(out);
 	yajl_tree_free(deep);
 
 	memset(json, 'A', 200);
 	json[200] = '\0';
-	assert_int_equal(exo_codec_body(json, NULL, &out, &len), -1);
+	assert_int_equal(exo_codec_body(json, NULL, &out), -1);
 }
 
 int
