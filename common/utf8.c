@@ -1,6 +1,8 @@
 /* Strict UTF-8 validation (RFC 3629 §4). */
 #include "common/utf8.h"
 
+#include <string.h>
+
 /* Length of the sequence starting at s[0..n), or 0 when it is not valid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
@@ -56,6 +58,28 @@ int utf8_valid(const void *p, size_t len)
 		i += n;
 	}
 	return 1;
+}
+
+size_t utf8_repair(const void *p, size_t len, char *out)
+{
+	static const char replacement[] = "\xef\xbf\xbd";
+	const unsigned char *s = p;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		size_t n = s[i] < 0x80 ? 1 : utf8_seq(s + i, len - i);
+
+		if (n == 0) {
+			memcpy(out + o, replacement, 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	return o;
 }
 
 size_t utf8_cut(const void *p, size_t len, size_t max)

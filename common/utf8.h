@@ -10,6 +10,12 @@
 
 /* 1 when s[0..len) is valid UTF-8 (NUL bytes count as valid here). */
 int utf8_valid(const void *s, size_t len);
+/*
+ * Copies s[0..len) to out, which has room for 3 * len bytes, with every
+ * byte that does not begin a valid sequence replaced by U+FFFD, as .NET's
+ * UTF-8 decoder does; returns the bytes written.
+ */
+size_t utf8_repair(const void *s, size_t len, char *out);
 /* The longest prefix of s[0..len) within max bytes that does not split a sequence. */
 size_t utf8_cut(const void *s, size_t len, size_t max);
 

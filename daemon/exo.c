@@ -387,7 +387,7 @@ static void exo_page_next(struct exo_call *c)
 			 "than the first; not sending the token there");
 		return;
 	}
-	if ((c->page_url != NULL && strcmp(c->next_link, c->page_url) == 0) ||
+	if (strcmp(c->next_link, c->page_url != NULL ? c->page_url : c->t->invoke_url) == 0 ||
 	    c->pages >= c->t->conf->max_pages) {
 		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online sent %s; stopped after %d pages",
 			 c->pages >= c->t->conf->max_pages ? "more pages than max_pages allows"

@@ -402,38 +402,55 @@ exo_cb_number(void *ctx, const char *s, size_t len)
 }
 
 /*
- * Strings reach clients as they came: they must be valid UTF-8 (RFC 3629),
- * stricter than yajl's own check.
+ * Text that is not UTF-8 (RFC 3629, stricter than yajl's own check) gets
+ * U+FFFD for each bad byte, as the module's .NET decoder would show it, so
+ * that every line exod writes is valid UTF-8.  The rare repaired copy is
+ * handed to fn and freed.
  */
 static int
-exo_text_ok(struct exo_parser *p, const unsigned char *s, size_t len)
+exo_text(struct exo_parser *p, const unsigned char *s, size_t len,
+	 int (*fn)(struct exo_parser *p, const char *s, size_t len))
 {
+	char *fixed;
+	int rc;
+
 	if (utf8_valid(s, len))
-		return 1;
-	return exo_fail(p, "a string is not valid UTF-8");
+		return fn(p, (const char *)s, len);
+	fixed = malloc(len * 3);
+	if (fixed == NULL)
+		return exo_fail(p, "out of memory");
+	rc = fn(p, fixed, utf8_repair(s, len, fixed));
+	free(fixed);
+	return rc;
+}
+
+static int
+exo_string(struct exo_parser *p, const char *s, size_t len)
+{
+	return exo_scalar(p, EXO_T_STRING, s, len);
+}
+
+static int
+exo_key(struct exo_parser *p, const char *s, size_t len)
+{
+	p->events++;
+	if (p->capture >= 0)
+		return exo_gen_check(p, yajl_gen_string(p->gen, (const unsigned char *)s, len));
+	if (p->depth == 1)
+		p->slot = exo_slot_for(s, len);
+	return 1;
 }
 
 static int
 exo_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-	if (!exo_text_ok(ctx, s, len))
-		return 0;
-	return exo_scalar(ctx, EXO_T_STRING, (const char *)s, len);
+	return exo_text(ctx, s, len, exo_string);
 }
 
 static int
 exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
-	struct exo_parser *p = ctx;
-
-	if (!exo_text_ok(p, s, len))
-		return 0;
-	p->events++;
-	if (p->capture >= 0)
-		return exo_gen_check(p, yajl_gen_string(p->gen, s, len));
-	if (p->depth == 1)
-		p->slot = exo_slot_for((const char *)s, len);
-	return 1;
+	return exo_text(ctx, s, len, exo_key);
 }
 
 static int
@@ -492,7 +509,8 @@ exo_parser_new(const struct exo_parser_cbs *cbs, void *arg)
 		exo_parser_free(p);
 		return NULL;
 	}
-	yajl_config(p->yh, yajl_dont_validate_strings, 0);
+	/* exo_text checks strictly and repairs as the module would; yajl would refuse the page. */
+	yajl_config(p->yh, yajl_dont_validate_strings, 1);
 	return p;
 }
 

@@ -145,6 +145,9 @@ def authenticate(state, req, tenant):
     auth = req.header("Authorization")
     if not auth.startswith("Bearer ") or not auth[7:].strip():
         raise _unauthorized(state, "Access token is missing.")
+    if state.knob("reject_all_tokens"):
+        raise _unauthorized(state, "The access token is invalid: refused by the reject_all_tokens "
+                            "knob.", "invalid_token")
     try:
         claims = state.signer.verify(auth[7:].strip())
     except fake_crypto.JoseError as exc:
@@ -437,7 +440,9 @@ def invoke_endpoint(state, req, version, segment):
         state.count_in("invoke_by_cmdlet", name)
         _inject_failures(state, name)
         start = 0
-        if "$skiptoken" in req.query:
+        if req.query.get("$skiptoken", "").startswith("cycle"):
+            start = 0       # the hostile "cycle" link: the first page again, forever
+        elif "$skiptoken" in req.query:
             start = _resume(state, req, segment, ci)
         latency = state.knob("latency_ms")
         if latency:
@@ -519,6 +524,7 @@ def _page(state, req, version, segment, tenant, ci, source, start):
         warnings.append(MORE_RESULTS)
     elif source.truncated:
         warnings.append(MORE_RESULTS)
+    next_link = _hostile_next(state, req, version, segment) or next_link
     head = {"@odata.context": "https://%s/adminapi/%s/%s/$metadata#Collection(Exchange.GenericHashTable)"
                               % (req.host, version, tenant.id),
             "adminapi.warnings@odata.type": "#Collection(String)",
@@ -530,16 +536,40 @@ def _page(state, req, version, segment, tenant, ci, source, start):
                             ("Cache-Control", "private")], compressible=True)
 
 
+def _hostile_next(state, req, version, segment):
+    """The nextLink a hostile or broken service would send instead, per the next_link knob."""
+    how = state.knob("next_link")
+    if how is None:
+        return None
+    host, _, port = req.host.rpartition(":")
+    path = "/adminapi/%s/%s/InvokeCommand?$skiptoken=" % (version, segment)
+    if how == "self":
+        return "https://%s%s" % (req.host, req.target)
+    if how == "cycle":
+        n = req.query.get("$skiptoken", "cycle0")[5:] or "0"
+        return "https://%s%scycle%d" % (req.host, path, (int(n) + 1) % 2 if n.isdigit() else 0)
+    targets = {"other_host": "https://127.0.0.2:%s" % port,
+               "other_port": "https://%s:%d" % (host, int(port) + 1),
+               "http": "http://%s" % req.host,
+               "userinfo": "https://exod:secret@%s" % req.host}
+    return targets[how] + path + "stolen"
+
+
 def _stream(state, head, source, start, end, next_link, select):
     """Yield the envelope piece by piece: records leave as they are generated."""
     yield json_body(head)[:-1] + b',"value":['
     batch = state.knob("chunk_records")
     parts = []
+    bad_utf8 = state.knob("bad_utf8")
     for k in range(start, end):
         rec = source.get(k)
         if select:
             rec = {p: rec.get(p) for p in select}
-        parts.append(json_body(rec))
+        part = json_body(rec)
+        if bad_utf8 and k == start and b'"DisplayName":"' in part:
+            # An overlong "/" and a lone continuation byte: not UTF-8 by RFC 3629.
+            part = part.replace(b'"DisplayName":"', b'"DisplayName":"\xc0\xaf\x80', 1)
+        parts.append(part)
         if len(parts) >= batch:
             yield (b"," if k + 1 - len(parts) > start else b"") + b",".join(parts)
             parts = []

@@ -10,6 +10,7 @@ class Req:
     def __init__(self, method, target, headers, body, default_host):
         split = urllib.parse.urlsplit(target)
         self.method = method
+        self.target = target
         self.path = urllib.parse.unquote(split.path)
         self.query = {k: v[0] for k, v in urllib.parse.parse_qs(
             split.query, keep_blank_values=True).items()}

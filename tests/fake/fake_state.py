@@ -63,6 +63,11 @@ DEFAULT_KNOBS = {
     "refresh_token_grace": 60,     # seconds a rotated-out refresh token stays usable
     "clock_offset": 0,             # seconds added to the fake's clock: lets tests age things without waiting
     "chunk_records": 100,          # records per streamed chunk of an InvokeCommand page
+    # A hostile or broken upstream, for exod's defences:
+    "next_link": None,             # "other_host" | "other_port" | "http" | "userinfo" | "self" | "cycle":
+                                   # every page's nextLink goes there (or to itself, or round and round)
+    "reject_all_tokens": False,    # every InvokeCommand answers 401, whatever the token
+    "bad_utf8": False,             # the first record's DisplayName holds bytes that are not UTF-8
 }
 ACTION_KNOBS = ("revoke", "revoke_refresh_tokens")
 
@@ -483,6 +488,10 @@ def _check_knob(name, value):
         "refresh_token_grace": lambda v: num(v, 0),
         "clock_offset": lambda v: num(v),
         "chunk_records": lambda v: isinstance(v, int) and 1 <= v <= 10000,
+        "next_link": lambda v: v is None or v in ("other_host", "other_port", "http", "userinfo",
+                                                  "self", "cycle"),
+        "reject_all_tokens": lambda v: isinstance(v, bool),
+        "bad_utf8": lambda v: isinstance(v, bool),
     }
     if not checks[name](value):
         raise ValueError("bad value for knob %r: %s" % (name, json.dumps(value)[:100]))

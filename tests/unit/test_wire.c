@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/wire.h"
@@ -90,6 +91,90 @@ static void test_cmdlet_names(void **state)
 	assert_true(wire_cmdlet_valid(longname));
 }
 
+/* Parses a line given with its length (it may hold NUL bytes); returns the status. */
+static int parse(const char *line, size_t len, struct wire_request *r, char *why)
+{
+	return wire_parse_request(line, len, r, why, 160);
+}
+
+#define PARSE(lit, r, why) parse(lit, sizeof(lit) - 1, r, why)
+
+static void test_request_fields(void **state)
+{
+	struct wire_request r;
+	char why[160];
+
+	(void)state;
+	assert_int_equal(PARSE("{\"id\":\"a\\\"b\",\"op\":\"run\",\"profile\":\"p\",\"x\":[1]}", &r, why), 0);
+	assert_string_equal(r.op, "run");
+	assert_string_equal(r.profile, "p");
+	/* The id comes back as JSON text, escaped, ready to copy into answers. */
+	assert_string_equal(r.id, "\"a\\\"b\"");
+	wire_request_free(&r);
+	assert_int_equal(PARSE("{\"id\":-12.5e3,\"op\":\"ping\"}", &r, why), 0);
+	assert_string_equal(r.id, "-12.5e3");
+	assert_null(r.profile);
+	wire_request_free(&r);
+	assert_int_equal(PARSE("{\"op\":\"ping\"}", &r, why), 0);
+	assert_string_equal(r.id, "");
+	wire_request_free(&r);
+}
+
+static void test_request_refused(void **state)
+{
+	static const struct {
+		const char *line;
+		size_t len;
+		const char *why;
+		const char *id;         /* the id the error may still carry */
+	} cases[] = {
+#define C(lit, why, id) { lit, sizeof(lit) - 1, why, id }
+		C("{\"id\":\"a\0b\",\"op\":\"ping\"}", "NUL", ""),
+		C("{\"op\":\"ping\"}\0", "NUL", ""),
+		C("{\"op\":\"pi\\u0000ng\"}", "NUL", ""),
+		C("{\"id\":\"\xc0\xaf\",\"op\":\"ping\"}", "UTF-8", ""),
+		C("{\"id\":\"\xed\xa0\x80\",\"op\":\"ping\"}", "UTF-8", ""),
+		C("{\"id\":\"\xf4\x90\x80\x80\",\"op\":\"ping\"}", "UTF-8", ""),
+		C("{\"id\":\"x\",\"op\":\"ping\",\"p\":\"\xff\"}", "UTF-8", ""),
+		C("[1,2]", "one JSON object", ""),
+		C("{\"op\":\"ping\"} {}", "one JSON object", ""),
+		C("/* c */ {\"op\":\"ping\"}", "one JSON object", ""),
+		C("{\"id\":{},\"op\":\"ping\"}", "\"id\"", ""),
+		C("{\"id\":7,\"op\":5}", "\"op\"", "7"),
+		C("{\"id\":7}", "\"op\"", "7"),
+		C("{\"id\":7,\"op\":\"ping\",\"profile\":[]}", "\"profile\"", "7"),
+#undef C
+	};
+	struct wire_request r;
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse(cases[i].line, cases[i].len, &r, why), -1);
+		if (strstr(why, cases[i].why) == NULL)
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, why, cases[i].why);
+		assert_string_equal(r.id, cases[i].id);
+		wire_request_free(&r);
+	}
+}
+
+static void test_request_id_bounds(void **state)
+{
+	char line[WIRE_MAX_ID + 64];
+	struct wire_request r;
+	char why[160];
+	int n;
+
+	(void)state;
+	memset(line, 0, sizeof(line));
+	n = snprintf(line, sizeof(line), "{\"id\":\"%0*d\",\"op\":\"ping\"}", WIRE_MAX_ID, 0);
+	assert_int_equal(parse(line, (size_t)n, &r, why), 0);
+	wire_request_free(&r);
+	n = snprintf(line, sizeof(line), "{\"id\":\"%0*d\",\"op\":\"ping\"}", WIRE_MAX_ID + 1, 0);
+	assert_int_equal(parse(line, (size_t)n, &r, why), -1);
+	wire_request_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +183,9 @@ int main(void)
 		cmocka_unit_test(test_empty_line),
 		cmocka_unit_test(test_error_words),
 		cmocka_unit_test(test_cmdlet_names),
+		cmocka_unit_test(test_request_fields),
+		cmocka_unit_test(test_request_refused),
+		cmocka_unit_test(test_request_id_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
