@@ -139,6 +139,8 @@ $(BUILD)/exod.socket: systemd/exod.socket
 
 FORCE:
 
+# exod.conf holds no secrets (those are in _file keys or LoadCredential=) and must be readable
+# by exod's DynamicUser=, which is neither its owner nor in its group: hence 0644.
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
@@ -149,7 +151,7 @@ install: all units
 	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
 	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
 	[ -e $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf ] || \
-		install -m 0640 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
+		install -m 0644 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
 	install -m 0644 $(BUILD)/exod.service $(DESTDIR)$(UNITDIR)/exod.service
 	install -m 0644 $(BUILD)/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
 
