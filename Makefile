@@ -7,6 +7,7 @@
 #   make valgrind   the integration tests with exod under valgrind memcheck
 #   make bench      figures against DESIGN.md §6 (never pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make units      the systemd units with their paths filled in, in build/ (for systemd-analyze)
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -44,7 +45,7 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check unit integration demo asan valgrind bench install clean lint
+.PHONY: all deps check unit integration demo asan valgrind bench install units clean lint FORCE
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/exod $(BUILD)/exoctl
@@ -121,7 +122,26 @@ lint:
 	clang-tidy --quiet $(COMMON_SRC) $(DAEMON_SRC) daemon/main.c $(CLIENT_SRC) client/exoctl.c \
 		-- -std=c11 -D_GNU_SOURCE -DEXOD_VERSION=\"$(VERSION)\" -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-install: all
+# The units as installed: @SBINDIR@ in the template becomes the real path. Always rewritten
+# (FORCE), since SBINDIR may differ from one call to the next and the file alone cannot tell.
+UNITS := $(BUILD)/exod.service $(BUILD)/exod.socket
+
+units: $(UNITS)
+
+$(BUILD)/exod.service: systemd/exod.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp
+	@if grep -n '@[A-Z_]*@' $@.tmp; then echo "$@: placeholder left unfilled" >&2; rm -f $@.tmp; exit 1; fi
+	mv -f $@.tmp $@
+$(BUILD)/exod.socket: systemd/exod.socket
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+FORCE:
+
+# exod.conf holds no secrets (those are in _file keys or LoadCredential=) and must be readable
+# by exod's DynamicUser=, which is neither its owner nor in its group: hence 0644.
+install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
 		$(DESTDIR)$(UNITDIR)
@@ -131,9 +151,9 @@ install: all
 	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
 	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
 	[ -e $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf ] || \
-		install -m 0640 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
-	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/exod.service > $(DESTDIR)$(UNITDIR)/exod.service
-	install -m 0644 systemd/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
+		install -m 0644 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
+	install -m 0644 $(BUILD)/exod.service $(DESTDIR)$(UNITDIR)/exod.service
+	install -m 0644 $(BUILD)/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
 
 clean:
 	rm -rf build build-asan
