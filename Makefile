@@ -15,6 +15,7 @@ BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PYTHON    ?= /usr/bin/python3
 BUILD     ?= build
 
@@ -139,19 +140,24 @@ $(BUILD)/exod.socket: systemd/exod.socket
 
 FORCE:
 
-# exod.conf holds no secrets (those are in _file keys or LoadCredential=) and must be readable
-# by exod's DynamicUser=, which is neither its owner nor in its group: hence 0644.
+# exod's user and group come from sysusers.d: created at once when installing for this machine
+# (no DESTDIR), by the package manager's systemd-sysusers run otherwise. exod.conf may hold a
+# proxy password: readable by root and group exod only.
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BUILD)/exod $(DESTDIR)$(SBINDIR)/exod
 	install -m 0755 $(BUILD)/exoctl $(DESTDIR)$(BINDIR)/exoctl
 	install -m 0644 doc/exoctl.1 $(DESTDIR)$(MANDIR)/man1/exoctl.1
 	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
 	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
+	install -m 0644 systemd/exod.sysusers $(DESTDIR)$(SYSUSERSDIR)/exod.conf
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/exod.conf; fi
 	[ -e $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf ] || \
-		install -m 0644 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
+		install -m 0640 conf/exod.conf $(DESTDIR)$(SYSCONFDIR)/exod/exod.conf
+	-[ -n "$(DESTDIR)" ] || chgrp exod $(SYSCONFDIR)/exod/exod.conf
 	install -m 0644 $(BUILD)/exod.service $(DESTDIR)$(UNITDIR)/exod.service
 	install -m 0644 $(BUILD)/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
 

@@ -703,7 +703,11 @@ static void request_dispatch(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_SHUTTING_DOWN, "exod is shutting down");
 		return;
 	}
-	r->profile = server_profile(c->s, wr->profile, &ambiguous);
+	/* The only profile stands in for a missing name, but only where a profile is needed. */
+	if (wr->profile != NULL || r->op->needs_profile)
+		r->profile = server_profile(c->s, wr->profile, &ambiguous);
+	else
+		ambiguous = 0;
 	if (r->profile != NULL)
 		profile_hold(r->profile);
 	if (r->profile == NULL && (wr->profile != NULL || r->op->needs_profile)) {
