@@ -248,12 +248,17 @@ static void test_defaults(void **state)
 	assert_string_equal(c->state_dir, CONF_DEFAULT_STATE_DIR);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->max_clients, 1024);
+	assert_int_equal(c->max_clients_per_uid, 64);
+	assert_int_equal(c->reserved_clients, 16);
+	assert_int_equal(c->client_timeout, 30);
+	assert_int_equal(c->send_timeout, 600);
 	assert_int_equal(c->nprofiles, 1);
 	assert_string_equal(p->name, "only");
 	assert_int_equal(p->environment, CONF_ENV_O365_DEFAULT);
 	assert_int_equal(p->assertion_algorithm, CONF_ALG_PS256);
 	assert_string_equal(p->app_id, CONF_DEVICE_APP_ID);
 	assert_int_equal(p->page_size, 1000);
+	assert_int_equal(p->max_pages, 10000);
 	assert_int_equal(p->max_connections, 3);
 	assert_int_equal(p->queue_limit, 100);
 	assert_int_equal(p->queue_timeout, 120);
@@ -410,6 +415,17 @@ static const struct error_case error_cases[] = {
 	  "exod.conf:3: refresh_margin: must be between 0 and 86400" },
 	{ "[exod]\nmax_clients = 0\n[profile a]\nauth = device\n",
 	  "exod.conf:2: max_clients: must be between 1 and 100000" },
+	{ "[exod]\nmax_clients_per_uid = 0\n[profile a]\nauth = device\n",
+	  "exod.conf:2: max_clients_per_uid: must be between 1 and 100000" },
+	{ "[exod]\nclient_timeout = 3601\n[profile a]\nauth = device\n",
+	  "exod.conf:2: client_timeout: must be between 1 and 3600" },
+	{ "[exod]\nsend_timeout = -1\n[profile a]\nauth = device\n",
+	  "exod.conf:2: send_timeout: must be between 0 and 86400" },
+	{ "[exod]\nmax_clients = 10\nreserved_clients = 10\n[profile a]\nauth = device\n"
+	  "organization = contoso.onmicrosoft.com\n",
+	  "reserved_clients (10) must be less than max_clients (10)" },
+	{ "[profile a]\nauth = device\nmax_pages = 0\n",
+	  "exod.conf:3: max_pages: must be between 1 and 1000000" },
 	{ "[exod]\nsocket_mode = 0800\n", "exod.conf:2: socket_mode: must be an octal mode between 0000 and 0777" },
 	{ "[exod]\nsocket_mode = 01000\n", "exod.conf:2: socket_mode: must be an octal mode" },
 	{ "[exod]\nsocket_mode = -0600\n", "exod.conf:2: socket_mode: must be an octal mode" },
