@@ -65,9 +65,15 @@ $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Unit tests replace collaborators with GNU ld's --wrap: calls to a function
+# named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the
+# original).  event_add/del/free let tests/unit/fake_clock.h run libevent
+# timers on the fake clock.
+WRAP_test_pool   := event_add event_del event_free
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(LIBS) -lcmocka
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
