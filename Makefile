@@ -70,6 +70,9 @@ $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libco
 # original).  event_add/del/free let tests/unit/fake_clock.h run libevent
 # timers on the fake clock.
 WRAP_test_pool   := event_add event_del event_free
+WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start auth_login \
+                    auth_has_login auth_login_detach auth_cancel auth_set_refresh_token \
+                    auth_set_conf auth_authority auth_tenant auth_client_id
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
