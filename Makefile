@@ -73,6 +73,9 @@ WRAP_test_pool   := event_add event_del event_free
 WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start auth_login \
                     auth_has_login auth_login_detach auth_cancel auth_set_refresh_token \
                     auth_set_conf auth_authority auth_tenant auth_client_id
+WRAP_test_exo    := event_add event_del event_free http_start http_xfer_cancel \
+                    http_xfer_status http_xfer_resume token_current token_wait \
+                    token_wait_cancel token_rejected token_accepted token_identity
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
