@@ -1,4 +1,4 @@
-/* Unit tests for daemon/exo.c with fake HTTP and token on a fake clock: streaming, paging, throttling, retries, 401, backpressure, cancel, queue timeout. */
+/* Unit tests for daemon/exo.c, fake HTTP/token/clock: paging, throttling, retries, cancel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/pool.c: slots granted from the loop, FIFO, limits, leaving, queue timeout on a fake clock. */
+/* Unit tests for daemon/pool.c on a fake clock: handover, FIFO, limits, leaving, queue timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/token.c on a fake clock with a fake sign-in method: waiters, single flight, refresh, rejections, holds, forget. */
+/* Unit tests for daemon/token.c (fake sign-in, fake clock): waiters, refresh, rejections, holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
