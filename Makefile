@@ -76,6 +76,12 @@ WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start
 WRAP_test_exo    := event_add event_del event_free http_start http_xfer_cancel \
                     http_xfer_status http_xfer_resume token_current token_wait \
                     token_wait_cancel token_rejected token_accepted token_identity
+WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_request \
+                    exo_call_cancel exo_call_resume profile_next profile_name profile_hold \
+                    profile_release profile_open profile_access profile_run profile_observe \
+                    profile_login profile_login_detach profile_logout profile_refresh \
+                    profile_wait profile_wait_cancel profile_identity profile_status \
+                    profile_metrics
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
