@@ -658,6 +658,30 @@ static void test_failure_with_empty_message(void **state)
 	assert_int_equal(fx->w[0].err, WIRE_E_AUTH_FAILED);
 }
 
+/*
+ * BUG: a CAE claims challenge passed to token_rejected is lost when the
+ * new fetch is held back by the rejection backoff.  token_acquire(t,
+ * claims) returns at the rejected_until check after arming the timer,
+ * and the timer calls token_acquire(t, NULL): the delayed fetch asks for
+ * a token without the claims Exchange demanded, so it is refused again.
+ * The same happens to pending_claims when the refusal came during a fetch.
+ */
+static void test_claims_survive_backoff(void **state)
+{
+	(void)state;
+	skip();
+	sign_in("tok-1", 3600);
+	token_rejected(fx->t, 1, NULL);
+	answer_token("tok-2", 3600, 0);
+	fake_settle(fx->base);
+	token_rejected(fx->t, 2, "{\"access_token\":{\"xms_cc\":{\"values\":[\"cp1\"]}}}");
+	assert_int_equal(fa.starts, 2);
+	fake_advance(fx->base, TOKEN_BACKOFF_MIN_MS);
+	assert_int_equal(fa.starts, 3);
+	assert_string_equal(fa.claims, "{\"access_token\":{\"xms_cc\":{\"values\":[\"cp1\"]}}}");
+	answer_token("tok-3", 3600, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancelled_waiter_not_called, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_refresh_retried_after_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_with_empty_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_survive_backoff, setup, teardown),
 	};
 
 	log_set_level(LOG_ERR);
