@@ -748,6 +748,26 @@ static void test_transport_failures(void **state)
 	assert_int_equal(nxfers, 9);
 }
 
+static void test_no_retry_after_partial_page(void **state)
+{
+	(void)state;
+	/* The client already has part of the page: sending it again would repeat records. */
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	feed(0, 200, "{\"value\":[{\"n\":1},{\"n\":2},");
+	finish_as(0, HTTP_FAILED, 200, 0, NULL);
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].end.count, 2);
+	fake_advance(fx->base, 60000);
+	assert_int_equal(nxfers, 1);
+	/* A complete page ended by a reset (HTTP/2) is an answer, not a failure. */
+	start(1, "Get-Mailbox");
+	fake_settle(fx->base);
+	feed(1, 200, "{\"value\":[{\"n\":1}]}");
+	finish_as(1, HTTP_FAILED, 200, 0, NULL);
+	assert_ok(1, 1);
+}
+
 static void test_unauthorized_once(void **state)
 {
 	(void)state;
@@ -978,6 +998,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_throttle_read_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_write_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_retry_after_partial_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_within_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_between_pages, setup, teardown),
