@@ -67,9 +67,27 @@ $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Unit tests replace collaborators with GNU ld's --wrap: calls to a function
+# named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the
+# original).  event_add/del/free let tests/unit/fake_clock.h run libevent
+# timers on the fake clock.
+WRAP_test_pool   := event_add event_del event_free
+WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start auth_login \
+                    auth_has_login auth_login_detach auth_cancel auth_set_refresh_token \
+                    auth_set_conf auth_authority auth_tenant auth_client_id
+WRAP_test_exo    := event_add event_del event_free http_start http_xfer_cancel \
+                    http_xfer_status http_xfer_resume token_current token_wait \
+                    token_wait_cancel token_rejected token_accepted token_identity
+WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_request \
+                    exo_call_cancel exo_call_resume profile_next profile_name profile_hold \
+                    profile_release profile_open profile_access profile_run profile_observe \
+                    profile_login profile_login_detach profile_logout profile_refresh \
+                    profile_wait profile_wait_cancel profile_identity profile_status \
+                    profile_metrics
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(LIBS) -lcmocka
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
