@@ -20,7 +20,7 @@ struct http_xfer;
 
 enum http_data_status {
 	HTTP_DATA_OK,                   /* consumed; go on */
-	HTTP_DATA_PAUSE,                /* consumed; deliver nothing more until http_xfer_resume */
+	HTTP_DATA_PAUSE,                /* not taken: delivered again after http_xfer_resume */
 	HTTP_DATA_ABORT,                /* stop the transfer; on_done reports HTTP_ABORTED */
 };
 

@@ -830,6 +830,7 @@ static void conn_process(struct conn *c)
 			request_start(c, (const unsigned char *)buf, line_len);
 		/* Wiped as it goes: the line may carry a password. */
 		sbuf_consume(c->in, used);
+		c->partial_since = 0;   /* the next line's time starts when it does */
 	}
 	if (c->state == CONN_BUSY)
 		conn_check_cancel(c);
@@ -876,6 +877,16 @@ static long long conn_deadline(const struct conn *c)
 	return when;
 }
 
+/* 1 when the input ends in a line that has begun but has no newline yet, and holds no whole one. */
+static int conn_half_line(const struct conn *c)
+{
+	size_t line_len, used;
+
+	return sbuf_len(c->in) > 0 &&
+	       wire_frame_next((const char *)sbuf_ptr(c->in), sbuf_len(c->in), WIRE_MAX_LINE,
+			       &line_len, &used) == WIRE_NEED_MORE;
+}
+
 /* Brings reading, the timer and closing in line with the state, after anything changed. */
 static void conn_update(struct conn *c)
 {
@@ -888,8 +899,12 @@ static void conn_update(struct conn *c)
 		conn_close_when_flushed(c);
 		return;
 	}
-	/* A line is incomplete: how long since it began (a line completes within client_timeout). */
-	if (c->state == CONN_IDLE && sbuf_len(c->in) > 0 && !c->read_closed) {
+	/*
+	 * Only a line the client has begun and not finished runs the
+	 * client_timeout clock: whole lines held back while answers wait
+	 * unread are send_timeout's business.
+	 */
+	if (c->state == CONN_IDLE && !c->read_closed && conn_half_line(c)) {
 		if (c->partial_since == 0)
 			c->partial_since = clock_ms();
 	} else {

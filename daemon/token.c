@@ -62,6 +62,8 @@ struct token {
 };
 
 static void token_acquire(struct token *t, const char *claims);
+static void token_acquire_pending(struct token *t);
+static void token_keep_claims(struct token *t, const char *claims);
 
 static void token_set_fetch(struct token *t, enum token_fetch to)
 {
@@ -126,14 +128,14 @@ static void token_deliver(evutil_socket_t fd, short what, void *arg)
 		unsigned gen = 0;
 
 		TAILQ_REMOVE(&t->ready, w, entry);
-		if (w->message[0] == '\0' && (token = token_current(t, &gen)) == NULL) {
+		if (w->err == WIRE_E_COUNT && (token = token_current(t, &gen)) == NULL) {
 			/* Expired between the outcome and now: wait for the next one. */
 			w->ready = 0;
 			TAILQ_INSERT_TAIL(&t->waiters, w, entry);
 			token_acquire(t, NULL);
 			continue;
 		}
-		w->cb(w->arg, token, gen, w->err, token != NULL ? NULL : w->message);
+		w->cb(w->arg, token, gen, w->err, w->err == WIRE_E_COUNT ? NULL : w->message);
 		free(w);
 	}
 }
@@ -268,9 +270,17 @@ static void token_failed(struct token *t, struct auth_result *res)
 		t->blocked_until = LLONG_MAX;
 	else if (!res->transient)
 		t->blocked_until = clock_ms() + TOKEN_REFUSED_HOLD_S * 1000LL;
-	/* Keep retrying in the background while a token is still in service, or the failure passes. */
-	if (valid || res->transient)
-		token_arm(t, token_backoff_ms(t, res->retry_after));
+	/*
+	 * Keep retrying in the background while a token is still in service, or
+	 * the failure passes; never before a refusal's hold ends, and not at all
+	 * when only a person can help.
+	 */
+	if ((valid || res->transient) && t->blocked_until != LLONG_MAX) {
+		long long wait = token_backoff_ms(t, res->retry_after);
+		long long hold = t->blocked_until - clock_ms();
+
+		token_arm(t, hold > wait ? hold : wait);
+	}
 }
 
 static void token_done(void *arg, struct auth_result *res)
@@ -287,13 +297,9 @@ static void token_done(void *arg, struct auth_result *res)
 	else
 		token_notify(t, res->error, t->last_error);
 	if (t->pending_restart) {
-		char *claims = t->pending_claims;
-
 		t->pending_restart = 0;
-		t->pending_claims = NULL;
 		t->blocked_until = 0;
-		token_acquire(t, claims);
-		free(claims);
+		token_acquire_pending(t);
 	}
 }
 
@@ -308,6 +314,8 @@ static void token_acquire(struct token *t, const char *claims)
 		return;
 	}
 	if (t->rejected_until > now) {
+		/* The timer fetches later, and the claims challenge must reach that fetch. */
+		token_keep_claims(t, claims);
 		token_arm(t, t->rejected_until - now);
 		return;
 	}
@@ -319,11 +327,30 @@ static void token_acquire(struct token *t, const char *claims)
 	auth_start(t->auth, claims);
 }
 
+/* The claims challenge the next fetch must answer (a copy), replacing any older one. */
+static void token_keep_claims(struct token *t, const char *claims)
+{
+	if (claims == t->pending_claims)
+		return;
+	free(t->pending_claims);
+	t->pending_claims = claims != NULL ? strdup(claims) : NULL;
+}
+
+/* A fetch with the claims kept for it, which are then spent. */
+static void token_acquire_pending(struct token *t)
+{
+	char *claims = t->pending_claims;
+
+	t->pending_claims = NULL;
+	token_acquire(t, claims);
+	free(claims);
+}
+
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	token_acquire(arg, NULL);
+	token_acquire_pending(arg);
 }
 
 struct token *token_new(struct event_base *base, struct http *http,
@@ -443,8 +470,7 @@ void token_rejected(struct token *t, unsigned gen, const char *claims)
 	if (t->fetch != TOKEN_FETCH_IDLE) {
 		/* The fetch in flight may predate the revocation; go again after it. */
 		t->pending_restart = 1;
-		free(t->pending_claims);
-		t->pending_claims = claims != NULL ? strdup(claims) : NULL;
+		token_keep_claims(t, claims);
 		return;
 	}
 	token_acquire(t, claims);

@@ -611,16 +611,13 @@ static void test_cancelled_waiter_not_called(void **state)
 }
 
 /*
- * BUG: a refused refresh while the token is still in service ends the
- * background refresh.  token_failed arms the backoff timer (about 1 s),
- * but also sets blocked_until 60 s ahead; when the timer fires,
- * token_acquire sees the hold and returns without arming anything, so no
- * new attempt is made until a request finds the token expired.
+ * Regression: a refresh refused while the token is still in service used
+ * to end the background refresh (the retry timer fired inside the 60 s
+ * hold and was not armed again).  The retry now waits out the hold.
  */
 static void test_refused_refresh_retried_after_hold(void **state)
 {
 	(void)state;
-	skip();
 	sign_in("tok-1", 3600);
 	fake_advance(fx->base, 3000 * 1000LL);
 	assert_int_equal(fa.starts, 2);
@@ -636,20 +633,14 @@ static void test_refused_refresh_retried_after_hold(void **state)
 }
 
 /*
- * BUG: token_deliver tells success from failure by an empty message
- * (w->message[0] == '\0') instead of by the error code, so a failure
- * whose message is empty is taken for a success whose token has
- * expired: the waiter is put back and token_acquire runs at once.  A
- * transient failure is retried on the spot, ignoring the backoff, and
- * the waiter is never told; a non-transient one (held by blocked_until)
- * makes token_acquire notify the waiter again inside the same
- * token_deliver loop, which then spins forever.  No sign-in method in
- * the tree sends an empty message today, but auth.h does not forbid it.
+ * Regression: token_deliver told success from failure by an empty message;
+ * a failure without a message was taken for an expired success, retried at
+ * once and never reported (or, when held, spun for ever).  It now goes by
+ * the error code.
  */
 static void test_failure_with_empty_message(void **state)
 {
 	(void)state;
-	skip();
 	wait_for(0);
 	answer_failure(WIRE_E_AUTH_FAILED, 1, "");
 	fake_settle(fx->base);
@@ -659,17 +650,13 @@ static void test_failure_with_empty_message(void **state)
 }
 
 /*
- * BUG: a CAE claims challenge passed to token_rejected is lost when the
- * new fetch is held back by the rejection backoff.  token_acquire(t,
- * claims) returns at the rejected_until check after arming the timer,
- * and the timer calls token_acquire(t, NULL): the delayed fetch asks for
- * a token without the claims Exchange demanded, so it is refused again.
- * The same happens to pending_claims when the refusal came during a fetch.
+ * Regression: a CAE claims challenge passed to token_rejected was lost when
+ * the new fetch was held back by the rejection backoff (or came after a
+ * fetch in flight); the delayed fetch now carries it.
  */
 static void test_claims_survive_backoff(void **state)
 {
 	(void)state;
-	skip();
 	sign_in("tok-1", 3600);
 	token_rejected(fx->t, 1, NULL);
 	answer_token("tok-2", 3600, 0);
