@@ -305,11 +305,11 @@ def test_half_a_line_is_cut_off_after_client_timeout(exod_factory, fake, creds):
 
 
 def test_a_client_that_stops_reading_is_dropped_after_send_timeout(exod_factory, fake, creds):
+    fake.knobs(mailboxes=20000)        # answers far beyond what the socket buffers hold
     e = start(exod_factory, fake, creds, exod_keys="send_timeout = 1\n")
     s = e.connect()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.sendall(b'{"op":"run","cmdlet":"Get-Mailbox","params":{"ResultSize":"Unlimited"}}\n')
-    fake.knobs(mailboxes=200000)
     wait_for(lambda: "left its answers unread" in e.log_text(), "exod to give up on the reader")
     wait_for(lambda: status(e)["in_flight"] == 0, "the pool slot to be freed")
     s.close()
