@@ -421,14 +421,40 @@ static void output_table_fit(struct output *o)
 		o->widths[0] = width;
 }
 
+/* The header: the column names cleaned like cells, since record keys come from the network too. */
+static char **output_table_heads(const struct output *o)
+{
+	char **heads = calloc(o->ncols, sizeof(*heads));
+
+	for (size_t c = 0; heads != NULL && c < o->ncols; c++) {
+		heads[c] = strdup(o->cols[c]);
+		if (heads[c] == NULL) {
+			for (size_t j = 0; j < c; j++)
+				free(heads[j]);
+			free(heads);
+			return NULL;
+		}
+		output_cell_clean(heads[c]);
+	}
+	return heads;
+}
+
 static int output_table_start(struct output *o)
 {
+	char **heads = output_table_heads(o);
+
 	o->widths = calloc(o->ncols, sizeof(*o->widths));
-	if (o->widths == NULL)
+	if (o->widths == NULL || heads == NULL) {
+		free(o->widths);
+		o->widths = NULL;
+		for (size_t c = 0; heads != NULL && c < o->ncols; c++)
+			free(heads[c]);
+		free(heads);
 		return -1;
+	}
 	o->nshown = o->ncols;
 	for (size_t c = 0; c < o->ncols; c++) {
-		o->widths[c] = output_utf8_cols(o->cols[c]);
+		o->widths[c] = output_utf8_cols(heads[c]);
 		for (size_t r = 0; r < o->nrows; r++) {
 			size_t n = output_utf8_cols(o->rows[r * o->ncols + c]);
 
@@ -438,9 +464,9 @@ static int output_table_start(struct output *o)
 	}
 	if (o->width > 0)
 		output_table_fit(o);
-	output_table_row(o, o->cols);
+	output_table_row(o, heads);
 	for (size_t c = 0; c < o->nshown; c++) {
-		size_t n = output_utf8_cols(o->cols[c]);
+		size_t n = output_utf8_cols(heads[c]);
 
 		for (size_t i = 0; i < n && i < o->widths[c]; i++)
 			putc('-', o->fp);
@@ -448,6 +474,9 @@ static int output_table_start(struct output *o)
 			putc(' ', o->fp);
 	}
 	putc('\n', o->fp);
+	for (size_t c = 0; c < o->ncols; c++)
+		free(heads[c]);
+	free(heads);
 	for (size_t r = 0; r < o->nrows; r++)
 		output_table_row(o, o->rows + r * o->ncols);
 	output_free_rows(o);

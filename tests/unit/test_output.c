@@ -233,6 +233,21 @@ static void test_table_truncates(void **state)
 	       "x [31m         y\n");
 }
 
+/* Keys come from the network as much as values: a header must not drive the terminal either. */
+static void test_table_header_cleaned(void **state)
+{
+	static const char *const recs[] = {
+		"{\"\\u001b]0;owned\\u0007T\":\"v\"}",
+		NULL,
+	};
+
+	(void)state;
+	render(OUTPUT_TABLE, 0, recs,
+	       " ]0;owned T\n"
+	       "-----------\n"
+	       "v\n");
+}
+
 static void test_table_fixed_columns(void **state)
 {
 	static const char *const cols[] = { "name", "state", NULL };
@@ -319,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_ndjson),
 		cmocka_unit_test(test_table_columns),
+		cmocka_unit_test(test_table_header_cleaned),
 		cmocka_unit_test(test_table_truncates),
 		cmocka_unit_test(test_table_fixed_columns),
 		cmocka_unit_test(test_table_streams_after_buffer),
