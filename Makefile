@@ -6,6 +6,8 @@
 #   make asan       the same tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make valgrind   the integration tests with exod under valgrind memcheck
 #   make bench      figures against DESIGN.md §6 (never pass/fail)
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz/README.md)
+#   make fuzz-replay  the fuzz corpora and regressions, once, no mutation (part of check)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make units      the systemd units with their paths filled in, in build/ (for systemd-analyze)
 
@@ -46,7 +48,8 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check unit integration demo asan valgrind bench install units clean lint FORCE
+.PHONY: all deps check unit integration demo asan valgrind bench install units clean lint FORCE \
+	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/exod $(BUILD)/exoctl
@@ -116,6 +119,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fuzz-replay
 
 demo: deps
 	$(MAKE) all
@@ -180,4 +184,56 @@ install: all units
 	install -m 0644 $(BUILD)/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness with its seed corpus in
+# tests/fuzz/corpus/NAME/ and the crash inputs that became regression tests in
+# tests/fuzz/regressions/NAME/.  The project's sources are built again with
+# clang into $(FUZZ_BUILD)/ (ASan + UBSan, libFuzzer's coverage), by this
+# Makefile's own rules with BUILD, CC, OPT and SAN set.
+#
+#   make fuzz                   FUZZ_SECONDS (300) per harness, FUZZ_JOBS at once
+#   make fuzz FUZZ=cache        only the harnesses named (space-separated)
+#   make fuzz-replay            every committed input once; fails on any crash
+#   make fuzz-merge             fold what `make fuzz` found into the committed corpus
+#
+# `make fuzz` writes new inputs to $(FUZZ_BUILD)/work/NAME/corpus (kept between
+# runs) and never to tests/fuzz/corpus; crash inputs go to
+# $(FUZZ_BUILD)/crashes/NAME/.  `make fuzz-merge` adds to tests/fuzz/corpus/NAME
+# only the found inputs that reach new coverage (libFuzzer -merge=1): review and
+# commit them deliberately (git add tests/fuzz/corpus).
+FUZZ_SECONDS  ?= 300
+FUZZ_JOBS     ?= 1
+FUZZ_BUILD    ?= build-fuzz
+FUZZ_CC       ?= clang
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+FUZZ_ALL      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ          ?= $(FUZZ_ALL)
+FUZZ_SAN      := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
+FUZZ_LIBS     := $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
+FUZZ_RUN      := FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+                 tests/fuzz/run.sh
+
+fuzz-build:
+	$(MAKE) deps EXTRA_DEB_PKGS="$(FUZZ_DEB_PKGS)"
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 SAN="$(FUZZ_SAN)" \
+		FUZZ="$(FUZZ)" fuzz-bins
+
+# Only with BUILD=$(FUZZ_BUILD) and the sanitizer flags above (through fuzz-build).
+.SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/fuzz_%.o,$(FUZZ_ALL))
+fuzz-bins: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ))
+
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: fuzz-build
+	$(FUZZ_RUN) fuzz $(FUZZ)
+
+fuzz-replay: fuzz-build
+	$(FUZZ_RUN) replay $(FUZZ)
+
+fuzz-merge: fuzz-build
+	$(FUZZ_RUN) merge $(FUZZ)

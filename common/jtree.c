@@ -142,12 +142,22 @@ static int jtree_number(void *ctx, const char *s, size_t len)
 	return jtree_add(c, v);
 }
 
-static int jtree_no_nul(struct jtree_ctx *c, const unsigned char *s, size_t len)
+/*
+ * A string as decoded: no NUL (from \u0000), and valid UTF-8, which the
+ * raw check does not ensure: yajl turns an escaped lone low surrogate
+ * (\udc00) into the bytes of a surrogate.
+ */
+static int jtree_text_ok(struct jtree_ctx *c, const unsigned char *s, size_t len)
 {
-	if (memchr(s, '\0', len) == NULL)
-		return 1;
-	c->why = "a string holds a NUL character";
-	return 0;
+	if (memchr(s, '\0', len) != NULL) {
+		c->why = "a string holds a NUL character";
+		return 0;
+	}
+	if (!utf8_valid(s, len)) {
+		c->why = "a string holds an escaped surrogate that is not UTF-8";
+		return 0;
+	}
+	return 1;
 }
 
 static int jtree_string(void *ctx, const unsigned char *s, size_t len)
@@ -155,7 +165,7 @@ static int jtree_string(void *ctx, const unsigned char *s, size_t len)
 	struct jtree_ctx *c = ctx;
 	yajl_val v;
 
-	if (!jtree_no_nul(c, s, len))
+	if (!jtree_text_ok(c, s, len))
 		return 0;
 	v = jtree_node(yajl_t_string);
 	if (v == NULL || (v->u.string = jtree_text(s, len)) == NULL) {
@@ -170,7 +180,7 @@ static int jtree_key(void *ctx, const unsigned char *s, size_t len)
 	struct jtree_ctx *c = ctx;
 	struct jtree_frame *top = &c->stack[c->depth - 1];
 
-	if (!jtree_no_nul(c, s, len))
+	if (!jtree_text_ok(c, s, len))
 		return 0;
 	top->key = jtree_text(s, len);
 	if (top->key == NULL) {

@@ -19,7 +19,11 @@
 #include "daemon/oauth.h"
 
 #define DEVICE_DEFAULT_INTERVAL 5.0     /* seconds, when Entra names none (as MSAL) */
+#define DEVICE_MIN_INTERVAL 0.1         /* seconds: a smaller interval would poll Entra hot */
+#define DEVICE_MAX_INTERVAL 60.0
 #define DEVICE_DEFAULT_EXPIRY 900.0     /* seconds */
+#define DEVICE_MIN_EXPIRY 1.0
+#define DEVICE_MAX_EXPIRY 86400.0
 #define DEVICE_SLOW_DOWN_STEP 5.0       /* RFC 8628 §3.5 */
 #define DEVICE_MAX_FIELD 4096           /* bytes of a device code or message */
 
@@ -129,11 +133,14 @@ static const char *device_field(yajl_val root, const char *key)
 	return (s != NULL && strlen(s) < DEVICE_MAX_FIELD) ? s : NULL;
 }
 
-static double device_number(yajl_val root, const char *key, double dflt)
+/* A number of seconds from the answer, held to [lo, hi]; dflt when absent or garbage. */
+static double device_number(yajl_val root, const char *key, double dflt, double lo, double hi)
 {
 	double n = oauth_seconds(jtree_get(root, key));
 
-	return n > 0 ? n : dflt;
+	if (n <= 0)
+		return dflt;
+	return n < lo ? lo : n > hi ? hi : n;
 }
 
 int auth_device_parse(const char *body, size_t len, struct auth_device_code *out)
@@ -156,8 +163,10 @@ int auth_device_parse(const char *body, size_t len, struct auth_device_code *out
 	out->user_code = strdup(user_code);
 	out->verification_uri = strdup(uri);
 	out->message = strdup(message != NULL ? message : "");
-	out->interval = device_number(root, "interval", DEVICE_DEFAULT_INTERVAL);
-	out->expires_in = (long)device_number(root, "expires_in", DEVICE_DEFAULT_EXPIRY);
+	out->interval = device_number(root, "interval", DEVICE_DEFAULT_INTERVAL, DEVICE_MIN_INTERVAL,
+				      DEVICE_MAX_INTERVAL);
+	out->expires_in = (long)device_number(root, "expires_in", DEVICE_DEFAULT_EXPIRY,
+					      DEVICE_MIN_EXPIRY, DEVICE_MAX_EXPIRY);
 	if (out->device_code == NULL || out->user_code == NULL || out->verification_uri == NULL ||
 	    out->message == NULL) {
 		auth_device_code_clear(out);

@@ -374,6 +374,13 @@ static int http_origin(const char *url, char **scheme, char **host, char **port)
 		goto out;
 	rc = 0;
 out:
+	if (rc < 0) {
+		/* Nothing half-made goes back to the caller. */
+		curl_free(*scheme);
+		curl_free(*host);
+		curl_free(*port);
+		*scheme = *host = *port = NULL;
+	}
 	curl_free(user);
 	curl_free(password);
 	curl_url_cleanup(u);
@@ -387,8 +394,8 @@ int http_same_origin(const char *base, const char *url)
 
 	if (http_origin(base, &s1, &h1, &p1) == 0 && http_origin(url, &s2, &h2, &p2) == 0)
 		same = strcasecmp(s1, s2) == 0 && strcasecmp(h1, h2) == 0 && strcmp(p1, p2) == 0;
-	else
-		s2 = h2 = p2 = NULL;
+	else if (s1 == NULL)
+		s2 = h2 = p2 = NULL;    /* the second was not parsed */
 	curl_free(s1);
 	curl_free(h1);
 	curl_free(p1);

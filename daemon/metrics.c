@@ -9,6 +9,8 @@
 
 #include "daemon/json.h"
 
+#define METRICS_FIRST_TEXT 4096         /* bytes the Prometheus text starts with */
+
 static const double metrics_bounds_ms[METRICS_BUCKETS] = {
 	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000,
 };
@@ -148,7 +150,11 @@ static void metrics_latency(struct metrics_text *t, const struct metrics_profile
 char *metrics_prometheus(const struct metrics_daemon *d, const struct metrics_profile *ps,
 			 size_t n)
 {
-	struct metrics_text t = { NULL, 0, 0, 0 };
+	struct metrics_text t = { malloc(METRICS_FIRST_TEXT), 0, METRICS_FIRST_TEXT, 0 };
+
+	/* A buffer from the start: vsnprintf into NULL + 0 is undefined behaviour. */
+	if (t.buf == NULL)
+		return NULL;
 
 	metrics_printf(&t, "# HELP exod_clients Connected socket clients.\n# TYPE exod_clients gauge\n"
 			   "exod_clients %d\n", d->clients);

@@ -82,7 +82,8 @@ def test_nul_byte_from_socat_as_in_the_report(exod):
 def test_invalid_utf8_is_refused_and_never_echoed(exod):
     s = exod.connect()
     for line in (b'{"id":"\xc0\xaf","op":"ping"}', b'{"id":"\xed\xa0\x80","op":"ping"}',
-                 b'{"id":"\xff","op":"ping"}', b'{"id":"x","op":"ping","p":"\xf4\x90\x80\x80"}'):
+                 b'{"id":"\xff","op":"ping"}', b'{"id":"x","op":"ping","p":"\xf4\x90\x80\x80"}',
+                 b'{"id":"\\udc00","op":"ping"}'):
         s.sendall(line + b"\n")
         raw = s.makefile("rb").readline()
         answer = json.loads(raw.decode("utf-8"))      # valid UTF-8, or this raises

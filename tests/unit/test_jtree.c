@@ -94,6 +94,9 @@ static void test_tree_refuses(void **state)
 		C("{\"a\":\"x\\u0000y\"}", "NUL"),
 		C("{\"a\\u0000\":1}", "NUL"),
 		C("{\"a\":\"\xc0\xaf\"}", "UTF-8"),
+		/* Escapes too: yajl decodes a lone low surrogate to surrogate bytes. */
+		C("[\"\\udc00\"]", "surrogate"),
+		C("{\"\\udfff\":1}", "surrogate"),
 		C("{\"\xed\xa0\x80\":1}", "UTF-8"),
 		C("{\"a\":1} x", "JSON"),
 		C("{\"a\":1}{}", "JSON"),

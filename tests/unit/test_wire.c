@@ -136,6 +136,7 @@ static void test_request_refused(void **state)
 		C("{\"id\":\"\xed\xa0\x80\",\"op\":\"ping\"}", "UTF-8", ""),
 		C("{\"id\":\"\xf4\x90\x80\x80\",\"op\":\"ping\"}", "UTF-8", ""),
 		C("{\"id\":\"x\",\"op\":\"ping\",\"p\":\"\xff\"}", "UTF-8", ""),
+		C("{\"id\":\"\\udc00\",\"op\":\"ping\"}", "UTF-8", ""),
 		C("[1,2]", "one JSON object", ""),
 		C("{\"op\":\"ping\"} {}", "one JSON object", ""),
 		C("/* c */ {\"op\":\"ping\"}", "one JSON object", ""),
