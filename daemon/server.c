@@ -773,8 +773,11 @@ static void conn_cancel_running(struct conn *c)
 	request_fail(c, WIRE_E_CANCELLED, "cancelled by the client");
 }
 
-/* A running request only listens for a cancel line at the front of the input. */
-static void conn_check_cancel(struct conn *c)
+/*
+ * A running request only listens for a cancel line at the front of the
+ * input; 1 when there was one (the request has then ended).
+ */
+static int conn_check_cancel(struct conn *c)
 {
 	const unsigned char *buf = sbuf_ptr(c->in);
 	struct wire_request wr;
@@ -784,14 +787,15 @@ static void conn_check_cancel(struct conn *c)
 
 	if (wire_frame_next((const char *)buf, sbuf_len(c->in), WIRE_MAX_LINE, &line_len, &used) !=
 	    WIRE_LINE)
-		return;
+		return 0;
 	cancel = wire_parse_request(buf, line_len, &wr, why, sizeof(why)) == 0 &&
 		 strcmp(wr.op, "cancel") == 0;
 	wire_request_free(&wr);
 	if (!cancel)
-		return;
+		return 0;
 	sbuf_consume(c->in, used);
 	conn_cancel_running(c);
+	return 1;
 }
 
 /* --- input ------------------------------------------------------------- */
@@ -806,10 +810,17 @@ static void conn_process(struct conn *c)
 	int lines = 0;
 
 	c->processing = 1;
-	while (c->state == CONN_IDLE && evbuffer_get_length(c->out) < SERVER_HIGH_WATER) {
+	for (;;) {
 		const char *buf = (const char *)sbuf_ptr(c->in);
 		size_t avail = sbuf_len(c->in), line_len = 0, used = 0;
-		enum wire_frame f = wire_frame_next(buf, avail, WIRE_MAX_LINE, &line_len, &used);
+		enum wire_frame f;
+
+		/* A cancel ends the running request, and the lines after it are read on. */
+		if (c->state == CONN_BUSY && conn_check_cancel(c))
+			continue;
+		if (c->state != CONN_IDLE || evbuffer_get_length(c->out) >= SERVER_HIGH_WATER)
+			break;
+		f = wire_frame_next(buf, avail, WIRE_MAX_LINE, &line_len, &used);
 
 		if (f == WIRE_TOO_LONG) {
 			send_error(c, NULL, WIRE_E_TOO_LARGE, "request line longer than 65536 bytes", NULL);
@@ -832,8 +843,6 @@ static void conn_process(struct conn *c)
 		sbuf_consume(c->in, used);
 		c->partial_since = 0;   /* the next line's time starts when it does */
 	}
-	if (c->state == CONN_BUSY)
-		conn_check_cancel(c);
 	c->processing = 0;
 	conn_update(c);
 }

@@ -101,6 +101,16 @@ def test_upstream_text_that_is_not_utf8_reaches_the_client_repaired(exod, fake):
     assert record["data"]["DisplayName"].startswith("\ufffd\ufffd\ufffd")
 
 
+def test_lines_after_a_cancel_are_answered(exod, fake):
+    """run, cancel and ping in one write: the cancel ends the run and the ping is still answered."""
+    fake.knobs(latency_ms=2000)
+    s = exod.connect()
+    s.sendall(b'{"id":1,"op":"run","cmdlet":"Get-Mailbox"}\n{"op":"cancel"}\n{"id":2,"op":"ping"}\n')
+    first, second = read_lines(s, 2)
+    assert first["id"] == 1 and first["error"]["code"] == "Cancelled"
+    assert second["id"] == 2 and second["pong"] is True
+
+
 # -- the two crashes, and a flood of lines ---------------------------------------------
 
 def test_flood_of_pipelined_lines_behind_a_queued_request(exod_factory, fake, creds):
