@@ -62,7 +62,6 @@ struct token {
 };
 
 static void token_acquire(struct token *t, const char *claims);
-static void token_acquire_pending(struct token *t);
 static void token_keep_claims(struct token *t, const char *claims);
 
 static void token_set_fetch(struct token *t, enum token_fetch to)
@@ -299,14 +298,20 @@ static void token_done(void *arg, struct auth_result *res)
 	if (t->pending_restart) {
 		t->pending_restart = 0;
 		t->blocked_until = 0;
-		token_acquire_pending(t);
+		token_acquire(t, NULL);
 	}
 }
 
+/*
+ * Starts a fetch unless one runs or a hold forbids it.  A claims challenge
+ * is kept until a fetch starts, whichever path starts it.
+ */
 static void token_acquire(struct token *t, const char *claims)
 {
 	long long now = clock_ms();
 
+	if (claims != NULL)
+		token_keep_claims(t, claims);
 	if (t->fetch != TOKEN_FETCH_IDLE)
 		return;
 	if (t->blocked_until > now) {
@@ -314,8 +319,6 @@ static void token_acquire(struct token *t, const char *claims)
 		return;
 	}
 	if (t->rejected_until > now) {
-		/* The timer fetches later, and the claims challenge must reach that fetch. */
-		token_keep_claims(t, claims);
 		token_arm(t, t->rejected_until - now);
 		return;
 	}
@@ -324,7 +327,9 @@ static void token_acquire(struct token *t, const char *claims)
 	if (t->access == NULL)
 		token_set_state(t, TOKEN_SIGNING_IN);
 	token_set_fetch(t, TOKEN_FETCH_RUNNING);
-	auth_start(t->auth, claims);
+	/* The method copies the claims into its request: they are spent. */
+	auth_start(t->auth, t->pending_claims);
+	token_keep_claims(t, NULL);
 }
 
 /* The claims challenge the next fetch must answer (a copy), replacing any older one. */
@@ -336,21 +341,11 @@ static void token_keep_claims(struct token *t, const char *claims)
 	t->pending_claims = claims != NULL ? strdup(claims) : NULL;
 }
 
-/* A fetch with the claims kept for it, which are then spent. */
-static void token_acquire_pending(struct token *t)
-{
-	char *claims = t->pending_claims;
-
-	t->pending_claims = NULL;
-	token_acquire(t, claims);
-	free(claims);
-}
-
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	token_acquire_pending(arg);
+	token_acquire(arg, NULL);
 }
 
 struct token *token_new(struct event_base *base, struct http *http,
@@ -467,12 +462,9 @@ void token_rejected(struct token *t, unsigned gen, const char *claims)
 	if (t->rejections > 1)
 		t->rejected_until = now + rnd_backoff_ms(TOKEN_BACKOFF_MIN_MS, TOKEN_REJECTED_MAX_MS,
 							 t->rejections - 2);
-	if (t->fetch != TOKEN_FETCH_IDLE) {
-		/* The fetch in flight may predate the revocation; go again after it. */
+	/* A fetch in flight may predate the revocation: go again after it (claims are kept). */
+	if (t->fetch != TOKEN_FETCH_IDLE)
 		t->pending_restart = 1;
-		token_keep_claims(t, claims);
-		return;
-	}
 	token_acquire(t, claims);
 }
 
