@@ -1,8 +1,8 @@
 /*
  * fuzz_cert: loading app certificates (daemon/cert.c: cert_load_file),
  * PFX/PKCS#12 or PEM with the private key in the same file or in a
- * separate one.  Input: the certificate file, handed over as
- * /proc/self/fd/N of a memfd with mode 0600.  Each input is tried with
+ * separate one.  Input: the certificate file, written (mode 0600) into
+ * the harness's private directory.  Each input is tried with
  * every password of a fixed set (none, the corpus's "exod-fuzz", a wrong
  * one), and, when it is PEM, once more split after its first
  * "-----END CERTIFICATE-----" into certificate file and key file.  A
@@ -27,7 +27,11 @@
 #define END_CERT "-----END CERTIFICATE-----"
 
 static const char *const passwords[] = { NULL, "exod-fuzz", "wrong password" };
-static struct fuzz_memfile cert_file, key_file;
+/*
+ * Real files in the private directory, not memfds: exod opens certificate
+ * and key files with O_NOFOLLOW, and /proc/self/fd/N is a symbolic link.
+ */
+static char cert_path[PATH_MAX], key_path[PATH_MAX];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -38,8 +42,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_SETUP(OSSL_PROVIDER_load(NULL, "default") != NULL);
 	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL)
 		ERR_clear_error();
-	fuzz_memfile_init(&cert_file, "fuzz-cert");
-	fuzz_memfile_init(&key_file, "fuzz-key");
+	snprintf(cert_path, sizeof(cert_path), "%s/cert", fuzz_tmpdir());
+	snprintf(key_path, sizeof(key_path), "%s/key", fuzz_tmpdir());
 	return 0;
 }
 
@@ -67,16 +71,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *end;
 
-	fuzz_memfile_set(&cert_file, data, size);
+	fuzz_write_file(fuzz_tmpdir(), "cert", data, size);
 	for (size_t i = 0; i < sizeof(passwords) / sizeof(passwords[0]); i++)
-		load(cert_file.path, NULL, passwords[i]);
+		load(cert_path, NULL, passwords[i]);
 	end = memmem(data, size, END_CERT, strlen(END_CERT));
 	if (end != NULL) {
 		size_t cut = (size_t)(end - data) + strlen(END_CERT);
 
-		fuzz_memfile_set(&cert_file, data, cut);
-		fuzz_memfile_set(&key_file, data + cut, size - cut);
-		load(cert_file.path, key_file.path, passwords[1]);
+		fuzz_write_file(fuzz_tmpdir(), "cert", data, cut);
+		fuzz_write_file(fuzz_tmpdir(), "key", data + cut, size - cut);
+		load(cert_path, key_path, passwords[1]);
 	}
 	return 0;
 }
