@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -168,6 +169,33 @@ static const char *exoctl_get_str(yajl_val v, const char *a, const char *b)
 	return s != NULL ? s->u.string : NULL;
 }
 
+/* The module's error suffix, for Microsoft support: [Server=...,RequestId=...,TimeStamp=...]. */
+static void exoctl_print_request(yajl_val v)
+{
+	const char *server = exoctl_get_str(v, "error", "server");
+	const char *rid = exoctl_get_str(v, "error", "request_id");
+	const char *when = exoctl_get_str(v, "error", "timestamp");
+	const char *sep = " [";
+
+	if (server == NULL && rid == NULL && when == NULL)
+		return;
+	if (server != NULL) {
+		fputs(" [Server=", stderr);
+		output_put_text(stderr, server);
+		sep = ",";
+	}
+	if (rid != NULL) {
+		fprintf(stderr, "%sRequestId=", sep);
+		output_put_text(stderr, rid);
+		sep = ",";
+	}
+	if (when != NULL) {
+		fprintf(stderr, "%sTimeStamp=", sep);
+		output_put_text(stderr, when);
+	}
+	fputc(']', stderr);
+}
+
 static int exoctl_print_error(yajl_val v)
 {
 	const char *code = exoctl_get_str(v, "error", "code");
@@ -177,8 +205,39 @@ static int exoctl_print_error(yajl_val v)
 	output_put_text(stderr, code != NULL ? code : "Error");
 	fputs(": ", stderr);
 	output_put_text(stderr, msg != NULL ? msg : "(no message)");
+	exoctl_print_request(v);
 	fputc('\n', stderr);
 	return code != NULL ? wire_error_exit_status(code) : EXOCTL_EXIT_FAILED;
+}
+
+/* A non-terminating error of the cmdlet, shown as it comes, as PowerShell writes each. */
+static void exoctl_print_cmdlet_error(yajl_val v)
+{
+	const char *msg = exoctl_get_str(v, "error", "message");
+	const char *code = exoctl_get_str(v, "error", "code");
+
+	fputs("ERROR: ", stderr);
+	output_put_text(stderr, msg != NULL ? msg : "(no message)");
+	if (code != NULL) {
+		fputs(" (", stderr);
+		output_put_text(stderr, code);
+		fputc(')', stderr);
+	}
+	exoctl_print_request(v);
+	fputc('\n', stderr);
+}
+
+/* The service's confirmation, as the module prints -WhatIf's: "What if: ...". */
+static void exoctl_print_confirmation(yajl_val v)
+{
+	const char *msg = exoctl_get_str(v, "message", NULL);
+
+	if (msg == NULL)
+		return;
+	if (strncasecmp(msg, "What if:", 8) != 0)
+		fputs("What if: ", stderr);
+	output_put_text(stderr, msg);
+	fputc('\n', stderr);
 }
 
 /* Writing stdout failed: a reader that went away (| head) ends exoctl quietly. */
@@ -227,6 +286,10 @@ static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
 		fputs("WARNING: ", stderr);
 		output_put_text(stderr, msg != NULL ? msg : "");
 		fputc('\n', stderr);
+	} else if (strcmp(type, "cmdlet_error") == 0) {
+		exoctl_print_cmdlet_error(v);
+	} else if (strcmp(type, "confirmation") == 0) {
+		exoctl_print_confirmation(v);
 	} else if (strcmp(type, "login") == 0) {
 		exoctl_print_login(x, v);
 	}

@@ -27,6 +27,7 @@
 #include "common/sbuf.h"
 #include "common/wire.h"
 #include "daemon/clock.h"
+#include "daemon/exo_codec.h"
 #include "daemon/http.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
@@ -210,6 +211,18 @@ static void line_send(struct conn *c, yajl_gen g)
 	yajl_gen_free(g);
 }
 
+/* What Microsoft support asks for: the service's request id, the back-end and the time. */
+static void send_request_names(yajl_gen g, const char *request_id, const char *server,
+			       const char *timestamp)
+{
+	if (request_id != NULL && request_id[0] != '\0')
+		json_kv_str(g, "request_id", request_id);
+	if (server != NULL && server[0] != '\0')
+		json_kv_str(g, "server", server);
+	if (timestamp != NULL && timestamp[0] != '\0')
+		json_kv_str(g, "timestamp", timestamp);
+}
+
 static void send_error(struct conn *c, const char *id, enum wire_error e, const char *message,
 		       const struct exo_end *end)
 {
@@ -227,6 +240,12 @@ static void send_error(struct conn *c, const char *id, enum wire_error e, const 
 		json_kv_int(g, "http_status", end->http_status);
 	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0)
 		json_kv_int(g, "retry_after", end->retry_after);
+	if (end != NULL)
+		send_request_names(g, end->request_id, end->server, end->timestamp);
+	if (end != NULL && (end->count > 0 || end->errors > 0)) {
+		json_kv_int(g, "count", (long long)end->count);
+		json_kv_int(g, "errors", (long long)end->errors);
+	}
 	yajl_gen_map_close(g);
 	line_send(c, g);
 }
@@ -345,6 +364,47 @@ static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 	return run_sink_status(c);
 }
 
+/* A non-terminating error of the cmdlet: the run goes on, and ends in failure after its records. */
+static enum exo_sink_status run_cmdlet_error(void *arg, const char *json, size_t len,
+					     const char *request_id)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req->id, "cmdlet_error");
+	struct exo_error e;
+
+	if (g == NULL)
+		return EXO_SINK_OK;
+	exo_codec_cmdlet_error(json, len, &e);
+	json_str(g, "error");
+	yajl_gen_map_open(g);
+	json_kv_str(g, "message", e.message != NULL ? e.message : "(the service gave no text)");
+	if (e.code != NULL)
+		json_kv_str(g, "code", e.code);
+	if (e.type != NULL)
+		json_kv_str(g, "type", e.type);
+	send_request_names(g, request_id, NULL, NULL);
+	/* The element as the service sent it, for what the fields above do not say. */
+	json_str(g, "detail");
+	yajl_gen_number(g, json, len);
+	yajl_gen_map_close(g);
+	exo_error_clear(&e);
+	line_send(c, g);
+	return run_sink_status(c);
+}
+
+static enum exo_sink_status run_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req->id, "confirmation");
+
+	if (g == NULL)
+		return EXO_SINK_OK;
+	json_str(g, "message");
+	yajl_gen_string(g, (const unsigned char *)msg, len);
+	line_send(c, g);
+	return run_sink_status(c);
+}
+
 static void run_done(void *arg, const struct exo_end *end)
 {
 	struct conn *c = arg;
@@ -370,6 +430,8 @@ static void run_done(void *arg, const struct exo_end *end)
 static const struct exo_sink run_sink = {
 	.record = run_record,
 	.warning = run_warning,
+	.error = run_cmdlet_error,
+	.confirmation = run_confirmation,
 	.done = run_done,
 };
 
