@@ -79,7 +79,7 @@ WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start
                     auth_has_login auth_login_detach auth_cancel auth_set_refresh_token \
                     auth_set_conf auth_authority auth_tenant auth_client_id
 WRAP_test_exo    := event_add event_del event_free http_start http_xfer_cancel \
-                    http_xfer_status http_xfer_resume token_current token_wait \
+                    http_xfer_status http_xfer_resume http_xfer_headers token_current token_wait \
                     token_wait_cancel token_rejected token_accepted token_identity
 WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_request \
                     exo_call_cancel exo_call_resume profile_next profile_name profile_hold \
