@@ -265,7 +265,7 @@ static void exo_finish(struct exo_call *c)
 		c->end.ok = 0;
 		c->end.error = WIRE_E_UPSTREAM;
 		snprintf(c->end.message, sizeof(c->end.message),
-			 "%s reported %llu error%s (see the cmdlet_error lines); %llu record%s returned",
+			 "%s reported %llu error%s; %llu record%s returned",
 			 c->cmdlet, c->end.errors, c->end.errors == 1 ? "" : "s", c->end.count,
 			 c->end.count == 1 ? " was" : "s were");
 	}
