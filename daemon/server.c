@@ -459,15 +459,26 @@ static enum access_level conn_level(struct conn *c, const struct profile *p)
 	return profile_access(p, c->uid, c->groups, c->ngroups);
 }
 
-/* Whether the peer may do op on the profile (and run cmdlet, for run); logs a denial once. */
-static int conn_allowed(struct conn *c, const char *op, const char *cmdlet)
+/*
+ * Whether the peer may do op on the profile (run cmdlet, for run; the
+ * other ops need full access); logs a denial once and says why in why.
+ */
+static int conn_allowed(struct conn *c, const char *op, const char *cmdlet, char *why,
+			size_t whylen)
 {
 	struct profile *p = c->req->profile;
-	enum access_level level = conn_level(c, p);
 
-	if (level == ACCESS_FULL || (level == ACCESS_READ && cmdlet != NULL &&
-				     readonly_cmdlet(cmdlet, strlen(cmdlet))))
+	if (cmdlet != NULL) {
+		if (!profile_open(p) && c->ngroups < 0)
+			conn_load_groups(c);
+		if (profile_may_run(p, c->uid, c->groups, c->ngroups, cmdlet, why, whylen))
+			return 1;
+	} else if (conn_level(c, p) == ACCESS_FULL) {
 		return 1;
+	} else {
+		snprintf(why, whylen, "uid %u may not %s on profile %s", (unsigned)c->uid, op,
+			 profile_name(p));
+	}
 	log_warn("profile=%s uid=%u pid=%d denied: %s%s%s", profile_name(p), (unsigned)c->uid,
 		 (int)c->pid, op, cmdlet != NULL ? " " : "", cmdlet != NULL ? cmdlet : "");
 	return 0;
@@ -479,6 +490,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	yajl_val params = jtree_get(wr->root, "params");
 	struct request *r = c->req;
 	struct exo_end end;
+	char why[256];
 
 	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
 		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
@@ -490,8 +502,8 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	}
 	if (YAJL_IS_NULL(params))
 		params = NULL;
-	if (!conn_allowed(c, "run", cmdlet)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not run that cmdlet on this profile");
+	if (!conn_allowed(c, "run", cmdlet, why, sizeof(why))) {
+		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
 	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", cmdlet);
@@ -754,6 +766,7 @@ static struct profile *server_profile(struct server *s, const char *name, int *a
 static void request_dispatch(struct conn *c, const struct wire_request *wr)
 {
 	struct request *r = c->req;
+	char why[256];
 	int ambiguous;
 
 	r->op = server_op_find(wr->op);
@@ -782,8 +795,8 @@ static void request_dispatch(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
 		return;
 	}
-	if (r->op->manages && !conn_allowed(c, r->op->name, NULL)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not manage this profile's session");
+	if (r->op->manages && !conn_allowed(c, r->op->name, NULL, why, sizeof(why))) {
+		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
 	r->op->run(c, wr);

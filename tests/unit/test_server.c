@@ -143,6 +143,8 @@ void __wrap_profile_release(struct profile *p);
 int __wrap_profile_open(const struct profile *p);
 enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
 					int ngroups);
+int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+			   const char *cmdlet, char *why, size_t whylen);
 void __wrap_profile_observe(struct profile *p, double ms);
 int __wrap_profile_login(struct profile *p, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
@@ -250,6 +252,19 @@ enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, cons
 	(void)groups;
 	(void)ngroups;
 	return ACCESS_FULL;
+}
+
+int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+			   const char *cmdlet, char *why, size_t whylen)
+{
+	(void)p;
+	(void)uid;
+	(void)groups;
+	(void)ngroups;
+	(void)cmdlet;
+	(void)why;
+	(void)whylen;
+	return 1;
 }
 
 void __wrap_profile_observe(struct profile *p, double ms)
