@@ -82,6 +82,10 @@ struct exo_call {
 	int sink_gone;
 	long long result_size;          /* records the run may return; -1: Unlimited */
 	char *paging_warning;           /* this page's "more results" warning, held until we know */
+	enum exo_action on_error, on_warning;
+	char error_action[EXO_MAX_ACTION + 1];     /* header values, "" when not given */
+	char warning_action[EXO_MAX_ACTION + 1];
+	int stopped;                    /* -ErrorAction/-WarningAction Stop ended the parse */
 	struct event *deadline;         /* the whole run's time limit */
 	long long deadline_at;          /* clock_ms(), 0 until the first request is sent */
 	char *errbody;                  /* the body of a non-200 answer */
@@ -260,8 +264,11 @@ static void exo_finish(struct exo_call *c)
 	void *arg = c->arg;
 	struct exo_end end;
 
-	/* Non-terminating errors make the whole run a failure, after its records (§3.1). */
-	if (c->end.ok && c->end.errors > 0) {
+	/*
+	 * Non-terminating errors make the whole run a failure, after its
+	 * records (§3.1), unless -ErrorAction SilentlyContinue asked to go on.
+	 */
+	if (c->end.ok && c->end.errors > 0 && c->on_error != EXO_SILENT) {
 		c->end.ok = 0;
 		c->end.error = WIRE_E_UPSTREAM;
 		snprintf(c->end.message, sizeof(c->end.message),
@@ -332,16 +339,37 @@ static int exo_sink_said(struct exo_call *c, enum exo_sink_status st)
 	return 0;
 }
 
+/*
+ * -ErrorAction/-WarningAction Stop: PowerShell turns the first error or
+ * warning into a terminating error with this text.  The parse stops; the
+ * transfer ends as aborted and exo_on_done ends the run with it.
+ */
+static int exo_stop(struct exo_call *c, const char *preference, const char *msg)
+{
+	c->stopped = 1;
+	c->end.ok = 0;
+	c->end.error = WIRE_E_UPSTREAM;
+	snprintf(c->end.message, sizeof(c->end.message), "The running command stopped because "
+		 "the preference variable \"%s\" or common parameter is set to Stop: %s",
+		 preference, msg);
+	return 1;
+}
+
 static int exo_on_warning(void *arg, const char *msg, size_t len, int paging)
 {
 	struct exo_call *c = arg;
 
+	(void)len;
+	if (c->on_warning == EXO_SILENT)
+		return 0;
 	/* Held until the page ends: shown only if exod does not fetch the rest (§3.2). */
 	if (paging) {
 		free(c->paging_warning);
 		c->paging_warning = strndup(msg, len);
 		return c->paging_warning == NULL;
 	}
+	if (c->on_warning == EXO_STOP)
+		return exo_stop(c, "WarningPreference", msg);
 	return exo_sink_said(c, c->sink->warning(c->arg, msg, len));
 }
 
@@ -349,9 +377,21 @@ static int exo_on_error(void *arg, const char *json, size_t len)
 {
 	struct exo_call *c = arg;
 	const char *rid = c->xfer != NULL ? http_xfer_headers(c->xfer)->request_id : "";
+	struct exo_error e;
+	int rc;
 
 	c->end.errors++;
-	return exo_sink_said(c, c->sink->error(c->arg, json, len, rid));
+	if (c->on_error == EXO_SILENT)
+		return 0;
+	if (c->on_error != EXO_STOP)
+		return exo_sink_said(c, c->sink->error(c->arg, json, len, rid));
+	exo_codec_cmdlet_error(json, len, &e);
+	rc = exo_stop(c, "ErrorActionPreference",
+		      e.message != NULL ? e.message : "(the service gave no text)");
+	if (e.code != NULL)
+		snprintf(c->end.upstream_code, sizeof(c->end.upstream_code), "%s", e.code);
+	exo_error_clear(&e);
+	return rc;
 }
 
 static int exo_on_confirmation(void *arg, const char *msg, size_t len)
@@ -475,6 +515,11 @@ static int exo_wants_more(const struct exo_call *c)
 /* The result stops here: the service's "more results available" warning reaches the client. */
 static void exo_page_last(struct exo_call *c)
 {
+	if (c->paging_warning != NULL && c->on_warning == EXO_STOP) {
+		exo_stop(c, "WarningPreference", c->paging_warning);
+		exo_finish(c);
+		return;
+	}
 	if (c->paging_warning != NULL &&
 	    exo_sink_said(c, c->sink->warning(c->arg, c->paging_warning,
 					      strlen(c->paging_warning)))) {
@@ -635,6 +680,11 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		exo_fail(c, WIRE_E_UPSTREAM, "client went away");
 		return;
 	}
+	if (c->stopped) {
+		exo_name_request(c, res);
+		exo_finish(c);
+		return;
+	}
 	exo_note_throttle(c, res);
 	if (res->outcome == HTTP_OK && res->status >= 500) {
 		struct exo_error e;
@@ -726,6 +776,10 @@ static int exo_headers(struct exo_call *c, const char *token, struct http_header
 	rc |= http_headers_add(h, "Prefer", prefer);
 	rc |= http_headers_add(h, "connection-id", c->t->connection_id);
 	rc |= http_headers_add(h, "client-request-id", request_id);
+	if (c->error_action[0] != '\0')
+		rc |= http_headers_add(h, "ErrorAction", c->error_action);
+	if (c->warning_action[0] != '\0')
+		rc |= http_headers_add(h, "WarningAction", c->warning_action);
 	return rc;
 }
 
@@ -886,15 +940,16 @@ static long long exo_result_size(const yajl_val params)
 	return EXO_DEFAULT_RESULT_SIZE;
 }
 
-int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
+int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end)
 {
 	struct exo_call *c = calloc(1, sizeof(*c));
+	const char *cmdlet = rq->cmdlet;
 
 	memset(end, 0, sizeof(*end));
 	end->error = WIRE_E_UPSTREAM;
-	if (c == NULL || exo_codec_body(cmdlet, params, &c->body) < 0) {
+	if (c == NULL || exo_codec_body(cmdlet, rq->params, &c->body) < 0) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -903,7 +958,13 @@ int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val para
 	c->sink = sink;
 	c->arg = arg;
 	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
-	c->result_size = exo_result_size(params);
+	c->result_size = exo_result_size(rq->params);
+	c->on_error = rq->on_error;
+	c->on_warning = rq->on_warning;
+	snprintf(c->error_action, sizeof(c->error_action), "%s",
+		 rq->error_action != NULL ? rq->error_action : "");
+	snprintf(c->warning_action, sizeof(c->warning_action), "%s",
+		 rq->warning_action != NULL ? rq->warning_action : "");
 	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
 	c->retry = evtimer_new(t->base, exo_retry_cb, c);
 	c->deadline = evtimer_new(t->base, exo_deadline_cb, c);

@@ -50,6 +50,25 @@ const char *exo_target_connection_id(const struct exo_target *t);
 long long exo_target_throttled_ms(const struct exo_target *t);
 
 #define EXO_DEFAULT_RESULT_SIZE 1000   /* the module's ResultSize when none is given (§2.4) */
+#define EXO_MAX_ACTION 32               /* bytes of an -ErrorAction / -WarningAction value */
+
+/* What -ErrorAction or -WarningAction asks for the cmdlet's errors or warnings. */
+enum exo_action {
+	EXO_CONTINUE,                   /* shown, and the run goes on (the default) */
+	EXO_SILENT,                     /* SilentlyContinue, Ignore: not shown, the run goes on */
+	EXO_STOP,                       /* Stop: the first one ends the run */
+};
+
+/* One run: the cmdlet, its bound parameters, and the common parameters that shape the result. */
+struct exo_request {
+	const char *cmdlet;
+	yajl_val params;                /* NULL: none */
+	enum exo_action on_error;       /* for @adminapi.errors */
+	enum exo_action on_warning;     /* for @adminapi.warnings */
+	/* The values as given ("Stop"), sent as headers as other clients do; NULL: not given. */
+	const char *error_action;
+	const char *warning_action;
+};
 
 struct exo_end {
 	int ok;
@@ -59,7 +78,7 @@ struct exo_end {
 	long http_status;               /* 0 when no answer */
 	long retry_after;               /* seconds, for Throttled */
 	unsigned long long count;       /* records delivered */
-	unsigned long long errors;      /* non-terminating errors delivered (@adminapi.errors) */
+	unsigned long long errors;      /* non-terminating errors (@adminapi.errors), shown or not */
 	/* Where and when, for Microsoft support: [Server=...,RequestId=...,TimeStamp=...]. */
 	char request_id[128];           /* the service's request-id, "" when no answer named one */
 	char server[64];                /* the back-end's short name, "" when unknown */
@@ -88,7 +107,7 @@ struct exo_sink {
  * event loop.  -1 with *end filled (and done never called) when the call
  * cannot even be queued (QueueFull, ...).
  */
-int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
+int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end);
 void exo_call_resume(struct exo_call *c);

@@ -127,11 +127,10 @@ int profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int
 	return access_may_run(p->access, uid, groups, ngroups, cmdlet, why, whylen);
 }
 
-int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
-		const struct exo_sink *sink, void *arg, struct exo_call **out,
-		struct exo_end *end)
+int profile_run(struct profile *p, const struct exo_request *rq, const struct exo_sink *sink,
+		void *arg, struct exo_call **out, struct exo_end *end)
 {
-	return exo_call_start(p->exo, cmdlet, params, sink, arg, out, end);
+	return exo_call_start(p->exo, rq, sink, arg, out, end);
 }
 
 void profile_observe(struct profile *p, double ms)

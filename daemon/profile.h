@@ -51,9 +51,8 @@ enum access_level profile_access(const struct profile *p, uid_t uid, const gid_t
 int profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
 		    const char *cmdlet, char *why, size_t whylen);
 
-int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
-		const struct exo_sink *sink, void *arg, struct exo_call **out,
-		struct exo_end *end);
+int profile_run(struct profile *p, const struct exo_request *rq, const struct exo_sink *sink,
+		void *arg, struct exo_call **out, struct exo_end *end);
 void profile_observe(struct profile *p, double ms);
 
 /* exoctl login: see token_login. */

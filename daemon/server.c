@@ -420,6 +420,9 @@ static void run_done(void *arg, const struct exo_end *end)
 	g = line_open(r->id, "done");
 	if (g != NULL) {
 		json_kv_int(g, "count", (long long)end->count);
+		/* Errors -ErrorAction SilentlyContinue kept quiet are still counted. */
+		if (end->errors > 0)
+			json_kv_int(g, "errors", (long long)end->errors);
 		json_str(g, "ms");
 		yajl_gen_double(g, (double)(long long)(server_ms_since(&r->started) * 10) / 10);
 		line_send(c, g);
@@ -489,6 +492,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	const char *cmdlet = jtree_str(wr->root, "cmdlet");
 	yajl_val params = jtree_get(wr->root, "params");
 	struct request *r = c->req;
+	struct exo_request rq = { 0 };
 	struct exo_end end;
 	char why[256];
 
@@ -507,7 +511,9 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		return;
 	}
 	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", cmdlet);
-	if (profile_run(r->profile, cmdlet, params, &run_sink, c, &r->call, &end) < 0) {
+	rq.cmdlet = cmdlet;
+	rq.params = params;
+	if (profile_run(r->profile, &rq, &run_sink, c, &r->call, &end) < 0) {
 		r->call = NULL;
 		send_error(c, r->id, end.error, end.message, &end);
 		request_end(c, wire_error_code(end.error), 0);

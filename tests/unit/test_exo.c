@@ -447,7 +447,8 @@ static void start(int i, const char *cmdlet)
 	int rc;
 
 	in_exo_call = 1;
-	rc = exo_call_start(fx->t, cmdlet, NULL, &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet }, &sink_cbs, &sinks[i],
+			    &sinks[i].call, &end);
 	in_exo_call = 0;
 	assert_int_equal(rc, 0);
 	assert_int_equal(sinks[i].done, 0);
@@ -463,7 +464,8 @@ static void start_params(int i, const char *cmdlet, const char *params)
 
 	assert_non_null(p);
 	in_exo_call = 1;
-	rc = exo_call_start(fx->t, cmdlet, p, &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet, .params = p }, &sink_cbs,
+			    &sinks[i], &sinks[i].call, &end);
 	in_exo_call = 0;
 	jtree_free(p);
 	assert_int_equal(rc, 0);
@@ -493,6 +495,8 @@ static void assert_ok(int i, unsigned long long count)
 	assert_true(sinks[i].end.ok);
 	assert_int_equal(sinks[i].end.count, count);
 }
+
+static const struct exo_request get_mailbox = { .cmdlet = "Get-Mailbox" };
 
 /* ---- tests ---- */
 
@@ -563,10 +567,10 @@ static void test_queue_full(void **state)
 	for (int i = 0; i < 1 + fx->conf.queue_limit; i++) {
 		struct exo_call *c;
 
-		rc = exo_call_start(fx->t, "Get-Mailbox", NULL, &sink_cbs, &sinks[0], &c, &end);
+		rc = exo_call_start(fx->t, &get_mailbox, &sink_cbs, &sinks[0], &c, &end);
 		assert_int_equal(rc, 0);
 	}
-	rc = exo_call_start(fx->t, "Get-Mailbox", NULL, &sink_cbs, &sinks[1], &call, &end);
+	rc = exo_call_start(fx->t, &get_mailbox, &sink_cbs, &sinks[1], &call, &end);
 	assert_int_equal(rc, -1);
 	assert_int_equal(end.error, WIRE_E_QUEUE_FULL);
 	assert_false(end.ok);
@@ -1165,6 +1169,78 @@ static void test_run_time_limit(void **state)
 	cancel(2);
 }
 
+static void start_rq(int i, const struct exo_request *rq)
+{
+	struct exo_end end;
+	int rc;
+
+	in_exo_call = 1;
+	rc = exo_call_start(fx->t, rq, &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	in_exo_call = 0;
+	assert_int_equal(rc, 0);
+}
+
+#define ERRORS_PAGE "{\"value\":[{\"n\":1}],\"@adminapi.errors\":[{\"Message\":\"Couldn't find x.\"," \
+	"\"ErrorCode\":\"NotFound\"}],\"@adminapi.warnings\":[\"careful\"]}"
+
+/* -ErrorAction: SilentlyContinue hides the errors and the run succeeds; Stop ends it at the first. */
+static void test_error_action(void **state)
+{
+	struct exo_request rq = { .cmdlet = "Set-Mailbox", .on_error = EXO_SILENT };
+
+	(void)state;
+	start_rq(0, &rq);
+	fake_settle(fx->base);
+	page(0, 200, ERRORS_PAGE);
+	assert_ok(0, 1);
+	assert_int_equal(sinks[0].errors, 0);
+	assert_int_equal(sinks[0].end.errors, 1);
+	assert_int_equal(sinks[0].warnings, 1);
+	rq.on_error = EXO_STOP;
+	start_rq(1, &rq);
+	fake_settle(fx->base);
+	assert_int_equal(feed(1, 200, ERRORS_PAGE), HTTP_DATA_ABORT);
+	finish_as(1, HTTP_ABORTED, 200, 0, NULL);
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[1].records, 1);
+	assert_int_equal(sinks[1].errors, 0);
+	assert_string_equal(sinks[1].end.message, "The running command stopped because the "
+			    "preference variable \"ErrorActionPreference\" or common parameter is set "
+			    "to Stop: Couldn't find x.");
+	assert_string_equal(sinks[1].end.upstream_code, "NotFound");
+}
+
+/* -WarningAction: SilentlyContinue hides every warning, the paging one too; Stop ends the run. */
+static void test_warning_action(void **state)
+{
+	struct exo_request rq = { .cmdlet = "Get-Mailbox", .on_warning = EXO_SILENT };
+
+	(void)state;
+	start_rq(0, &rq);
+	fake_settle(fx->base);
+	page(0, 200, "{\"@adminapi.warnings\":[\"w\",\"There are more results available than are "
+		"currently displayed.\"],\"value\":[{\"n\":1}]}");
+	assert_ok(0, 1);
+	assert_int_equal(sinks[0].warnings, 0);
+	rq.on_warning = EXO_STOP;
+	start_rq(1, &rq);
+	fake_settle(fx->base);
+	assert_int_equal(feed(1, 200, "{\"value\":[{\"n\":1}],\"@adminapi.warnings\":[\"w\"]}"),
+			 HTTP_DATA_ABORT);
+	finish_as(1, HTTP_ABORTED, 200, 0, NULL);
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_non_null(strstr(sinks[1].end.message, "\"WarningPreference\" or common parameter is set "
+			       "to Stop: w"));
+	/* The paging warning, held to the end, stops it there. */
+	start_rq(2, &rq);
+	fake_settle(fx->base);
+	page(nxfers - 1, 200, "{\"@adminapi.warnings\":[\"There are more results available than are "
+	     "currently displayed.\"],\"value\":[{\"n\":1}]}");
+	assert_failed(2, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[2].records, 1);
+	assert_non_null(strstr(sinks[2].end.message, "Stop: There are more results"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1201,6 +1277,8 @@ int main(void)
 						 teardown),
 		cmocka_unit_test_setup_teardown(test_cmdlet_errors_fail_the_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_time_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_action, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_action, setup, teardown),
 	};
 
 	log_set_level(LOG_ERR);

@@ -131,7 +131,7 @@ static void run_release(int i)
 	event_active(runs[i].ev, EV_TIMEOUT, 0);
 }
 
-int __wrap_profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 		       const struct exo_sink *sink, void *arg, struct exo_call **out,
 		       struct exo_end *end);
 void __wrap_exo_call_cancel(struct exo_call *c);
@@ -162,15 +162,14 @@ int __real_wire_parse_request(const void *line, size_t len, struct wire_request 
 int __wrap_wire_parse_request(const void *line, size_t len, struct wire_request *req,
 			      char *why, size_t whylen);
 
-int __wrap_profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 		       const struct exo_sink *sink, void *arg, struct exo_call **out,
 		       struct exo_end *end)
 {
 	struct fake_profile *fp = (struct fake_profile *)p;
 	struct fake_run *r;
 
-	(void)cmdlet;
-	(void)params;
+	(void)rq;
 	enter();
 	fp->runs++;
 	if (fp->mode == RUN_REFUSE) {
