@@ -441,6 +441,8 @@ def invoke_endpoint(state, req, version, segment):
         tenant = state.tenant(segment)
         authenticate(state, req, tenant)
         ci, params = _parse_body(req)
+        with state.lock:
+            state.counters["last_invoke_body"] = req.json()
         name = ci["CmdletName"]
         state.count_in("invoke_by_cmdlet", name)
         _inject_failures(state, name)

@@ -183,7 +183,7 @@ def new_counters():
         "in_flight": 0, "max_in_flight": 0,
         "unauthorized": 0, "forbidden": 0, "throttled": 0, "faults": 0,
         "pagination_errors": 0, "client_disconnects": 0,
-        "last_invoke_headers": None, "last_token_request": None,
+        "last_invoke_headers": None, "last_invoke_body": None, "last_token_request": None,
     }
 
 
