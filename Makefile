@@ -18,13 +18,15 @@ MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PYTHON    ?= /usr/bin/python3
 BUILD     ?= build
 
 PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
-             python3-cryptography socat valgrind systemd
+             python3-cryptography socat valgrind systemd bash-completion zsh
 BENCH_DEB_PKGS := nginx-light wrk hyperfine nghttp2-client
 
 CC        ?= cc
@@ -169,12 +171,15 @@ FORCE:
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BUILD)/exod $(DESTDIR)$(SBINDIR)/exod
 	install -m 0755 $(BUILD)/exoctl $(DESTDIR)$(BINDIR)/exoctl
 	install -m 0644 doc/exoctl.1 $(DESTDIR)$(MANDIR)/man1/exoctl.1
 	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
 	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
+	install -m 0644 completion/exoctl.bash $(DESTDIR)$(BASHCOMPDIR)/exoctl
+	install -m 0644 completion/_exoctl $(DESTDIR)$(ZSHCOMPDIR)/_exoctl
 	install -m 0644 systemd/exod.sysusers $(DESTDIR)$(SYSUSERSDIR)/exod.conf
 	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/exod.conf; fi

@@ -15,8 +15,10 @@
 #include <yajl/yajl_tree.h>
 
 #include "client/conn.h"
+#include "client/discover.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "common/catalogue.h"
 #include "common/sbuf.h"
 #include "common/wire.h"
 
@@ -62,6 +64,8 @@ struct exoctl_cmd {
 	int (*run)(const struct exoctl *x, int argc, char **argv);
 };
 
+static int exoctl_width(void);
+
 /* static: 64 KiB is too much for the stack of a small tool */
 static struct exoctl_req exoctl_request;
 
@@ -80,6 +84,8 @@ static void exoctl_usage(FILE *fp)
 	      "  logout\n"
 	      "  refresh\n"
 	      "  metrics [--prometheus]\n"
+	      "  cmdlets [PATTERN]\n"
+	      "  help CMDLET\n"
 	      "options: -s socket (default $EXOD_SOCKET or " EXOCTL_DEFAULT_SOCKET "),\n"
 	      "  -p profile (default $EXOD_PROFILE), -o output format, -q quiet,\n"
 	      "  -h/--help, -V/--version.  See exoctl(1).\n", fp);
@@ -662,6 +668,72 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 	return EXOCTL_EXIT_OK;
 }
 
+static int exoctl_cmdlets(const struct exoctl *x, int argc, char **argv)
+{
+	char err[EXOCTL_ERR_LEN];
+
+	(void)x;
+	if (argc > 2)
+		return exoctl_usage_error("cmdlets: at most one pattern (exoctl cmdlets 'Get-*Mailbox*')");
+	/* Every profile speaks to Exchange Online for now; its cmdlets are the EOP ones too. */
+	if (discover_cmdlets(stdout, argc == 2 ? argv[1] : NULL, CATALOGUE_EXO, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		return EXOCTL_EXIT_FAILED;
+	}
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+static int exoctl_help(const struct exoctl *x, int argc, char **argv)
+{
+	char err[EXOCTL_ERR_LEN];
+
+	if (argc != 2)
+		return exoctl_usage_error("help: which cmdlet? (exoctl help Get-Mailbox)");
+	if (discover_help(stdout, argv[1], x->tty ? exoctl_width() : 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		return EXOCTL_EXIT_FAILED;
+	}
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+/* The profiles exod shows this user, for completing -p; nothing when exod does not answer. */
+static void exoctl_complete_profiles(void *arg, FILE *fp, const char *prefix)
+{
+	const struct exoctl *x = arg;
+	struct exoctl_req *r = &exoctl_request;
+	static const char *path[] = { "profiles", NULL };
+	yajl_val done, profiles;
+
+	if (exoctl_req_begin(r, x, "status", 0) < 0 || exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		return;
+	}
+	if (exoctl_exchange(x, r, NULL, &done) != EXOCTL_EXIT_OK)
+		return;
+	profiles = yajl_tree_get(done, path, yajl_t_array);
+	for (size_t i = 0; profiles != NULL && i < profiles->u.array.len; i++) {
+		const char *name = exoctl_get_str(profiles->u.array.values[i], "name", NULL);
+
+		if (name != NULL && name[0] != '\0' && strncmp(name, prefix, strlen(prefix)) == 0)
+			fprintf(fp, "%s\n", name);
+	}
+	yajl_tree_free(done);
+}
+
+/* exoctl __complete WORD...: what the completion scripts ask; not for people. */
+static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
+{
+	struct exoctl here = *x;
+
+	/* A socket named on the line being completed is the one to ask for profiles. */
+	for (int i = 1; i + 2 < argc; i++)
+		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0)
+			here.socket = argv[i + 1];
+	discover_complete(stdout, argc - 1, argv + 1, exoctl_complete_profiles, &here);
+	return EXOCTL_EXIT_OK;
+}
+
 static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "run", exoctl_run },
 	{ "status", exoctl_status },
@@ -670,6 +742,9 @@ static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "logout", exoctl_logout },
 	{ "refresh", exoctl_refresh },
 	{ "metrics", exoctl_metrics },
+	{ "cmdlets", exoctl_cmdlets },
+	{ "help", exoctl_help },
+	{ "__complete", exoctl_complete },
 };
 
 static int exoctl_width(void)
