@@ -18,6 +18,7 @@
 #include "client/discover.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "common/binder.h"
 #include "common/catalogue.h"
 #include "common/sbuf.h"
 #include "common/wire.h"
@@ -391,7 +392,8 @@ static int exoctl_finish(struct output *out, int rc)
 static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl_req *r = &exoctl_request;
-	char err[EXOCTL_ERR_LEN];
+	const char *cmdlet;
+	char err[BINDER_ERR_LEN];
 	struct output *out;
 	yajl_val done;
 	int rc;
@@ -402,12 +404,18 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
 	if (exoctl_req_begin(r, x, "run", 1) < 0)
 		return EXOCTL_EXIT_FAILED;
-	exoctl_req_str(r, "cmdlet", argv[1]);
+	/* The cmdlet's name goes after its parameters: binding gives its catalogue spelling. */
 	exoctl_req_check(r, yajl_gen_string(r->g, (const unsigned char *)"params", 6));
-	if (params_gen(r->g, argc - 2, argv + 2, err, sizeof(err)) < 0) {
+	if (params_bind(r->g, argv[1], argc - 2, argv + 2, &cmdlet, err, sizeof(err)) < 0) {
 		exoctl_req_wipe(r);
-		return exoctl_usage_error(err);
+		fprintf(stderr, "exoctl: %s\n", err);
+		if (catalogue_find(argv[1], strlen(argv[1])) != NULL)
+			fprintf(stderr, "Try 'exoctl help %s'.\n", argv[1]);
+		else
+			fputs("Try 'exoctl --help'.\n", stderr);
+		return EXOCTL_EXIT_USAGE;
 	}
+	exoctl_req_str(r, "cmdlet", cmdlet);
 	if (exoctl_req_end(r) < 0) {
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/binder.h"
+#include "common/catalogue.h"
 #include "common/jtree.h"
 #include "common/sbuf.h"
 
@@ -101,6 +102,9 @@ int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char 
 		goto out;
 	}
 	iv->rq.params = iv->params;
+	/* The catalogue's spelling goes out (X-CmdletName, the read-only list, the logs). */
+	if (res.cmdlet != NULL)
+		iv->rq.cmdlet = catalogue_cmdlet_name(res.cmdlet);
 	rc = 0;
 out:
 	yajl_gen_free(g);

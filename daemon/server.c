@@ -21,6 +21,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/binder.h"
 #include "common/conf.h"
 #include "common/jtree.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@
 #include "daemon/clock.h"
 #include "daemon/exo_codec.h"
 #include "daemon/http.h"
+#include "daemon/invoke.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
 #include "daemon/profile.h"
@@ -492,9 +494,10 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	const char *cmdlet = jtree_str(wr->root, "cmdlet");
 	yajl_val params = jtree_get(wr->root, "params");
 	struct request *r = c->req;
-	struct exo_request rq = { 0 };
+	struct invoke iv;
 	struct exo_end end;
-	char why[256];
+	char why[BINDER_ERR_LEN];
+	int rc;
 
 	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
 		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
@@ -510,10 +513,15 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
-	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", cmdlet);
-	rq.cmdlet = cmdlet;
-	rq.params = params;
-	if (profile_run(r->profile, &rq, &run_sink, c, &r->call, &end) < 0) {
+	if (invoke_prepare(&iv, cmdlet, params, why, sizeof(why)) < 0) {
+		invoke_clear(&iv);
+		request_fail(c, WIRE_E_BAD_REQUEST, why);
+		return;
+	}
+	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", iv.rq.cmdlet);
+	rc = profile_run(r->profile, &iv.rq, &run_sink, c, &r->call, &end);
+	invoke_clear(&iv);
+	if (rc < 0) {
 		r->call = NULL;
 		send_error(c, r->id, end.error, end.message, &end);
 		request_end(c, wire_error_code(end.error), 0);
