@@ -51,7 +51,7 @@ CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps check unit integration demo asan valgrind bench install units clean lint FORCE \
-	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins
+	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins catalogue-check
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/exod $(BUILD)/exoctl
@@ -123,6 +123,15 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-replay
+	$(MAKE) catalogue-check
+
+# common/catalogue.inc must be what tools/gen_catalogue.py makes of the
+# reference catalogue, when that is at hand (../shared/reference/cmdlets).
+CATALOGUE_JSON ?= ../shared/reference/cmdlets/cmdlets.json
+catalogue-check:
+	@if [ -f $(CATALOGUE_JSON) ]; then \
+		$(PYTHON) tools/gen_catalogue.py --check $(CATALOGUE_JSON); \
+	else echo "catalogue-check: $(CATALOGUE_JSON) is not here; skipped"; fi
 
 demo: deps
 	$(MAKE) all
