@@ -237,7 +237,6 @@ static void exo_set_state(struct exo_call *c, enum exo_state to)
 	c->state = to;
 }
 
-/* Ends the call: counted, its resources released, and the sink told, once. */
 /* When it ended: the time of every error, as the module's TimeStamp= shows it. */
 static void exo_stamp(struct exo_end *end)
 {
@@ -258,6 +257,7 @@ static void exo_name_request(struct exo_call *c, const struct http_result *res)
 			 (int)strcspn(res->server, "."), res->server);
 }
 
+/* Ends the call: counted, its resources released, and the sink told, once. */
 static void exo_finish(struct exo_call *c)
 {
 	const struct exo_sink *sink = c->sink;
@@ -359,7 +359,6 @@ static int exo_on_warning(void *arg, const char *msg, size_t len, int paging)
 {
 	struct exo_call *c = arg;
 
-	(void)len;
 	if (c->on_warning == EXO_SILENT)
 		return 0;
 	/* Held until the page ends: shown only if exod does not fetch the rest (§3.2). */
