@@ -18,13 +18,15 @@ MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PYTHON    ?= /usr/bin/python3
 BUILD     ?= build
 
 PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
-             python3-cryptography socat valgrind systemd
+             python3-cryptography socat valgrind systemd bash-completion zsh
 BENCH_DEB_PKGS := nginx-light wrk hyperfine nghttp2-client
 
 CC        ?= cc
@@ -49,7 +51,7 @@ CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps check unit integration demo asan valgrind bench install units clean lint FORCE \
-	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins
+	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins catalogue-check
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/exod $(BUILD)/exoctl
@@ -79,11 +81,12 @@ WRAP_test_token  := event_add event_del event_free auth_new auth_free auth_start
                     auth_has_login auth_login_detach auth_cancel auth_set_refresh_token \
                     auth_set_conf auth_authority auth_tenant auth_client_id
 WRAP_test_exo    := event_add event_del event_free http_start http_xfer_cancel \
-                    http_xfer_status http_xfer_resume token_current token_wait \
+                    http_xfer_status http_xfer_resume http_xfer_headers token_current token_wait \
                     token_wait_cancel token_rejected token_accepted token_identity
 WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_request \
                     exo_call_cancel exo_call_resume profile_next profile_name profile_hold \
-                    profile_release profile_open profile_access profile_run profile_observe \
+                    profile_release profile_open profile_access profile_may_run profile_run \
+                    profile_observe \
                     profile_login profile_login_detach profile_logout profile_refresh \
                     profile_wait profile_wait_cancel profile_identity profile_status \
                     profile_metrics
@@ -120,6 +123,15 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-replay
+	$(MAKE) catalogue-check
+
+# common/catalogue.inc must be what tools/gen_catalogue.py makes of the
+# reference catalogue, when that is at hand (../shared/reference/cmdlets).
+CATALOGUE_JSON ?= ../shared/reference/cmdlets/cmdlets.json
+catalogue-check:
+	@if [ -f $(CATALOGUE_JSON) ]; then \
+		$(PYTHON) tools/gen_catalogue.py --check $(CATALOGUE_JSON); \
+	else echo "catalogue-check: $(CATALOGUE_JSON) is not here; skipped"; fi
 
 demo: deps
 	$(MAKE) all
@@ -168,12 +180,15 @@ FORCE:
 install: all units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/exod \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BUILD)/exod $(DESTDIR)$(SBINDIR)/exod
 	install -m 0755 $(BUILD)/exoctl $(DESTDIR)$(BINDIR)/exoctl
 	install -m 0644 doc/exoctl.1 $(DESTDIR)$(MANDIR)/man1/exoctl.1
 	install -m 0644 doc/exod.conf.5 $(DESTDIR)$(MANDIR)/man5/exod.conf.5
 	install -m 0644 doc/exod.8 $(DESTDIR)$(MANDIR)/man8/exod.8
+	install -m 0644 completion/exoctl.bash $(DESTDIR)$(BASHCOMPDIR)/exoctl
+	install -m 0644 completion/_exoctl $(DESTDIR)$(ZSHCOMPDIR)/_exoctl
 	install -m 0644 systemd/exod.sysusers $(DESTDIR)$(SYSUSERSDIR)/exod.conf
 	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/exod.conf; fi

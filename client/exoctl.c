@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -14,8 +15,11 @@
 #include <yajl/yajl_tree.h>
 
 #include "client/conn.h"
+#include "client/discover.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "common/binder.h"
+#include "common/catalogue.h"
 #include "common/sbuf.h"
 #include "common/wire.h"
 
@@ -61,6 +65,8 @@ struct exoctl_cmd {
 	int (*run)(const struct exoctl *x, int argc, char **argv);
 };
 
+static int exoctl_width(void);
+
 /* static: 64 KiB is too much for the stack of a small tool */
 static struct exoctl_req exoctl_request;
 
@@ -79,6 +85,8 @@ static void exoctl_usage(FILE *fp)
 	      "  logout\n"
 	      "  refresh\n"
 	      "  metrics [--prometheus]\n"
+	      "  cmdlets [PATTERN]\n"
+	      "  help CMDLET\n"
 	      "options: -s socket (default $EXOD_SOCKET or " EXOCTL_DEFAULT_SOCKET "),\n"
 	      "  -p profile (default $EXOD_PROFILE), -o output format, -q quiet,\n"
 	      "  -h/--help, -V/--version.  See exoctl(1).\n", fp);
@@ -168,6 +176,33 @@ static const char *exoctl_get_str(yajl_val v, const char *a, const char *b)
 	return s != NULL ? s->u.string : NULL;
 }
 
+/* The module's error suffix, for Microsoft support: [Server=...,RequestId=...,TimeStamp=...]. */
+static void exoctl_print_request(yajl_val v)
+{
+	const char *server = exoctl_get_str(v, "error", "server");
+	const char *rid = exoctl_get_str(v, "error", "request_id");
+	const char *when = exoctl_get_str(v, "error", "timestamp");
+	const char *sep = " [";
+
+	if (server == NULL && rid == NULL && when == NULL)
+		return;
+	if (server != NULL) {
+		fputs(" [Server=", stderr);
+		output_put_text(stderr, server);
+		sep = ",";
+	}
+	if (rid != NULL) {
+		fprintf(stderr, "%sRequestId=", sep);
+		output_put_text(stderr, rid);
+		sep = ",";
+	}
+	if (when != NULL) {
+		fprintf(stderr, "%sTimeStamp=", sep);
+		output_put_text(stderr, when);
+	}
+	fputc(']', stderr);
+}
+
 static int exoctl_print_error(yajl_val v)
 {
 	const char *code = exoctl_get_str(v, "error", "code");
@@ -177,8 +212,39 @@ static int exoctl_print_error(yajl_val v)
 	output_put_text(stderr, code != NULL ? code : "Error");
 	fputs(": ", stderr);
 	output_put_text(stderr, msg != NULL ? msg : "(no message)");
+	exoctl_print_request(v);
 	fputc('\n', stderr);
 	return code != NULL ? wire_error_exit_status(code) : EXOCTL_EXIT_FAILED;
+}
+
+/* A non-terminating error of the cmdlet, shown as it comes, as PowerShell writes each. */
+static void exoctl_print_cmdlet_error(yajl_val v)
+{
+	const char *msg = exoctl_get_str(v, "error", "message");
+	const char *code = exoctl_get_str(v, "error", "code");
+
+	fputs("ERROR: ", stderr);
+	output_put_text(stderr, msg != NULL ? msg : "(no message)");
+	if (code != NULL) {
+		fputs(" (", stderr);
+		output_put_text(stderr, code);
+		fputc(')', stderr);
+	}
+	exoctl_print_request(v);
+	fputc('\n', stderr);
+}
+
+/* The service's confirmation, as the module prints -WhatIf's: "What if: ...". */
+static void exoctl_print_confirmation(yajl_val v)
+{
+	const char *msg = exoctl_get_str(v, "message", NULL);
+
+	if (msg == NULL)
+		return;
+	if (strncasecmp(msg, "What if:", 8) != 0)
+		fputs("What if: ", stderr);
+	output_put_text(stderr, msg);
+	fputc('\n', stderr);
 }
 
 /* Writing stdout failed: a reader that went away (| head) ends exoctl quietly. */
@@ -227,6 +293,10 @@ static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
 		fputs("WARNING: ", stderr);
 		output_put_text(stderr, msg != NULL ? msg : "");
 		fputc('\n', stderr);
+	} else if (strcmp(type, "cmdlet_error") == 0) {
+		exoctl_print_cmdlet_error(v);
+	} else if (strcmp(type, "confirmation") == 0) {
+		exoctl_print_confirmation(v);
 	} else if (strcmp(type, "login") == 0) {
 		exoctl_print_login(x, v);
 	}
@@ -322,7 +392,8 @@ static int exoctl_finish(struct output *out, int rc)
 static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl_req *r = &exoctl_request;
-	char err[EXOCTL_ERR_LEN];
+	const char *cmdlet;
+	char err[BINDER_ERR_LEN];
 	struct output *out;
 	yajl_val done;
 	int rc;
@@ -333,12 +404,18 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
 	if (exoctl_req_begin(r, x, "run", 1) < 0)
 		return EXOCTL_EXIT_FAILED;
-	exoctl_req_str(r, "cmdlet", argv[1]);
+	/* The cmdlet's name goes after its parameters: binding gives its catalogue spelling. */
 	exoctl_req_check(r, yajl_gen_string(r->g, (const unsigned char *)"params", 6));
-	if (params_gen(r->g, argc - 2, argv + 2, err, sizeof(err)) < 0) {
+	if (params_bind(r->g, argv[1], argc - 2, argv + 2, &cmdlet, err, sizeof(err)) < 0) {
 		exoctl_req_wipe(r);
-		return exoctl_usage_error(err);
+		fprintf(stderr, "exoctl: %s\n", err);
+		if (catalogue_find(argv[1], strlen(argv[1])) != NULL)
+			fprintf(stderr, "Try 'exoctl help %s'.\n", argv[1]);
+		else
+			fputs("Try 'exoctl --help'.\n", stderr);
+		return EXOCTL_EXIT_USAGE;
 	}
+	exoctl_req_str(r, "cmdlet", cmdlet);
 	if (exoctl_req_end(r) < 0) {
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;
@@ -599,6 +676,72 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 	return EXOCTL_EXIT_OK;
 }
 
+static int exoctl_cmdlets(const struct exoctl *x, int argc, char **argv)
+{
+	char err[EXOCTL_ERR_LEN];
+
+	(void)x;
+	if (argc > 2)
+		return exoctl_usage_error("cmdlets: at most one pattern (exoctl cmdlets 'Get-*Mailbox*')");
+	/* Every profile speaks to Exchange Online for now; its cmdlets are the EOP ones too. */
+	if (discover_cmdlets(stdout, argc == 2 ? argv[1] : NULL, CATALOGUE_EXO, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		return EXOCTL_EXIT_FAILED;
+	}
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+static int exoctl_help(const struct exoctl *x, int argc, char **argv)
+{
+	char err[EXOCTL_ERR_LEN];
+
+	if (argc != 2)
+		return exoctl_usage_error("help: which cmdlet? (exoctl help Get-Mailbox)");
+	if (discover_help(stdout, argv[1], x->tty ? exoctl_width() : 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		return EXOCTL_EXIT_FAILED;
+	}
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+/* The profiles exod shows this user, for completing -p; nothing when exod does not answer. */
+static void exoctl_complete_profiles(void *arg, FILE *fp, const char *prefix)
+{
+	const struct exoctl *x = arg;
+	struct exoctl_req *r = &exoctl_request;
+	static const char *path[] = { "profiles", NULL };
+	yajl_val done, profiles;
+
+	if (exoctl_req_begin(r, x, "status", 0) < 0 || exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		return;
+	}
+	if (exoctl_exchange(x, r, NULL, &done) != EXOCTL_EXIT_OK)
+		return;
+	profiles = yajl_tree_get(done, path, yajl_t_array);
+	for (size_t i = 0; profiles != NULL && i < profiles->u.array.len; i++) {
+		const char *name = exoctl_get_str(profiles->u.array.values[i], "name", NULL);
+
+		if (name != NULL && name[0] != '\0' && strncmp(name, prefix, strlen(prefix)) == 0)
+			fprintf(fp, "%s\n", name);
+	}
+	yajl_tree_free(done);
+}
+
+/* exoctl __complete WORD...: what the completion scripts ask; not for people. */
+static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
+{
+	struct exoctl here = *x;
+
+	/* A socket named on the line being completed is the one to ask for profiles. */
+	for (int i = 1; i + 2 < argc; i++)
+		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0)
+			here.socket = argv[i + 1];
+	discover_complete(stdout, argc - 1, argv + 1, exoctl_complete_profiles, &here);
+	return EXOCTL_EXIT_OK;
+}
+
 static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "run", exoctl_run },
 	{ "status", exoctl_status },
@@ -607,6 +750,9 @@ static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "logout", exoctl_logout },
 	{ "refresh", exoctl_refresh },
 	{ "metrics", exoctl_metrics },
+	{ "cmdlets", exoctl_cmdlets },
+	{ "help", exoctl_help },
+	{ "__complete", exoctl_complete },
 };
 
 static int exoctl_width(void)

@@ -24,4 +24,15 @@
  */
 int params_gen(yajl_gen g, int argc, char *const argv[], char *err, size_t errlen);
 
+/*
+ * exoctl run: binds argv[0..argc) for cmdlet on the catalogue
+ * (binder_argv: names, positions, types, SecureString refusal, filters)
+ * and emits the parameters as one JSON object into g, with the common
+ * parameters given (-ErrorAction...) among them for exod to act on.
+ * *name is the catalogue's spelling of the cmdlet, or cmdlet when it is
+ * not in the catalogue.  Same failure as params_gen.
+ */
+int params_bind(yajl_gen g, const char *cmdlet, int argc, char *const argv[], const char **name,
+		char *err, size_t errlen);
+
 #endif

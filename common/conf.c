@@ -71,6 +71,7 @@ enum conf_section {
 	SEC_NONE,
 	SEC_EXOD,
 	SEC_PROFILE,
+	SEC_ROLE,
 };
 
 struct conf_parse {
@@ -82,6 +83,8 @@ struct conf_parse {
 	enum conf_section sec;
 	struct conf_profile *prof;      /* the current [profile NAME] */
 	struct conf_profile **tail;
+	struct conf_role *role;         /* the current [role NAME] */
+	struct conf_role **role_tail;
 	int sec_line;
 	uint64_t seen;                  /* keys set in the current section */
 	int exod_seen;
@@ -415,6 +418,40 @@ static int conf_parse_list(const struct conf_key *k, const char *val, void *fiel
 	return conf_store_str(field, val, why, whylen);
 }
 
+/*
+ * Cmdlet globs: Verb-Noun with * and ? (fnmatch, case-insensitive), e.g.
+ * "Get-*, Set-Mailbox".  No brackets: a cmdlet name never needs them.
+ */
+static int conf_parse_globs(const struct conf_key *k, const char *val, void *field,
+			    char *why, size_t whylen)
+{
+	const char *s = val;
+	int n = 0;
+
+	(void)k;
+	for (;;) {
+		size_t lead = strspn(s, " \t");
+		size_t len = strspn(s + lead, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789-*?");
+		size_t trail = strspn(s + lead + len, " \t");
+		char next = s[lead + len + trail];
+
+		if (len == 0 || len > CONF_GLOB_MAX || (next != ',' && next != '\0')) {
+			snprintf(why, whylen, "must be a comma-separated list of cmdlet names or globs "
+				 "(letters, digits, -, * and ?; at most %d bytes each)", CONF_GLOB_MAX);
+			return -1;
+		}
+		if (++n > CONF_MAX_GLOBS) {
+			snprintf(why, whylen, "more than %d globs", CONF_MAX_GLOBS);
+			return -1;
+		}
+		if (next == '\0')
+			break;
+		s += lead + len + trail + 1;
+	}
+	return conf_store_str(field, val, why, whylen);
+}
+
 /* The host part of scheme://[user@]host[:port]/..., for the loopback test. */
 static int conf_url_is_loopback(const char *authority, size_t len)
 {
@@ -540,6 +577,16 @@ static const struct conf_key conf_profile_keys[] = {
 	PS(allow_groups, conf_parse_list, M_ALL),
 	PS(read_only_users, conf_parse_list, M_ALL),
 	PS(read_only_groups, conf_parse_list, M_ALL),
+	PS(cmdlets, conf_parse_globs, M_ALL),
+};
+
+#define RK(n, fn) { #n, fn, offsetof(struct conf_role, n), 0, 0, STORE_STR, M_ALL }
+
+static const struct conf_key conf_role_keys[] = {
+	RK(users, conf_parse_list),
+	RK(groups, conf_parse_list),
+	RK(cmdlets, conf_parse_globs),
+	RK(profiles, conf_parse_list),
 };
 
 _Static_assert(NELEM(conf_profile_keys) <= 64, "seen mask is 64 bits");
@@ -586,6 +633,8 @@ static void conf_fail(struct conf_parse *p, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= p->errlen)
 		return;
 	va_start(ap, fmt);
+	/* clang-tidy 14 misreads glibc's va_list after va_start. */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 }
@@ -753,14 +802,112 @@ static int conf_check_profile(struct conf_parse *p, struct conf_profile *pr)
 	return 0;
 }
 
+/* ---- roles ---- */
+
+static int conf_name_valid(const char *name);
+
+static void conf_role_free(struct conf_role *r)
+{
+	for (size_t i = 0; i < NELEM(conf_role_keys); i++)
+		conf_free_str(STR_FIELD(r, &conf_role_keys[i]));
+	free(r->name);
+	free(r);
+}
+
+static int conf_role_fail(struct conf_parse *p, const char *why)
+{
+	int line = p->lineno;
+
+	p->lineno = p->sec_line;
+	conf_fail(p, "role %s: %s", p->role->name, why);
+	p->lineno = line;
+	return -1;
+}
+
+static int conf_check_role(struct conf_parse *p, const struct conf_role *r)
+{
+	if (r->cmdlets == NULL)
+		return conf_role_fail(p, "cmdlets is required (the cmdlets the role may run)");
+	if (r->users == NULL && r->groups == NULL)
+		return conf_role_fail(p, "users or groups is required (who has the role)");
+	return 0;
+}
+
+static int conf_role_open(struct conf_parse *p, const char *name)
+{
+	struct conf_role *r;
+
+	if (!conf_name_valid(name)) {
+		conf_fail(p, "[role %.*s]: the name must be 1 to %d of A-Z a-z 0-9 _ . -",
+			  CONF_NAME_MAX, name, CONF_NAME_MAX);
+		return -1;
+	}
+	for (r = p->conf->roles; r != NULL; r = r->next) {
+		if (strcmp(r->name, name) == 0) {
+			conf_fail(p, "[role %s]: duplicate role", name);
+			return -1;
+		}
+	}
+	if (p->conf->nroles >= CONF_MAX_ROLES) {
+		conf_fail(p, "[role %s]: more than %d roles", name, CONF_MAX_ROLES);
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->name = strdup(name)) == NULL) {
+		free(r);
+		conf_fail(p, "out of memory");
+		return -1;
+	}
+	*p->role_tail = r;
+	p->role_tail = &r->next;
+	p->conf->nroles++;
+	p->role = r;
+	p->sec = SEC_ROLE;
+	return 0;
+}
+
+static int conf_name_in_list(void *arg, const char *item, size_t len)
+{
+	const char *name = arg;
+
+	return strlen(name) == len && memcmp(name, item, len) == 0;
+}
+
+static int conf_profile_named(void *arg, const char *item, size_t len)
+{
+	const struct conf *c = arg;
+
+	for (const struct conf_profile *pr = c->profiles; pr != NULL; pr = pr->next)
+		if (strlen(pr->name) == len && memcmp(pr->name, item, len) == 0)
+			return 0;
+	return 1;
+}
+
+/* Every profile a role names must exist: a typo would silently grant nothing. */
+static int conf_check_role_profiles(const struct conf *c, char *err, size_t errlen)
+{
+	for (const struct conf_role *r = c->roles; r != NULL; r = r->next) {
+		if (r->profiles != NULL && conf_list_each(r->profiles, conf_profile_named,
+							  (void *)c) != 0) {
+			snprintf(err, errlen, "%s: role %s: profiles names a profile that is not "
+				 "configured: %.256s", c->path, r->name, r->profiles);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- sections ---- */
 
 static int conf_section_close(struct conf_parse *p)
 {
 	if (p->sec == SEC_PROFILE && conf_check_profile(p, p->prof) != 0)
 		return -1;
+	if (p->sec == SEC_ROLE && conf_check_role(p, p->role) != 0)
+		return -1;
 	p->sec = SEC_NONE;
 	p->prof = NULL;
+	p->role = NULL;
 	p->seen = 0;
 	return 0;
 }
@@ -835,7 +982,9 @@ static int conf_section_open(struct conf_parse *p, char *line)
 	}
 	if (strncmp(line, "profile", 7) == 0 && (line[7] == ' ' || line[7] == '\t'))
 		return conf_profile_open(p, line + 7 + strspn(line + 7, " \t"));
-	conf_fail(p, "[%.*s]: unknown section (expected [exod] or [profile NAME])",
+	if (strncmp(line, "role", 4) == 0 && (line[4] == ' ' || line[4] == '\t'))
+		return conf_role_open(p, line + 4 + strspn(line + 4, " \t"));
+	conf_fail(p, "[%.*s]: unknown section (expected [exod], [profile NAME] or [role NAME])",
 		  CONF_NAME_MAX, line);
 	return -1;
 }
@@ -968,9 +1117,9 @@ static char *conf_reader(char *str, int num, void *stream)
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = user;
-	const struct conf_key *keys = p->sec == SEC_EXOD ? conf_exod_keys : conf_profile_keys;
-	size_t nkeys = p->sec == SEC_EXOD ? NELEM(conf_exod_keys) : NELEM(conf_profile_keys);
-	void *base = p->sec == SEC_EXOD ? (void *)p->conf : (void *)p->prof;
+	const struct conf_key *keys = conf_profile_keys;
+	size_t nkeys = NELEM(conf_profile_keys);
+	void *base = p->prof;
 	char why[CONF_WHY_MAX];
 	const struct conf_key *k;
 	const char *val;
@@ -983,9 +1132,21 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		conf_fail(p, "%s: outside of any section", name);
 		return 0;
 	}
+	if (p->sec == SEC_EXOD) {
+		keys = conf_exod_keys;
+		nkeys = NELEM(conf_exod_keys);
+		base = p->conf;
+	} else if (p->sec == SEC_ROLE) {
+		keys = conf_role_keys;
+		nkeys = NELEM(conf_role_keys);
+		base = p->role;
+	}
 	if ((k = conf_key_find(keys, nkeys, name, &i)) == NULL) {
 		if (p->sec == SEC_EXOD)
 			conf_fail(p, "%s: unknown key in [exod]", name);
+		else if (p->sec == SEC_ROLE)
+			conf_fail(p, "%s: unknown key in [role %s] (expected users, groups, cmdlets "
+				  "or profiles)", name, p->role->name);
 		else
 			conf_fail(p, "%s: unknown key in [profile %s]", name, p->prof->name);
 		return 0;
@@ -1054,6 +1215,7 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 		goto out;
 	}
 	p.tail = &p.conf->profiles;
+	p.role_tail = &p.conf->roles;
 	if ((p.fp = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
@@ -1069,6 +1231,8 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no [profile NAME] section; at least one is required", path);
 		goto out;
 	}
+	if (conf_check_role_profiles(p.conf, err, errlen) != 0)
+		goto out;
 	if (p.conf->reserved_clients >= p.conf->max_clients) {
 		snprintf(err, errlen, "%s: reserved_clients (%d) must be less than max_clients (%d)",
 			 path, p.conf->reserved_clients, p.conf->max_clients);
@@ -1091,12 +1255,17 @@ out:
 void conf_free(struct conf *c)
 {
 	struct conf_profile *pr, *next;
+	struct conf_role *r, *rnext;
 
 	if (c == NULL)
 		return;
 	for (pr = c->profiles; pr != NULL; pr = next) {
 		next = pr->next;
 		conf_profile_free(pr);
+	}
+	for (r = c->roles; r != NULL; r = rnext) {
+		rnext = r->next;
+		conf_role_free(r);
 	}
 	for (size_t i = 0; i < NELEM(conf_exod_keys); i++)
 		if (conf_exod_keys[i].store == STORE_STR)
@@ -1158,6 +1327,55 @@ int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *
 			return 0;
 	}
 	return 1;
+}
+
+int conf_list_each(const char *list, int (*fn)(void *arg, const char *item, size_t len),
+		   void *arg)
+{
+	const char *s = list;
+
+	while (s != NULL && *s != '\0') {
+		size_t lead = strspn(s, " \t,");
+		size_t len = strcspn(s + lead, " \t,");
+		int rc;
+
+		if (len == 0)
+			break;
+		if ((rc = fn(arg, s + lead, len)) != 0)
+			return rc;
+		s += lead + len;
+	}
+	return 0;
+}
+
+int conf_role_applies(const struct conf_role *r, const char *profile)
+{
+	return r->profiles == NULL ||
+	       conf_list_each(r->profiles, conf_name_in_list, (void *)profile) != 0;
+}
+
+static const struct conf_role *conf_next_role_for(const struct conf_role *r, const char *profile)
+{
+	while (r != NULL && !conf_role_applies(r, profile))
+		r = r->next;
+	return r;
+}
+
+int conf_roles_equal(const struct conf *a, const struct conf *b, const char *profile)
+{
+	const struct conf_role *x = conf_next_role_for(a->roles, profile);
+	const struct conf_role *y = conf_next_role_for(b->roles, profile);
+
+	for (; x != NULL && y != NULL; x = conf_next_role_for(x->next, profile),
+					  y = conf_next_role_for(y->next, profile)) {
+		if (strcmp(x->name, y->name) != 0)
+			return 0;
+		for (size_t i = 0; i < NELEM(conf_role_keys); i++)
+			if (!conf_str_equal(CSTR_FIELD(x, &conf_role_keys[i]),
+					    CSTR_FIELD(y, &conf_role_keys[i])))
+				return 0;
+	}
+	return x == NULL && y == NULL;
 }
 
 const char *conf_auth_name(enum conf_auth a)

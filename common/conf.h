@@ -14,6 +14,9 @@
 #define CONF_NAME_MAX 64                /* profile name: [A-Za-z0-9_.-]{1,64} */
 #define CONF_VALUE_MAX 4096             /* bytes in one value */
 #define CONF_MAX_PROFILES 10000
+#define CONF_MAX_ROLES 1000
+#define CONF_GLOB_MAX 128               /* bytes in one cmdlet glob, as in a cmdlet name */
+#define CONF_MAX_GLOBS 1024             /* globs in one cmdlets list */
 #define CONF_DEVICE_APP_ID "fb78d390-0c51-40cd-8e17-fdbfab77341b"  /* the module's public client */
 
 enum conf_auth {
@@ -74,7 +77,18 @@ struct conf_profile {
 	char *allow_groups;             /* comma-separated group names or gids */
 	char *read_only_users;          /* may only run read cmdlets */
 	char *read_only_groups;
+	char *cmdlets;                  /* globs the profile may run (-CommandName); NULL: all */
 	struct conf_profile *next;      /* in file order */
+};
+
+/* [role NAME]: users and groups who may run these cmdlets (and only these) on these profiles. */
+struct conf_role {
+	char *name;
+	char *users;                    /* comma-separated user names or uids */
+	char *groups;                   /* comma-separated group names or gids */
+	char *cmdlets;                  /* comma-separated globs: Get-*, Set-CASMailbox */
+	char *profiles;                 /* comma-separated profile names; NULL: every profile */
+	struct conf_role *next;         /* in file order */
 };
 
 struct conf {
@@ -90,6 +104,8 @@ struct conf {
 	int send_timeout;               /* seconds answers may wait unread, 0 = forever; default 600 */
 	int nprofiles;
 	struct conf_profile *profiles;
+	int nroles;
+	struct conf_role *roles;
 };
 
 /*
@@ -103,6 +119,18 @@ void conf_free(struct conf *c);
 const struct conf_profile *conf_find_profile(const struct conf *c, const char *name);
 /* 1 when the two profiles would connect identically (for reload). */
 int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *b);
+
+/* 1 when the role is for the named profile. */
+int conf_role_applies(const struct conf_role *r, const char *profile);
+/* 1 when the roles that apply to the profile are the same in both (for reload). */
+int conf_roles_equal(const struct conf *a, const struct conf *b, const char *profile);
+/*
+ * Calls fn for each item of a comma-separated list (as the list keys hold
+ * them: checked at load), without blanks; stops at a nonzero return and
+ * returns it.
+ */
+int conf_list_each(const char *list, int (*fn)(void *arg, const char *item, size_t len),
+		   void *arg);
 
 const char *conf_auth_name(enum conf_auth a);
 const char *conf_environment_name(enum conf_environment e);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/sbuf.h"
@@ -27,6 +29,7 @@
 #define EXO_RETRY_MAX_MS 30000
 #define EXO_MAX_RETRY_AFTER 120         /* seconds: a longer Retry-After goes back to the client */
 #define EXO_BEARER_MAX (JWT_MAX_TOKEN + 16)
+#define EXO_MAX_RESULT_TEXT 20          /* digits of a ResultSize given as text */
 /* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
 #define EXO_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 
@@ -77,12 +80,37 @@ struct exo_call {
 	int retried_401;
 	int want_pause;                 /* the sink is full: deliver nothing more */
 	int sink_gone;
+	long long result_size;          /* records the run may return; -1: Unlimited */
+	char *paging_warning;           /* this page's "more results" warning, held until we know */
+	enum exo_action on_error, on_warning;
+	char error_action[EXO_MAX_ACTION + 1];     /* header values, "" when not given */
+	char warning_action[EXO_MAX_ACTION + 1];
+	int stopped;                    /* -ErrorAction/-WarningAction Stop ended the parse */
+	struct event *deadline;         /* the whole run's time limit */
+	long long deadline_at;          /* clock_ms(), 0 until the first request is sent */
 	char *errbody;                  /* the body of a non-200 answer */
 	size_t errbody_len;
 	struct exo_end end;
 };
 
+/*
+ * Cmdlets the module gives longer than request_timeout: their own limit,
+ * in seconds (exo-protocol.md §3.4).
+ */
+static const struct {
+	const char *cmdlet;
+	int seconds;
+} exo_slow_cmdlets[] = {
+	{ "Get-DistributionGroupMember", 3600 },
+	{ "Import-TransportRuleCollection", 3600 },
+	{ "Set-OrganizationConfig", 1800 },
+	{ "Set-UnifiedGroup", 3600 },
+	{ "Update-DistributionGroupMember", 3600 },
+	{ "Update-RoleGroupMember", 1800 },
+};
+
 static void exo_fetch(struct exo_call *c);
+static void exo_fail_run_time(struct exo_call *c);
 
 /* ---- the target ---- */
 
@@ -209,12 +237,48 @@ static void exo_set_state(struct exo_call *c, enum exo_state to)
 	c->state = to;
 }
 
+/* When it ended: the time of every error, as the module's TimeStamp= shows it. */
+static void exo_stamp(struct exo_end *end)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (end->timestamp[0] == '\0' && gmtime_r(&now, &tm) != NULL)
+		strftime(end->timestamp, sizeof(end->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The request id and back-end of the answer at hand (X-CalculatedBETarget up to its first dot). */
+static void exo_name_request(struct exo_call *c, const struct http_result *res)
+{
+	if (res->request_id[0] != '\0')
+		snprintf(c->end.request_id, sizeof(c->end.request_id), "%s", res->request_id);
+	if (res->server[0] != '\0')
+		snprintf(c->end.server, sizeof(c->end.server), "%.*s",
+			 (int)strcspn(res->server, "."), res->server);
+}
+
 /* Ends the call: counted, its resources released, and the sink told, once. */
 static void exo_finish(struct exo_call *c)
 {
 	const struct exo_sink *sink = c->sink;
 	void *arg = c->arg;
-	struct exo_end end = c->end;
+	struct exo_end end;
+
+	/*
+	 * Non-terminating errors make the whole run a failure, after its
+	 * records (§3.1), unless -ErrorAction SilentlyContinue asked to go on.
+	 */
+	if (c->end.ok && c->end.errors > 0 && c->on_error != EXO_SILENT) {
+		c->end.ok = 0;
+		c->end.error = WIRE_E_UPSTREAM;
+		snprintf(c->end.message, sizeof(c->end.message),
+			 "%s reported %llu error%s; %llu record%s returned",
+			 c->cmdlet, c->end.errors, c->end.errors == 1 ? "" : "s", c->end.count,
+			 c->end.count == 1 ? " was" : "s were");
+	}
+	if (!c->end.ok)
+		exo_stamp(&c->end);
+	end = c->end;
 
 	exo_set_state(c, EXO_DONE);
 	if (end.ok)
@@ -263,15 +327,77 @@ static int exo_on_record(void *arg, const char *json, size_t len)
 	return 1;
 }
 
-static int exo_on_warning(void *arg, const char *msg, size_t len)
+/* What a sink said about something delivered: 1 when the client has gone. */
+static int exo_sink_said(struct exo_call *c, enum exo_sink_status st)
 {
-	struct exo_call *c = arg;
-
-	if (c->sink->warning(c->arg, msg, len) == EXO_SINK_GONE) {
+	if (st == EXO_SINK_GONE) {
 		c->sink_gone = 1;
 		return 1;
 	}
+	if (st == EXO_SINK_FULL)
+		c->want_pause = 1;
 	return 0;
+}
+
+/*
+ * -ErrorAction/-WarningAction Stop: PowerShell turns the first error or
+ * warning into a terminating error with this text.  The parse stops; the
+ * transfer ends as aborted and exo_on_done ends the run with it.
+ */
+static int exo_stop(struct exo_call *c, const char *preference, const char *msg)
+{
+	c->stopped = 1;
+	c->end.ok = 0;
+	c->end.error = WIRE_E_UPSTREAM;
+	snprintf(c->end.message, sizeof(c->end.message), "The running command stopped because "
+		 "the preference variable \"%s\" or common parameter is set to Stop: %s",
+		 preference, msg);
+	return 1;
+}
+
+static int exo_on_warning(void *arg, const char *msg, size_t len, int paging)
+{
+	struct exo_call *c = arg;
+
+	if (c->on_warning == EXO_SILENT)
+		return 0;
+	/* Held until the page ends: shown only if exod does not fetch the rest (§3.2). */
+	if (paging) {
+		free(c->paging_warning);
+		c->paging_warning = strndup(msg, len);
+		return c->paging_warning == NULL;
+	}
+	if (c->on_warning == EXO_STOP)
+		return exo_stop(c, "WarningPreference", msg);
+	return exo_sink_said(c, c->sink->warning(c->arg, msg, len));
+}
+
+static int exo_on_error(void *arg, const char *json, size_t len)
+{
+	struct exo_call *c = arg;
+	const char *rid = c->xfer != NULL ? http_xfer_headers(c->xfer)->request_id : "";
+	struct exo_error e;
+	int rc;
+
+	c->end.errors++;
+	if (c->on_error == EXO_SILENT)
+		return 0;
+	if (c->on_error != EXO_STOP)
+		return exo_sink_said(c, c->sink->error(c->arg, json, len, rid));
+	exo_codec_cmdlet_error(json, len, &e);
+	rc = exo_stop(c, "ErrorActionPreference",
+		      e.message != NULL ? e.message : "(the service gave no text)");
+	if (e.code != NULL)
+		snprintf(c->end.upstream_code, sizeof(c->end.upstream_code), "%s", e.code);
+	exo_error_clear(&e);
+	return rc;
+}
+
+static int exo_on_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct exo_call *c = arg;
+
+	return exo_sink_said(c, c->sink->confirmation(c->arg, msg, len));
 }
 
 static int exo_on_next_link(void *arg, const char *url, size_t len)
@@ -286,6 +412,8 @@ static int exo_on_next_link(void *arg, const char *url, size_t len)
 static const struct exo_parser_cbs exo_parser_cbs = {
 	.record = exo_on_record,
 	.warning = exo_on_warning,
+	.error = exo_on_error,
+	.confirmation = exo_on_confirmation,
 	.next_link = exo_on_next_link,
 };
 
@@ -343,6 +471,7 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 
 	exo_codec_parse_error(c->errbody, c->errbody_len, &e);
 	c->end.http_status = res->status;
+	exo_name_request(c, res);
 	snprintf(c->end.upstream_code, sizeof(c->end.upstream_code), "%s",
 		 e.code != NULL ? e.code : "");
 	if (res->status == 429) {
@@ -372,16 +501,46 @@ static int exo_next_allowed(const struct exo_call *c, const char *next)
 	return http_is_https(next) || !http_is_https(c->t->invoke_url);
 }
 
+/*
+ * The module's paging rule (§3.2): the next page only for ResultSize
+ * Unlimited, or while fewer records than ResultSize have come.
+ */
+static int exo_wants_more(const struct exo_call *c)
+{
+	return c->next_link != NULL &&
+	       (c->result_size < 0 || c->end.count < (unsigned long long)c->result_size);
+}
+
+/* The result stops here: the service's "more results available" warning reaches the client. */
+static void exo_page_last(struct exo_call *c)
+{
+	if (c->paging_warning != NULL && c->on_warning == EXO_STOP) {
+		exo_stop(c, "WarningPreference", c->paging_warning);
+		exo_finish(c);
+		return;
+	}
+	if (c->paging_warning != NULL &&
+	    exo_sink_said(c, c->sink->warning(c->arg, c->paging_warning,
+					      strlen(c->paging_warning)))) {
+		exo_fail(c, WIRE_E_UPSTREAM, "client went away");
+		return;
+	}
+	c->end.ok = 1;
+	exo_finish(c);
+}
+
 /* A whole page has been parsed: end, or go on to the next. */
 static void exo_page_next(struct exo_call *c)
 {
 	c->t->stats.pages++;
 	c->pages++;
-	if (c->next_link == NULL) {
-		c->end.ok = 1;
-		exo_finish(c);
+	if (!exo_wants_more(c)) {
+		exo_page_last(c);
 		return;
 	}
+	/* Between pages the module hides the paging warning, and so do we. */
+	free(c->paging_warning);
+	c->paging_warning = NULL;
 	if (!exo_next_allowed(c, c->next_link)) {
 		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online's next page is at another address "
 			 "than the first; not sending the token there");
@@ -520,6 +679,11 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		exo_fail(c, WIRE_E_UPSTREAM, "client went away");
 		return;
 	}
+	if (c->stopped) {
+		exo_name_request(c, res);
+		exo_finish(c);
+		return;
+	}
 	exo_note_throttle(c, res);
 	if (res->outcome == HTTP_OK && res->status >= 500) {
 		struct exo_error e;
@@ -545,7 +709,8 @@ static void exo_on_done(void *arg, const struct http_result *res)
 	case HTTP_OK:
 		break;
 	case HTTP_TIMED_OUT:
-		exo_fail(c, WIRE_E_TIMEOUT, "Exchange Online did not answer in time: %s", res->error);
+		/* Each page gets what is left of the run's time: this is the run's limit. */
+		exo_fail_run_time(c);
 		return;
 	case HTTP_ABORTED:
 		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
@@ -556,6 +721,7 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		return;
 	}
 	if (res->status == 200) {
+		exo_name_request(c, res);
 		exo_page_done(c);
 		return;
 	}
@@ -609,7 +775,59 @@ static int exo_headers(struct exo_call *c, const char *token, struct http_header
 	rc |= http_headers_add(h, "Prefer", prefer);
 	rc |= http_headers_add(h, "connection-id", c->t->connection_id);
 	rc |= http_headers_add(h, "client-request-id", request_id);
+	if (c->error_action[0] != '\0')
+		rc |= http_headers_add(h, "ErrorAction", c->error_action);
+	if (c->warning_action[0] != '\0')
+		rc |= http_headers_add(h, "WarningAction", c->warning_action);
 	return rc;
+}
+
+/* The run's time limit: request_timeout, or the module's longer one for a slow cmdlet. */
+static int exo_time_limit_s(const struct exo_call *c)
+{
+	int limit = c->t->conf->request_timeout;
+
+	for (size_t i = 0; i < sizeof(exo_slow_cmdlets) / sizeof(exo_slow_cmdlets[0]); i++)
+		if (strcasecmp(c->cmdlet, exo_slow_cmdlets[i].cmdlet) == 0 &&
+		    exo_slow_cmdlets[i].seconds > limit)
+			limit = exo_slow_cmdlets[i].seconds;
+	return limit;
+}
+
+static void exo_fail_run_time(struct exo_call *c)
+{
+	exo_fail(c, WIRE_E_TIMEOUT, "%s did not finish within %d s, all pages included "
+		 "(request_timeout, or the module's limit for this cmdlet)", c->cmdlet,
+		 exo_time_limit_s(c));
+}
+
+static void exo_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct exo_call *c = arg;
+
+	(void)fd;
+	(void)what;
+	http_xfer_cancel(c->xfer);
+	c->xfer = NULL;
+	token_wait_cancel(c->wait);
+	c->wait = NULL;
+	evtimer_del(c->retry);
+	exo_fail_run_time(c);
+}
+
+/* The run's clock starts with its first request; every page gets what is left of it. */
+static long exo_time_left_ms(struct exo_call *c)
+{
+	long long now = clock_ms(), left;
+
+	if (c->deadline_at == 0) {
+		struct timeval tv = clock_tv(exo_time_limit_s(c) * 1000LL);
+
+		c->deadline_at = now + exo_time_limit_s(c) * 1000LL;
+		evtimer_add(c->deadline, &tv);
+	}
+	left = c->deadline_at - now;
+	return left > 1 ? (long)left : 1;
 }
 
 static void exo_send(struct exo_call *c, const char *token)
@@ -622,7 +840,7 @@ static void exo_send(struct exo_call *c, const char *token)
 		.body_len = sbuf_len(c->body),
 		.ca_file = conf->ca_file,
 		.proxy = conf->proxy,
-		.timeout_ms = (long)conf->request_timeout * 1000,
+		.timeout_ms = exo_time_left_ms(c),
 		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
 		.fresh_connect = !c->reads,
 		.on_data = exo_on_data,
@@ -693,15 +911,44 @@ static void exo_queue_expired(void *arg)
 		 c->t->conf->queue_timeout, c->t->conf->name);
 }
 
-int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
+/*
+ * ResultSize as the module reads it: "Unlimited" (-1), a positive number
+ * (given as a number or as digits), or EXO_DEFAULT_RESULT_SIZE when there
+ * is none (the service judges anything else).
+ */
+static long long exo_result_size(const yajl_val params)
+{
+	for (size_t i = 0; YAJL_IS_OBJECT(params) && i < params->u.object.len; i++) {
+		yajl_val v = params->u.object.values[i];
+		const char *s = YAJL_GET_STRING(v);
+		char *end;
+		long long n;
+
+		if (strcasecmp(params->u.object.keys[i], "ResultSize") != 0)
+			continue;
+		if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
+			return YAJL_GET_INTEGER(v);
+		if (s != NULL && strcasecmp(s, "Unlimited") == 0)
+			return -1;
+		if (s != NULL && s[0] >= '0' && s[0] <= '9' && strlen(s) <= EXO_MAX_RESULT_TEXT) {
+			n = strtoll(s, &end, 10);
+			if (*end == '\0' && n > 0)
+				return n;
+		}
+	}
+	return EXO_DEFAULT_RESULT_SIZE;
+}
+
+int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end)
 {
 	struct exo_call *c = calloc(1, sizeof(*c));
+	const char *cmdlet = rq->cmdlet;
 
 	memset(end, 0, sizeof(*end));
 	end->error = WIRE_E_UPSTREAM;
-	if (c == NULL || exo_codec_body(cmdlet, params, &c->body) < 0) {
+	if (c == NULL || exo_codec_body(cmdlet, rq->params, &c->body) < 0) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -710,9 +957,17 @@ int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val para
 	c->sink = sink;
 	c->arg = arg;
 	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
+	c->result_size = exo_result_size(rq->params);
+	c->on_error = rq->on_error;
+	c->on_warning = rq->on_warning;
+	snprintf(c->error_action, sizeof(c->error_action), "%s",
+		 rq->error_action != NULL ? rq->error_action : "");
+	snprintf(c->warning_action, sizeof(c->warning_action), "%s",
+		 rq->warning_action != NULL ? rq->warning_action : "");
 	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
 	c->retry = evtimer_new(t->base, exo_retry_cb, c);
-	if (c->retry == NULL) {
+	c->deadline = evtimer_new(t->base, exo_deadline_cb, c);
+	if (c->retry == NULL || c->deadline == NULL) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -732,6 +987,8 @@ fail:
 	if (c != NULL) {
 		if (c->retry != NULL)
 			event_free(c->retry);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
 		sbuf_free(c->body);
 		free(c);
 	}
@@ -756,6 +1013,8 @@ void exo_call_cancel(struct exo_call *c)
 	http_xfer_cancel(c->xfer);
 	token_wait_cancel(c->wait);
 	event_free(c->retry);
+	event_free(c->deadline);
+	free(c->paging_warning);
 	exo_parser_free(c->parser);
 	free(c->page_url);
 	free(c->next_link);

@@ -49,6 +49,27 @@ const char *exo_target_connection_id(const struct exo_target *t);
 /* Milliseconds the profile is still held back by the service's throttling; 0 when not. */
 long long exo_target_throttled_ms(const struct exo_target *t);
 
+#define EXO_DEFAULT_RESULT_SIZE 1000   /* the module's ResultSize when none is given (§2.4) */
+#define EXO_MAX_ACTION 32               /* bytes of an -ErrorAction / -WarningAction value */
+
+/* What -ErrorAction or -WarningAction asks for the cmdlet's errors or warnings. */
+enum exo_action {
+	EXO_CONTINUE,                   /* shown, and the run goes on (the default) */
+	EXO_SILENT,                     /* SilentlyContinue, Ignore: not shown, the run goes on */
+	EXO_STOP,                       /* Stop: the first one ends the run */
+};
+
+/* One run: the cmdlet, its bound parameters, and the common parameters that shape the result. */
+struct exo_request {
+	const char *cmdlet;
+	yajl_val params;                /* NULL: none */
+	enum exo_action on_error;       /* for @adminapi.errors */
+	enum exo_action on_warning;     /* for @adminapi.warnings */
+	/* The values as given ("Stop"), sent as headers as other clients do; NULL: not given. */
+	const char *error_action;
+	const char *warning_action;
+};
+
 struct exo_end {
 	int ok;
 	enum wire_error error;
@@ -56,7 +77,12 @@ struct exo_end {
 	char upstream_code[64];         /* the service's error.code, "" if none */
 	long http_status;               /* 0 when no answer */
 	long retry_after;               /* seconds, for Throttled */
-	unsigned long long count;
+	unsigned long long count;       /* records delivered */
+	unsigned long long errors;      /* non-terminating errors (@adminapi.errors), shown or not */
+	/* Where and when, for Microsoft support: [Server=...,RequestId=...,TimeStamp=...]. */
+	char request_id[128];           /* the service's request-id, "" when no answer named one */
+	char server[64];                /* the back-end's short name, "" when unknown */
+	char timestamp[32];             /* UTC, ISO 8601 */
 };
 
 enum exo_sink_status {
@@ -68,6 +94,10 @@ enum exo_sink_status {
 struct exo_sink {
 	enum exo_sink_status (*record)(void *arg, const char *json, size_t len);
 	enum exo_sink_status (*warning)(void *arg, const char *msg, size_t len);
+	/* A non-terminating error of the cmdlet: one @adminapi.errors element, compact JSON. */
+	enum exo_sink_status (*error)(void *arg, const char *json, size_t len, const char *request_id);
+	/* The service's confirmation ("What if: ..."), as for -WhatIf. */
+	enum exo_sink_status (*confirmation)(void *arg, const char *msg, size_t len);
 	/* Called once, from the event loop; the call is freed after it returns. */
 	void (*done)(void *arg, const struct exo_end *end);
 };
@@ -77,7 +107,7 @@ struct exo_sink {
  * event loop.  -1 with *end filled (and done never called) when the call
  * cannot even be queued (QueueFull, ...).
  */
-int exo_call_start(struct exo_target *t, const char *cmdlet, const yajl_val params,
+int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		   const struct exo_sink *sink, void *arg, struct exo_call **out,
 		   struct exo_end *end);
 void exo_call_resume(struct exo_call *c);

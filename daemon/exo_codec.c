@@ -27,17 +27,11 @@
 
 /*
  * The service appends this to every truncated page; the module hides it
- * while it keeps paging (exo-protocol.md §3.2), and so do we.
+ * while it keeps paging, and shows it when the result stops short
+ * (exo-protocol.md §3.2).  The parser marks it; exo.c decides.
  */
 static const char exo_paging_warning[] =
 	"There are more results available than are currently displayed";
-/*
- * @adminapi.errors are non-terminating: the cmdlet went on and the page is
- * still good.  The socket protocol has no event for them, and dropping
- * them would hide partial failures, so they travel as warnings with this
- * prefix (strings as they are, other values as compact JSON).
- */
-static const char exo_error_prefix[] = "ERROR: ";
 static const char exo_hashtable_type[] = "#Exchange.GenericHashTable";
 
 /* §3.3 and the module's retryable server exceptions, plus ADTransientException (D-ISS #10972). */
@@ -58,6 +52,7 @@ enum exo_slot {
 	EXO_SLOT_VALUE,
 	EXO_SLOT_WARNINGS,
 	EXO_SLOT_ERRORS,
+	EXO_SLOT_CONFIRM,
 	EXO_SLOT_LINK,
 };
 
@@ -177,24 +172,45 @@ exo_is_paging_warning(const char *s, size_t len)
 	return len >= plen && memcmp(s, exo_paging_warning, plen) == 0;
 }
 
-/* Passes one warning on, NUL-terminated and cut to EXO_MAX_WARNING bytes. */
-static int
-exo_warning(struct exo_parser *p, const char *s, size_t len, int is_error)
+/* Copies text into the parser's message buffer: NUL-terminated, cut to EXO_MAX_WARNING bytes. */
+static size_t
+exo_msg(struct exo_parser *p, const char *s, size_t len)
 {
-	size_t off = 0, n;
+	size_t n = utf8_cut(s, len, EXO_MAX_WARNING);
 
-	if (is_error) {
-		off = sizeof(exo_error_prefix) - 1;
-		memcpy(p->msg, exo_error_prefix, off);
-	} else if (exo_is_paging_warning(s, len)) {
-		return 1;
-	}
-	n = utf8_cut(s, len, EXO_MAX_WARNING - off);
-	memcpy(p->msg + off, s, n);
-	p->msg[off + n] = '\0';
-	if (p->cbs.warning != NULL && p->cbs.warning(p->arg, p->msg, off + n) != 0)
+	memcpy(p->msg, s, n);
+	p->msg[n] = '\0';
+	return n;
+}
+
+/* Passes one warning on, marking the paging warning. */
+static int
+exo_warning(struct exo_parser *p, const char *s, size_t len)
+{
+	size_t n = exo_msg(p, s, len);
+
+	if (p->cbs.warning != NULL &&
+	    p->cbs.warning(p->arg, p->msg, n, exo_is_paging_warning(s, len)) != 0)
 		return exo_fail(p, "stopped by the warning callback");
 	return 1;
+}
+
+/* Passes one @adminapi.confirmationmessage on (the "What if: ..." text). */
+static int
+exo_confirmation(struct exo_parser *p, const char *s, size_t len)
+{
+	size_t n = exo_msg(p, s, len);
+
+	if (p->cbs.confirmation != NULL && p->cbs.confirmation(p->arg, p->msg, n) != 0)
+		return exo_fail(p, "stopped by the confirmation callback");
+	return 1;
+}
+
+/* Text under a top-level key that carries messages: warnings or confirmations. */
+static int
+exo_text_slot(struct exo_parser *p, const char *s, size_t len)
+{
+	return p->slot == EXO_SLOT_CONFIRM ? exo_confirmation(p, s, len) : exo_warning(p, s, len);
 }
 
 static int
@@ -222,16 +238,15 @@ exo_emit(struct exo_parser *p, enum exo_slot slot)
 	int stop = 0;
 
 	yajl_gen_get_buf(p->gen, &buf, &len);
-	if (slot == EXO_SLOT_ERRORS) {
-		if (!exo_warning(p, (const char *)buf, len, 1))
-			return 0;
-	} else if (p->cbs.record != NULL) {
+	if (slot == EXO_SLOT_ERRORS && p->cbs.error != NULL)
+		stop = p->cbs.error(p->arg, (const char *)buf, len);
+	else if (slot == EXO_SLOT_VALUE && p->cbs.record != NULL)
 		stop = p->cbs.record(p->arg, (const char *)buf, len);
-	}
 	if (!exo_gen_recycle(p, len))
 		return 0;
 	if (stop)
-		return exo_fail(p, "stopped by the record callback");
+		return exo_fail(p, "stopped by the %s callback", slot == EXO_SLOT_ERRORS ? "error"
+											  : "record");
 	return 1;
 }
 
@@ -245,6 +260,7 @@ exo_slot_for(const char *key, size_t len)
 		{ "value", EXO_SLOT_VALUE },
 		{ "@adminapi.warnings", EXO_SLOT_WARNINGS },
 		{ "@adminapi.errors", EXO_SLOT_ERRORS },
+		{ "@adminapi.confirmationmessage", EXO_SLOT_CONFIRM },
 		{ "@odata.nextLink", EXO_SLOT_LINK },
 	};
 	size_t i;
@@ -265,10 +281,17 @@ exo_top_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t le
 			return exo_fail(p, "\"value\" is not an array");
 		return 1;
 	case EXO_SLOT_WARNINGS:
-	case EXO_SLOT_ERRORS:
+	case EXO_SLOT_CONFIRM:
 		if (t == EXO_T_STRING)
-			return exo_warning(p, s, len, p->slot == EXO_SLOT_ERRORS);
+			return exo_text_slot(p, s, len);
 		return 1;
+	case EXO_SLOT_ERRORS:
+		/* One error not in an array: passed on like an element. */
+		if (t == EXO_T_NULL)
+			return 1;
+		if (!exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
+			return 0;
+		return exo_emit(p, EXO_SLOT_ERRORS);
 	case EXO_SLOT_LINK:
 		if (t == EXO_T_STRING)
 			return exo_link(p, s, len);
@@ -287,13 +310,16 @@ exo_elem_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t l
 {
 	switch (p->slot) {
 	case EXO_SLOT_VALUE:
+	case EXO_SLOT_ERRORS:
+		if (p->slot == EXO_SLOT_ERRORS && t == EXO_T_NULL)
+			return 1;
 		if (!exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
 			return 0;
-		return exo_emit(p, EXO_SLOT_VALUE);
+		return exo_emit(p, p->slot);
 	case EXO_SLOT_WARNINGS:
-	case EXO_SLOT_ERRORS:
+	case EXO_SLOT_CONFIRM:
 		if (t == EXO_T_STRING)
-			return exo_warning(p, s, len, p->slot == EXO_SLOT_ERRORS);
+			return exo_text_slot(p, s, len);
 		return 1;
 	case EXO_SLOT_LINK:
 	case EXO_SLOT_NONE:
@@ -332,10 +358,11 @@ exo_top_open(struct exo_parser *p, int is_map)
 	case EXO_SLOT_LINK:
 		return exo_fail(p, "@odata.nextLink is not a string");
 	case EXO_SLOT_WARNINGS:
-	case EXO_SLOT_ERRORS:
+	case EXO_SLOT_CONFIRM:
 		if (is_map)
 			p->slot = EXO_SLOT_NONE;
 		return 1;
+	case EXO_SLOT_ERRORS:
 	case EXO_SLOT_NONE:
 		break;
 	}
@@ -353,7 +380,9 @@ exo_open(struct exo_parser *p, int is_map)
 			return exo_fail(p, "the response is not a JSON object");
 		if (p->depth == 1 && !exo_top_open(p, is_map))
 			return 0;
-		if (p->depth == 2 && (p->slot == EXO_SLOT_VALUE || p->slot == EXO_SLOT_ERRORS)) {
+		/* Records and errors are captured whole; a lone error object counts as one. */
+		if ((p->depth == 2 && (p->slot == EXO_SLOT_VALUE || p->slot == EXO_SLOT_ERRORS)) ||
+		    (p->depth == 1 && p->slot == EXO_SLOT_ERRORS && is_map)) {
 			p->capture = p->depth;
 			p->capture_slot = p->slot;
 		}
@@ -856,16 +885,16 @@ exo_error_fill(yajl_val err, struct exo_error *out)
 	}
 	out->code = exo_str_dup(exo_get_str(err, "code"), EXO_CODEC_MAX_ERROR_NAME);
 	out->type = exo_str_dup(exo_get_str(iex, "type"), EXO_CODEC_MAX_ERROR_NAME);
-	out->message = exo_str_dup(exo_get_str(iex, "message"), EXO_CODEC_MAX_ERROR_TEXT);
 	/* The class named in details[0] is the only type some bodies carry. */
 	if (out->type == NULL) {
 		out->type = dtype;
 		dtype = NULL;
 	}
-	if (out->message == NULL) {
-		out->message = dmsg;
-		dmsg = NULL;
-	}
+	/* The module's order: details[0].message, then the inner exception, then error.message. */
+	out->message = dmsg;
+	dmsg = NULL;
+	if (out->message == NULL)
+		out->message = exo_str_dup(exo_get_str(iex, "message"), EXO_CODEC_MAX_ERROR_TEXT);
 	if (out->message == NULL)
 		out->message = exo_str_dup(exo_get_str(err, "message"), EXO_CODEC_MAX_ERROR_TEXT);
 	free(dmsg);
@@ -889,6 +918,41 @@ exo_codec_parse_error(const char *body, size_t len, struct exo_error *out)
 		return;
 	exo_error_fill(exo_get(root, "error"), out);
 	jtree_free(root);
+}
+
+/* The first string member of obj among names (compared without case), or NULL. */
+static const char *
+exo_first_str(yajl_val obj, const char *const *names)
+{
+	const char *s = NULL;
+
+	for (; s == NULL && *names != NULL; names++)
+		s = exo_get_str(obj, *names);
+	return s;
+}
+
+void
+exo_codec_cmdlet_error(const char *json, size_t len, struct exo_error *out)
+{
+	static const char *const messages[] = { "Message", "ErrorMessage", "Exception", NULL };
+	static const char *const codes[] = { "ErrorCode", "Code", "FullyQualifiedErrorId",
+					     "ErrorId", NULL };
+	static const char *const types[] = { "TypeName", "Type", "ExceptionType", NULL };
+	char why[64];
+	yajl_val v;
+
+	out->code = out->message = out->type = NULL;
+	if (json == NULL || len == 0 || len > EXO_CODEC_MAX_ERROR_BODY)
+		return;
+	v = jtree_parse(json, len, why, sizeof(why));
+	if (YAJL_IS_STRING(v)) {
+		out->message = exo_str_dup(v->u.string, EXO_CODEC_MAX_ERROR_TEXT);
+	} else if (YAJL_IS_OBJECT(v)) {
+		out->message = exo_str_dup(exo_first_str(v, messages), EXO_CODEC_MAX_ERROR_TEXT);
+		out->code = exo_str_dup(exo_first_str(v, codes), EXO_CODEC_MAX_ERROR_NAME);
+		out->type = exo_str_dup(exo_first_str(v, types), EXO_CODEC_MAX_ERROR_NAME);
+	}
+	jtree_free(v);
 }
 
 void

@@ -24,10 +24,17 @@ struct sbuf;
 int exo_codec_body(const char *cmdlet, const yajl_val params, struct sbuf **out);
 
 struct exo_parser_cbs {
-	/* One element of "value", compact JSON.  Nonzero stops the parse. */
+	/* One element of "value", compact JSON.  Nonzero stops the parse (for each callback). */
 	int (*record)(void *arg, const char *json, size_t len);
-	/* One string of "@adminapi.warnings"; the paging warning is not passed on. */
-	int (*warning)(void *arg, const char *msg, size_t len);
+	/*
+	 * One string of "@adminapi.warnings", NUL-terminated; paging is 1 for the
+	 * service's "There are more results available..." warning.
+	 */
+	int (*warning)(void *arg, const char *msg, size_t len, int paging);
+	/* One non-terminating error of "@adminapi.errors", as compact JSON (string or object). */
+	int (*error)(void *arg, const char *json, size_t len);
+	/* "@adminapi.confirmationmessage" (the "What if: ..." text), NUL-terminated. */
+	int (*confirmation)(void *arg, const char *msg, size_t len);
 	/* "@odata.nextLink", when present. */
 	int (*next_link)(void *arg, const char *url, size_t len);
 };
@@ -43,12 +50,19 @@ void exo_parser_free(struct exo_parser *p);
 
 struct exo_error {
 	char *code;             /* error.code, e.g. "BadRequest"; NULL if the body had none */
-	char *message;          /* best text: internalexception, details[0] without |Type|, message */
+	char *message;          /* best text, as the module picks it: details[0] (without its
+				   |Type|), internalexception, error.message */
 	char *type;             /* innererror.internalexception.type, or NULL */
 };
 
 /* Parses an error body; never fails on garbage (non-JSON, NUL bytes): fields stay NULL. */
 void exo_codec_parse_error(const char *body, size_t len, struct exo_error *out);
+/*
+ * One element of @adminapi.errors (compact JSON, as the parser passes it):
+ * a string is the message; an object gives Message, ErrorCode and TypeName
+ * (or their near names).  Fields stay NULL for what is not there.
+ */
+void exo_codec_cmdlet_error(const char *json, size_t len, struct exo_error *out);
 void exo_error_clear(struct exo_error *e);
 /* 1 when the error names a transient server exception (§3.3: DCOverloadedException, ...). */
 int exo_codec_error_transient(const struct exo_error *e);

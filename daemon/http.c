@@ -245,6 +245,8 @@ static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
 		{ "retry-after", offsetof(struct http_xfer, retry_after), sizeof(((struct http_xfer *)0)->retry_after) },
 		{ "www-authenticate", offsetof(struct http_xfer, res.www_authenticate), HTTP_MAX_HEADER_VALUE },
 		{ "request-id", offsetof(struct http_xfer, res.request_id), sizeof(((struct http_result *)0)->request_id) },
+		{ "x-calculatedbetarget", offsetof(struct http_xfer, res.server), sizeof(((struct http_result *)0)->server) },
+		{ "date", offsetof(struct http_xfer, res.date), sizeof(((struct http_result *)0)->date) },
 	};
 	struct http_xfer *x = userp;
 	size_t len = size * nmemb;
@@ -507,6 +509,11 @@ long http_xfer_status(struct http_xfer *x)
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	return status;
+}
+
+const struct http_result *http_xfer_headers(const struct http_xfer *x)
+{
+	return &x->res;
 }
 
 void http_xfer_resume(struct http_xfer *x)

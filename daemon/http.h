@@ -40,7 +40,9 @@ struct http_result {
 	size_t body_len;
 	long retry_after;               /* seconds, 0..HTTP_MAX_RETRY_AFTER_S; 0 when absent or bad */
 	char www_authenticate[HTTP_MAX_HEADER_VALUE];   /* header values, "" when absent */
-	char request_id[128];
+	char request_id[128];           /* the service's id of the request, for support */
+	char server[128];               /* X-CalculatedBETarget: the back-end that served it */
+	char date[64];                  /* the Date header */
 	double total_ms;
 };
 
@@ -78,6 +80,8 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 void http_xfer_cancel(struct http_xfer *x);
 /* The HTTP status of the response being received (0 before the headers). */
 long http_xfer_status(struct http_xfer *x);
+/* The response's headers seen so far (request_id, server, date; the rest is not yet filled). */
+const struct http_result *http_xfer_headers(const struct http_xfer *x);
 /* Continues a transfer paused by HTTP_DATA_PAUSE. */
 void http_xfer_resume(struct http_xfer *x);
 

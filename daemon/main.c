@@ -167,6 +167,14 @@ static void main_append(struct main_list *l, struct profile *p)
  * and connections; changed and new ones start afresh; removed ones finish
  * what they run.  A bad file changes nothing.
  */
+/* A profile is kept warm over a reload when neither it nor the roles for it changed. */
+static int main_profile_same(const struct daemon *d, const struct conf *nc,
+			     const struct profile *p, const struct conf_profile *np)
+{
+	return conf_profile_equal(profile_conf(p), np) &&
+	       conf_roles_equal(d->conf, nc, np->name);
+}
+
 static void main_reload(struct daemon *d)
 {
 	struct conf *nc = NULL;
@@ -195,11 +203,11 @@ static void main_reload(struct daemon *d)
 		struct profile *p;
 
 		for (const struct profile *q = old; q != NULL; q = profile_next(q))
-			if (strcmp(profile_name(q), np->name) == 0 && conf_profile_equal(profile_conf(q), np))
+			if (strcmp(profile_name(q), np->name) == 0 && main_profile_same(d, nc, q, np))
 				same = q;
 		if (same != NULL)
 			continue;
-		p = profile_new(d->base, d->http, np, nc->state_dir, err, sizeof(err));
+		p = profile_new(d->base, d->http, np, nc->roles, nc->state_dir, err, sizeof(err));
 		if (p == NULL)
 			goto failed;
 		main_append(&fresh, p);
@@ -211,7 +219,7 @@ static void main_reload(struct daemon *d)
 		for (const struct conf_profile *np = nc->profiles; np != NULL; np = np->next) {
 			struct profile *p = main_take_profile(&old, np->name);
 
-			if (p != NULL && conf_profile_equal(profile_conf(p), np)) {
+			if (p != NULL && main_profile_same(d, nc, p, np)) {
 				profile_set_conf(p, np, nc->state_dir);
 				kept++;
 			} else {
@@ -329,7 +337,8 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 			return -1;
 
 	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next) {
-		struct profile *p = profile_new(d->base, d->http, cp, d->conf->state_dir, err, errlen);
+		struct profile *p = profile_new(d->base, d->http, cp, d->conf->roles,
+						d->conf->state_dir, err, errlen);
 
 		if (p == NULL)
 			return -1;

@@ -22,8 +22,8 @@ struct profile {
 };
 
 struct profile *profile_new(struct event_base *base, struct http *http,
-			    const struct conf_profile *conf, const char *state_dir,
-			    char *err, size_t errlen)
+			    const struct conf_profile *conf, const struct conf_role *roles,
+			    const char *state_dir, char *err, size_t errlen)
 {
 	struct profile *p = calloc(1, sizeof(*p));
 
@@ -37,7 +37,7 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (access_new(conf, &p->access, err, errlen) < 0)
+	if (access_new(conf, roles, &p->access, err, errlen) < 0)
 		goto fail;
 	p->token = token_new(base, http, conf, state_dir, err, errlen);
 	if (p->token == NULL)
@@ -121,11 +121,16 @@ enum access_level profile_access(const struct profile *p, uid_t uid, const gid_t
 	return access_check(p->access, uid, groups, ngroups);
 }
 
-int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
-		const struct exo_sink *sink, void *arg, struct exo_call **out,
-		struct exo_end *end)
+int profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+		    const char *cmdlet, char *why, size_t whylen)
 {
-	return exo_call_start(p->exo, cmdlet, params, sink, arg, out, end);
+	return access_may_run(p->access, uid, groups, ngroups, cmdlet, why, whylen);
+}
+
+int profile_run(struct profile *p, const struct exo_request *rq, const struct exo_sink *sink,
+		void *arg, struct exo_call **out, struct exo_end *end)
+{
+	return exo_call_start(p->exo, rq, sink, arg, out, end);
 }
 
 void profile_observe(struct profile *p, double ms)

@@ -23,9 +23,10 @@ struct http;
 struct metrics_profile;
 struct profile;
 
+/* roles: the [role NAME] sections of the configuration (those for other profiles are skipped). */
 struct profile *profile_new(struct event_base *base, struct http *http,
-			    const struct conf_profile *conf, const char *state_dir,
-			    char *err, size_t errlen);
+			    const struct conf_profile *conf, const struct conf_role *roles,
+			    const char *state_dir, char *err, size_t errlen);
 void profile_free(struct profile *p);
 /* Profiles form a list in file order. */
 struct profile *profile_next(const struct profile *p);
@@ -46,10 +47,12 @@ void profile_release(struct profile *p);
 int profile_open(const struct profile *p);
 enum access_level profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
 				 int ngroups);
+/* See access_may_run. */
+int profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+		    const char *cmdlet, char *why, size_t whylen);
 
-int profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
-		const struct exo_sink *sink, void *arg, struct exo_call **out,
-		struct exo_end *end);
+int profile_run(struct profile *p, const struct exo_request *rq, const struct exo_sink *sink,
+		void *arg, struct exo_call **out, struct exo_end *end);
 void profile_observe(struct profile *p, double ms);
 
 /* exoctl login: see token_login. */

@@ -21,13 +21,16 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/binder.h"
 #include "common/conf.h"
 #include "common/jtree.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/wire.h"
 #include "daemon/clock.h"
+#include "daemon/exo_codec.h"
 #include "daemon/http.h"
+#include "daemon/invoke.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
 #include "daemon/profile.h"
@@ -210,6 +213,18 @@ static void line_send(struct conn *c, yajl_gen g)
 	yajl_gen_free(g);
 }
 
+/* What Microsoft support asks for: the service's request id, the back-end and the time. */
+static void send_request_names(yajl_gen g, const char *request_id, const char *server,
+			       const char *timestamp)
+{
+	if (request_id != NULL && request_id[0] != '\0')
+		json_kv_str(g, "request_id", request_id);
+	if (server != NULL && server[0] != '\0')
+		json_kv_str(g, "server", server);
+	if (timestamp != NULL && timestamp[0] != '\0')
+		json_kv_str(g, "timestamp", timestamp);
+}
+
 static void send_error(struct conn *c, const char *id, enum wire_error e, const char *message,
 		       const struct exo_end *end)
 {
@@ -227,6 +242,12 @@ static void send_error(struct conn *c, const char *id, enum wire_error e, const 
 		json_kv_int(g, "http_status", end->http_status);
 	if (end != NULL && e == WIRE_E_THROTTLED && end->retry_after > 0)
 		json_kv_int(g, "retry_after", end->retry_after);
+	if (end != NULL)
+		send_request_names(g, end->request_id, end->server, end->timestamp);
+	if (end != NULL && (end->count > 0 || end->errors > 0)) {
+		json_kv_int(g, "count", (long long)end->count);
+		json_kv_int(g, "errors", (long long)end->errors);
+	}
 	yajl_gen_map_close(g);
 	line_send(c, g);
 }
@@ -345,6 +366,47 @@ static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 	return run_sink_status(c);
 }
 
+/* A non-terminating error of the cmdlet: the run goes on, and ends in failure after its records. */
+static enum exo_sink_status run_cmdlet_error(void *arg, const char *json, size_t len,
+					     const char *request_id)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req->id, "cmdlet_error");
+	struct exo_error e;
+
+	if (g == NULL)
+		return EXO_SINK_OK;
+	exo_codec_cmdlet_error(json, len, &e);
+	json_str(g, "error");
+	yajl_gen_map_open(g);
+	json_kv_str(g, "message", e.message != NULL ? e.message : "(the service gave no text)");
+	if (e.code != NULL)
+		json_kv_str(g, "code", e.code);
+	if (e.type != NULL)
+		json_kv_str(g, "type", e.type);
+	send_request_names(g, request_id, NULL, NULL);
+	/* The element as the service sent it, for what the fields above do not say. */
+	json_str(g, "detail");
+	yajl_gen_number(g, json, len);
+	yajl_gen_map_close(g);
+	exo_error_clear(&e);
+	line_send(c, g);
+	return run_sink_status(c);
+}
+
+static enum exo_sink_status run_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct conn *c = arg;
+	yajl_gen g = line_open(c->req->id, "confirmation");
+
+	if (g == NULL)
+		return EXO_SINK_OK;
+	json_str(g, "message");
+	yajl_gen_string(g, (const unsigned char *)msg, len);
+	line_send(c, g);
+	return run_sink_status(c);
+}
+
 static void run_done(void *arg, const struct exo_end *end)
 {
 	struct conn *c = arg;
@@ -360,6 +422,9 @@ static void run_done(void *arg, const struct exo_end *end)
 	g = line_open(r->id, "done");
 	if (g != NULL) {
 		json_kv_int(g, "count", (long long)end->count);
+		/* Errors -ErrorAction SilentlyContinue kept quiet are still counted. */
+		if (end->errors > 0)
+			json_kv_int(g, "errors", (long long)end->errors);
 		json_str(g, "ms");
 		yajl_gen_double(g, (double)(long long)(server_ms_since(&r->started) * 10) / 10);
 		line_send(c, g);
@@ -370,6 +435,8 @@ static void run_done(void *arg, const struct exo_end *end)
 static const struct exo_sink run_sink = {
 	.record = run_record,
 	.warning = run_warning,
+	.error = run_cmdlet_error,
+	.confirmation = run_confirmation,
 	.done = run_done,
 };
 
@@ -397,15 +464,26 @@ static enum access_level conn_level(struct conn *c, const struct profile *p)
 	return profile_access(p, c->uid, c->groups, c->ngroups);
 }
 
-/* Whether the peer may do op on the profile (and run cmdlet, for run); logs a denial once. */
-static int conn_allowed(struct conn *c, const char *op, const char *cmdlet)
+/*
+ * Whether the peer may do op on the profile (run cmdlet, for run; the
+ * other ops need full access); logs a denial once and says why in why.
+ */
+static int conn_allowed(struct conn *c, const char *op, const char *cmdlet, char *why,
+			size_t whylen)
 {
 	struct profile *p = c->req->profile;
-	enum access_level level = conn_level(c, p);
 
-	if (level == ACCESS_FULL || (level == ACCESS_READ && cmdlet != NULL &&
-				     readonly_cmdlet(cmdlet, strlen(cmdlet))))
+	if (cmdlet != NULL) {
+		if (!profile_open(p) && c->ngroups < 0)
+			conn_load_groups(c);
+		if (profile_may_run(p, c->uid, c->groups, c->ngroups, cmdlet, why, whylen))
+			return 1;
+	} else if (conn_level(c, p) == ACCESS_FULL) {
 		return 1;
+	} else {
+		snprintf(why, whylen, "uid %u may not %s on profile %s", (unsigned)c->uid, op,
+			 profile_name(p));
+	}
 	log_warn("profile=%s uid=%u pid=%d denied: %s%s%s", profile_name(p), (unsigned)c->uid,
 		 (int)c->pid, op, cmdlet != NULL ? " " : "", cmdlet != NULL ? cmdlet : "");
 	return 0;
@@ -416,7 +494,10 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	const char *cmdlet = jtree_str(wr->root, "cmdlet");
 	yajl_val params = jtree_get(wr->root, "params");
 	struct request *r = c->req;
+	struct invoke iv;
 	struct exo_end end;
+	char why[BINDER_ERR_LEN];
+	int rc;
 
 	if (cmdlet == NULL || !wire_cmdlet_valid(cmdlet)) {
 		request_fail(c, WIRE_E_BAD_REQUEST, "run needs \"cmdlet\": a cmdlet name such as Get-Mailbox");
@@ -428,12 +509,19 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	}
 	if (YAJL_IS_NULL(params))
 		params = NULL;
-	if (!conn_allowed(c, "run", cmdlet)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not run that cmdlet on this profile");
+	if (!conn_allowed(c, "run", cmdlet, why, sizeof(why))) {
+		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
-	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", cmdlet);
-	if (profile_run(r->profile, cmdlet, params, &run_sink, c, &r->call, &end) < 0) {
+	if (invoke_prepare(&iv, cmdlet, params, why, sizeof(why)) < 0) {
+		invoke_clear(&iv);
+		request_fail(c, WIRE_E_BAD_REQUEST, why);
+		return;
+	}
+	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", iv.rq.cmdlet);
+	rc = profile_run(r->profile, &iv.rq, &run_sink, c, &r->call, &end);
+	invoke_clear(&iv);
+	if (rc < 0) {
 		r->call = NULL;
 		send_error(c, r->id, end.error, end.message, &end);
 		request_end(c, wire_error_code(end.error), 0);
@@ -692,6 +780,7 @@ static struct profile *server_profile(struct server *s, const char *name, int *a
 static void request_dispatch(struct conn *c, const struct wire_request *wr)
 {
 	struct request *r = c->req;
+	char why[256];
 	int ambiguous;
 
 	r->op = server_op_find(wr->op);
@@ -720,8 +809,8 @@ static void request_dispatch(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
 		return;
 	}
-	if (r->op->manages && !conn_allowed(c, r->op->name, NULL)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not manage this profile's session");
+	if (r->op->manages && !conn_allowed(c, r->op->name, NULL, why, sizeof(why))) {
+		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
 	r->op->run(c, wr);

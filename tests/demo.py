@@ -42,6 +42,16 @@ def run(exoctl, sock, *args, pipe=None):
         raise SystemExit("exoctl exited with %d" % p.returncode)
 
 
+def failing(exoctl, sock, *args):
+    """A command expected to fail: its standard error and exit status."""
+    print("$ exoctl " + " ".join(shlex.quote(a) for a in args), flush=True)
+    p = subprocess.run([exoctl] + list(args), capture_output=True, text=True,
+                       env=dict(os.environ, EXOD_SOCKET=sock), timeout=120)
+    sys.stdout.write(p.stdout)
+    print(p.stderr.rstrip("\n"))
+    print("(exit status %d)" % p.returncode, flush=True)
+
+
 def wait_socket(path, proc, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -125,12 +135,12 @@ max_connections = 3
         run(exoctl, sock, "-o", "json", "run", "Get-Mailbox", "-ResultSize", "2")
         banner("Every mailbox, paged (%d records, pages of 1000)" % DEMO_MAILBOXES)
         run(exoctl, sock, "-o", "ndjson", "run", "Get-Mailbox", "-ResultSize", "Unlimited", pipe="wc -l")
-        banner("An error from the service reaches the client with its real message")
-        p = subprocess.run([exoctl, "run", "Set-Mailbox", "-Identity", "nobody", "-HiddenFromAddressListsEnabled"],
-                           capture_output=True, text=True, env=dict(os.environ, EXOD_SOCKET=sock))
-        print("$ exoctl run Set-Mailbox -Identity nobody -HiddenFromAddressListsEnabled")
-        sys.stderr.write(p.stderr)
-        print("(exit status %d)" % p.returncode)
+        banner("Parameters bind as in PowerShell: by position, by prefix, checked by type")
+        run(exoctl, sock, "-o", "table", "run", "get-mailbox", "user000002", "-resultS", "1")
+        banner("A Boolean that bash emptied ($false unquoted) is refused before anything is sent")
+        failing(exoctl, sock, "run", "Set-Mailbox", "user000001", "-HiddenFromAddressListsEnabled")
+        banner("An error from the service reaches the client with its real message and request id")
+        failing(exoctl, sock, "run", "Set-Mailbox", "-Identity", "nobody", "-HiddenFromAddressListsEnabled", "true")
         banner("What the fake saw")
         c = fake.counters()
         print("token requests: %s, InvokeCommand requests: %s, pages: %s, max in flight: %s"

@@ -79,12 +79,12 @@ def err_innererror(status, message, exc_type):
     return _error_resp(status, {"error": err})
 
 
-def err_details(status, message, exc_type, target="", detail_code="Client"):
-    """Shape 2: details[0].message = "|Type|text" plus the same text in innererror."""
+def err_details(status, message, exc_type, target="", detail_code="Client", inner=None):
+    """Shape 2: details[0].message = "|Type|text" plus the same (or another) text in innererror."""
     err = _with_warnings({"code": STATUS_WORDS[status], "message": "Invalid Operation",
                           "details": [{"code": detail_code, "target": target,
                                        "message": "|%s|%s" % (exc_type, message)}],
-                          "innererror": _inner(message, exc_type)})
+                          "innererror": _inner(inner or message, exc_type)})
     return _error_resp(status, {"error": err})
 
 
@@ -255,9 +255,10 @@ def find_mailbox(state, tenant, identity):
 class Source:
     """Random access to a cmdlet's output, so a page costs memory only for itself."""
 
-    def __init__(self, count, get, truncated=False, warnings=None):
+    def __init__(self, count, get, truncated=False, warnings=None, confirmation=None):
         self.count, self.get, self.truncated = count, get, truncated
         self.warnings = list(warnings or [])
+        self.confirmation = confirmation    # -WhatIf: what would have been done
 
 
 def _check_params(params, allowed):
@@ -339,6 +340,10 @@ def set_mailbox(state, tenant, params):
     if i is None:
         raise _not_found(params["Identity"])
     current = mailbox(tenant, i, state.mailbox_overrides(tenant).get(i))
+    if params.get("WhatIf") is True:
+        # -WhatIf: nothing changes; the service says what it would have done.
+        return Source(0, None, confirmation='Performing the operation "Set-Mailbox" on target "%s".'
+                      % current["Identity"])
     changes = {}
     for key, kind in SETTABLE.items():
         if key not in params:
@@ -436,6 +441,8 @@ def invoke_endpoint(state, req, version, segment):
         tenant = state.tenant(segment)
         authenticate(state, req, tenant)
         ci, params = _parse_body(req)
+        with state.lock:
+            state.counters["last_invoke_body"] = req.json()
         name = ci["CmdletName"]
         state.count_in("invoke_by_cmdlet", name)
         _inject_failures(state, name)
@@ -483,7 +490,8 @@ def _inject_failures(state, name):
     exc_type = TRANSIENT_TYPES.get(exc, exc) or "System.Exception"
     text = fault.get("message") or "Active Directory operation failed on NAMPR14A001DC01 (%s)." % exc
     if shape == "details":
-        raise ExoError(err_details(status, text, exc_type, detail_code="Context"))
+        raise ExoError(err_details(status, text, exc_type, detail_code="Context",
+                                   inner=fault.get("inner_message")))
     if shape == "innererror":
         raise ExoError(err_innererror(status, text, exc_type))
     raise ExoError(err_message(status, fault.get("message") or "Invalid Operation"))
@@ -529,6 +537,15 @@ def _page(state, req, version, segment, tenant, ci, source, start):
                               % (req.host, version, tenant.id),
             "adminapi.warnings@odata.type": "#Collection(String)",
             "@adminapi.warnings": warnings}
+    if source.confirmation is not None:
+        head["@adminapi.confirmationmessage"] = source.confirmation
+    errors = state.take_budget("cmdlet_errors")
+    if errors is not None:
+        head["@adminapi.errors"] = errors.get("errors") or [
+            "The operation couldn't be performed because object 'ghost' couldn't be found.",
+            {"Message": "The user user000002 is already a member of the group.",
+             "ErrorCode": "MemberAlreadyExists",
+             "TypeName": "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException"}]
     state.count("pages")
     body = _stream(state, head, source, start, end, next_link, _select(req))
     return Resp(200, body, [("Content-Type", ODATA_CONTENT_TYPE), ("OData-Version", "4.0"),

@@ -68,6 +68,8 @@ DEFAULT_KNOBS = {
                                    # every page's nextLink goes there (or to itself, or round and round)
     "reject_all_tokens": False,    # every InvokeCommand answers 401, whatever the token
     "bad_utf8": False,             # the first record's DisplayName holds bytes that are not UTF-8
+    "cmdlet_errors": None,         # {"count": N, "errors": [...]}: the next N pages carry
+                                   # @adminapi.errors (non-terminating errors) beside their records
 }
 ACTION_KNOBS = ("revoke", "revoke_refresh_tokens")
 
@@ -181,7 +183,7 @@ def new_counters():
         "in_flight": 0, "max_in_flight": 0,
         "unauthorized": 0, "forbidden": 0, "throttled": 0, "faults": 0,
         "pagination_errors": 0, "client_disconnects": 0,
-        "last_invoke_headers": None, "last_token_request": None,
+        "last_invoke_headers": None, "last_invoke_body": None, "last_token_request": None,
     }
 
 
@@ -491,6 +493,8 @@ def _check_knob(name, value):
         "next_link": lambda v: v is None or v in ("other_host", "other_port", "http", "userinfo",
                                                   "self", "cycle"),
         "reject_all_tokens": lambda v: isinstance(v, bool),
+        "cmdlet_errors": lambda v: v is None or (counted(v, None) and
+                                                 isinstance(v.get("errors", []), list)),
         "bad_utf8": lambda v: isinstance(v, bool),
     }
     if not checks[name](value):

@@ -3,7 +3,9 @@
  * inih and validated key by key.  Input: the whole file, handed over as
  * /proc/self/fd/N of a memfd.  A file that loads must have at least one
  * profile, each equal to itself, and the only-profile lookup must agree
- * with the count; one that does not must say why.
+ * with the count; its roles must have cmdlets and someone to hold them,
+ * and agree with themselves on every profile; one that does not load must
+ * say why.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(n == c->nprofiles);
 	FUZZ_CHECK((conf_find_profile(c, NULL) != NULL) == (n == 1));
+	n = 0;
+	for (const struct conf_role *r = c->roles; r != NULL; r = r->next, n++)
+		FUZZ_CHECK(r->cmdlets != NULL && (r->users != NULL || r->groups != NULL));
+	FUZZ_CHECK(n == c->nroles);
+	for (pr = c->profiles; pr != NULL; pr = pr->next)
+		FUZZ_CHECK(conf_roles_equal(c, c, pr->name));
 	conf_free(c);
 	return 0;
 }

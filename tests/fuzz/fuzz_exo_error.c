@@ -4,7 +4,8 @@
  * InvokeCommand answer: OData JSON of several shapes, a JSON string inside
  * details[].message, "|Type|" prefixes, or kilobytes of NUL bytes.  The
  * input is one body.  It must never fail: fields are NULL or trimmed,
- * NUL-terminated text within the documented limits.
+ * NUL-terminated text within the documented limits.  The same input is
+ * also read as one element of @adminapi.errors (exo_codec_cmdlet_error).
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -48,6 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)exo_codec_error_transient(&e);
 	exo_error_clear(&e);
 	FUZZ_CHECK(e.code == NULL && e.message == NULL && e.type == NULL);
+	exo_error_clear(&e);
+
+	memset(&e, 0x5a, sizeof(e));
+	exo_codec_cmdlet_error(copy, size, &e);
+	check_field(e.code, MAX_NAME);
+	check_field(e.type, MAX_NAME);
+	check_field(e.message, MAX_TEXT);
 	exo_error_clear(&e);
 	free(copy);
 	return 0;

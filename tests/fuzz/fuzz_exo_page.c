@@ -4,8 +4,9 @@
  * Exchange Online sends.  The input is one response body.  It is fed whole,
  * byte by byte (inputs up to 4 KiB), and in slices whose sizes come from
  * the input's first bytes; every split must give the same records,
- * warnings, nextLink and outcome.  Records must be valid JSON, warnings
- * and links NUL-terminated and within their limits.  A last pass stops
+ * warnings, cmdlet errors, confirmations, nextLink and outcome.  Records
+ * and cmdlet errors must be valid JSON, warnings, confirmations and links
+ * NUL-terminated and within their limits.  A last pass stops
  * the parse from a callback and checks that it stays stopped.
  */
 #include <stddef.h>
@@ -21,7 +22,10 @@
 
 #define BYTEWISE_MAX 4096       /* larger inputs are not fed one byte at a time (too slow) */
 
-/* What a parse reported, as one transcript: "R<len>:<json>", "W<len>:<text>", "L<len>:<url>". */
+/*
+ * What a parse reported, as one transcript: "R<len>:<json>", "W<len>:<text>"
+ * ("P" for the paging warning), "E<len>:<json>", "C<len>:<text>", "L<len>:<url>".
+ */
 struct trace {
 	char *buf;
 	size_t len, cap;
@@ -81,14 +85,37 @@ static int on_record(void *arg, const char *json, size_t len)
 	return stop_here(t);
 }
 
-static int on_warning(void *arg, const char *msg, size_t len)
+static int on_warning(void *arg, const char *msg, size_t len, int paging)
 {
 	struct trace *t = arg;
 
 	FUZZ_CHECK(msg != NULL);
 	FUZZ_CHECK(msg[len] == '\0');
 	FUZZ_CHECK(len <= EXO_MAX_WARNING);
-	trace_add(t, 'W', msg, len);
+	FUZZ_CHECK(!paging || strstr(msg, "There are more results available") != NULL);
+	trace_add(t, paging ? 'P' : 'W', msg, len);
+	return stop_here(t);
+}
+
+static int on_error(void *arg, const char *json, size_t len)
+{
+	struct trace *t = arg;
+
+	FUZZ_CHECK(json != NULL);
+	FUZZ_CHECK(len <= EXO_MAX_RECORD);
+	FUZZ_CHECK(json_valid(json, len));
+	trace_add(t, 'E', json, len);
+	return stop_here(t);
+}
+
+static int on_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct trace *t = arg;
+
+	FUZZ_CHECK(msg != NULL);
+	FUZZ_CHECK(msg[len] == '\0');
+	FUZZ_CHECK(len <= EXO_MAX_WARNING);
+	trace_add(t, 'C', msg, len);
 	return stop_here(t);
 }
 
@@ -107,6 +134,8 @@ static int on_link(void *arg, const char *url, size_t len)
 static const struct exo_parser_cbs cbs = {
 	.record = on_record,
 	.warning = on_warning,
+	.error = on_error,
+	.confirmation = on_confirmation,
 	.next_link = on_link,
 };
 

@@ -34,6 +34,7 @@ opts() {
 	conf)      echo "-max_len=8192 -dict=$HERE/dict/conf.dict" ;;
 	cache)     echo "-max_len=8192 -dict=$HERE/dict/json.dict" ;;
 	params)    echo "-max_len=4096 -dict=$HERE/dict/params.dict" ;;
+	binder)    echo "-max_len=4096 -dict=$HERE/dict/binder.dict" ;;
 	conn)      echo "-max_len=65536 -dict=$HERE/dict/json.dict" ;;
 	output)    echo "-max_len=16384 -dict=$HERE/dict/json.dict" ;;
 	wire)      echo "-max_len=65536 -dict=$HERE/dict/json.dict" ;;

@@ -68,7 +68,7 @@ def test_upstream_error_carries_the_service_message(exod):
     err = lines[-1]["error"]
     assert err["code"] == "Upstream" and err["http_status"] == 404
     assert "couldn't be found" in err["message"]
-    r = exod.exoctl("run", "Set-Mailbox", "-Identity", "nobody", "-HiddenFromAddressListsEnabled")
+    r = exod.exoctl("run", "Set-Mailbox", "-Identity", "nobody", "-HiddenFromAddressListsEnabled", "true")
     assert r.returncode == 1 and "couldn't be found" in r.stderr
 
 

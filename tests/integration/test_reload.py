@@ -73,7 +73,9 @@ def test_removed_profile_finishes_what_it_runs(exod_factory, fake, creds):
     e.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "b" not in statuses(e), "b removed")
     f = s.makefile("rb")
-    lines = [json.loads(f.readline()) for _ in range(3)]
-    assert lines[-1]["type"] == "done" and lines[-1]["count"] == 2
+    lines = [json.loads(f.readline()) for _ in range(4)]
+    # Two records, the service's "more results" warning (ResultSize 2 of many), the end.
+    assert [l["type"] for l in lines] == ["record", "record", "warning", "done"]
+    assert lines[-1]["count"] == 2
     fake.knobs(latency_ms=0)
     assert run(e, "b")["error"]["code"] == "UnknownProfile"

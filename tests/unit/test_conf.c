@@ -488,7 +488,7 @@ static const struct error_case error_cases[] = {
 	  "exod.conf:5: [exod]: duplicate section" },
 	{ "[profile a]\norganization = c.example\nauth = device\n[profile b]\norganization = c.example\n"
 	  "auth = device\n[profile a]\n", "exod.conf:7: [profile a]: duplicate profile" },
-	{ "[global]\n", "exod.conf:1: [global]: unknown section (expected [exod] or [profile NAME])" },
+	{ "[global]\n", "exod.conf:1: [global]: unknown section (expected [exod], [profile NAME] or [role NAME])" },
 	{ "[profile]\n", "exod.conf:1: [profile]: unknown section" },
 	{ "[profile a/b]\nauth = device\n", "exod.conf:1: [profile a/b]: the name must be 1 to 64 of" },
 	{ "[profile aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
@@ -544,6 +544,23 @@ static const struct error_case error_cases[] = {
 	{ "[profile d]\nauth = device\norganization = organizations\n",
 	  "exod.conf:1: profile d: organization must name the tenant (its domain or GUID), not common" },
 	{ "[profile e]\norganization = contoso.onmicrosoft.com\n", "exod.conf:1: profile e: auth is required" },
+	/* cmdlets and roles */
+	{ "[profile a]\nauth = device\norganization = c.example\ncmdlets = Get-*, Set Mailbox\n",
+	  "exod.conf:4: cmdlets: must be a comma-separated list of cmdlet names or globs" },
+	{ "[profile a]\nauth = device\norganization = c.example\ncmdlets = Get-[a]*\n",
+	  "exod.conf:4: cmdlets: must be a comma-separated list" },
+	{ "[profile a]\nauth = device\norganization = c.example\ncmdlets = Get-*,,Set-*\n",
+	  "exod.conf:4: cmdlets: must be a comma-separated list" },
+	{ "[role r]\nusers = root\n[profile a]\nauth = device\norganization = c.example\n",
+	  "exod.conf:1: role r: cmdlets is required" },
+	{ "[role r]\ncmdlets = Get-*\n", "exod.conf:1: role r: users or groups is required" },
+	{ "[role r]\ngroups = root\ncmdlets = *\nauth = device\n",
+	  "exod.conf:4: auth: unknown key in [role r] (expected users, groups, cmdlets or profiles)" },
+	{ "[role r]\ngroups = root\ncmdlets = *\n[role r]\n", "exod.conf:4: [role r]: duplicate role" },
+	{ "[role a b]\n", "exod.conf:1: [role a b]: the name must be" },
+	{ "[role r]\ngroups = root\ncmdlets = *\nprofiles = a, typo\n"
+	  "[profile a]\nauth = device\norganization = c.example\n",
+	  "exod.conf: role r: profiles names a profile that is not configured: a, typo" },
 	/* the file as a whole */
 	{ "", "exod.conf: no [profile NAME] section; at least one is required" },
 	{ "[exod]\nlog_level = debug\n", "exod.conf: no [profile NAME] section" },
@@ -737,6 +754,75 @@ static void test_names(void **state)
 	assert_string_equal(conf_environment_name((enum conf_environment)99), "unknown");
 }
 
+static void test_roles(void **state)
+{
+	struct conf *c, *d;
+	const struct conf_role *r;
+
+	(void)state;
+	c = load_ok("[role helpdesk]\n"
+		    "groups = root, 4242\n"
+		    "cmdlets = Get-*, Set-CASMailbox\n"
+		    "profiles = b\n"
+		    "[profile a]\nauth = device\norganization = c.example\n"
+		    "cmdlets = Get-Mailbox ,Test-?APIConnectivity\n"
+		    "[profile b]\nauth = device\norganization = c.example\n"
+		    "[role all]\nusers = 1000\ncmdlets = *\n");
+	assert_int_equal(c->nroles, 2);
+	r = c->roles;
+	assert_string_equal(r->name, "helpdesk");
+	assert_null(r->users);
+	assert_string_equal(r->groups, "root, 4242");
+	assert_string_equal(r->cmdlets, "Get-*, Set-CASMailbox");
+	assert_false(conf_role_applies(r, "a"));
+	assert_true(conf_role_applies(r, "b"));
+	assert_false(conf_role_applies(r, "bb"));
+	assert_string_equal(r->next->name, "all");
+	assert_true(conf_role_applies(r->next, "a"));
+	assert_string_equal(c->profiles->cmdlets, "Get-Mailbox ,Test-?APIConnectivity");
+	assert_null(c->profiles->next->cmdlets);
+	/* Reload: a role change touches the profiles it applies to, and only those. */
+	d = load_ok("[role helpdesk]\n"
+		    "groups = root, 4242\n"
+		    "cmdlets = Get-*\n"
+		    "profiles = b\n"
+		    "[profile a]\nauth = device\norganization = c.example\n"
+		    "cmdlets = Get-Mailbox ,Test-?APIConnectivity\n"
+		    "[profile b]\nauth = device\norganization = c.example\n"
+		    "[role all]\nusers = 1000\ncmdlets = *\n");
+	assert_true(conf_roles_equal(c, d, "a"));
+	assert_false(conf_roles_equal(c, d, "b"));
+	assert_true(conf_roles_equal(c, c, "b"));
+	conf_free(d);
+	d = load_ok("[profile a]\nauth = device\norganization = c.example\n");
+	assert_false(conf_roles_equal(c, d, "a"));
+	assert_true(conf_roles_equal(d, d, "a"));
+	conf_free(d);
+	conf_free(c);
+}
+
+static int count_item(void *arg, const char *item, size_t len)
+{
+	size_t *n = arg;
+
+	(void)item;
+	assert_true(len > 0);
+	(*n)++;
+	return 0;
+}
+
+static void test_list_each(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(conf_list_each(" a ,b,\tc ", count_item, &n), 0);
+	assert_int_equal(n, 3);
+	n = 0;
+	assert_int_equal(conf_list_each(NULL, count_item, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +840,8 @@ int main(void)
 		cmocka_unit_test(test_profile_equal),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_list_each),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

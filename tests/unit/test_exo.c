@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "common/conf.h"
+#include "common/jtree.h"
 #include "common/log.h"
 #include "daemon/exo.h"
 #include "daemon/http.h"
@@ -38,6 +39,7 @@ struct fake_xfer {
 	int cancelled;
 	int finished;
 	int resumed;
+	struct http_result headers;     /* what http_xfer_headers says: request-id "rid-<n>" */
 };
 
 static struct fake_xfer xfers[MAX_XFERS];
@@ -48,6 +50,7 @@ struct http_xfer *__wrap_http_start(struct http *h, const struct http_request *r
 				    size_t errlen);
 void __wrap_http_xfer_cancel(struct http_xfer *x);
 long __wrap_http_xfer_status(struct http_xfer *x);
+const struct http_result *__wrap_http_xfer_headers(const struct http_xfer *x);
 void __wrap_http_xfer_resume(struct http_xfer *x);
 
 struct http_xfer *__wrap_http_start(struct http *h, const struct http_request *req, char *err,
@@ -74,6 +77,7 @@ struct http_xfer *__wrap_http_start(struct http *h, const struct http_request *r
 	x->on_data = req->on_data;
 	x->on_done = req->on_done;
 	x->arg = req->arg;
+	snprintf(x->headers.request_id, sizeof(x->headers.request_id), "rid-%d", nxfers - 1);
 	return (struct http_xfer *)x;
 }
 
@@ -92,6 +96,11 @@ void __wrap_http_xfer_cancel(struct http_xfer *x)
 long __wrap_http_xfer_status(struct http_xfer *x)
 {
 	return ((struct fake_xfer *)x)->status;
+}
+
+const struct http_result *__wrap_http_xfer_headers(const struct http_xfer *x)
+{
+	return &((const struct fake_xfer *)x)->headers;
 }
 
 void __wrap_http_xfer_resume(struct http_xfer *x)
@@ -280,6 +289,10 @@ struct sink {
 	int records;
 	char first[64];                 /* the first record */
 	int warnings;
+	char last_warning[160];
+	int errors;                     /* cmdlet_error events */
+	char last_error_rid[64];        /* the request id the last one carried */
+	int confirmations;
 	int done;
 	int done_inside;                /* done came from inside exo_call_start or cancel */
 	struct exo_end end;
@@ -304,9 +317,32 @@ static enum exo_sink_status sink_warning(void *arg, const char *msg, size_t len)
 {
 	struct sink *s = arg;
 
+	assert_false(s->done);
+	s->warnings++;
+	snprintf(s->last_warning, sizeof(s->last_warning), "%.*s", (int)len, msg);
+	return s->reply;
+}
+
+static enum exo_sink_status sink_error(void *arg, const char *json, size_t len,
+				       const char *request_id)
+{
+	struct sink *s = arg;
+
+	(void)json;
+	(void)len;
+	assert_false(s->done);
+	s->errors++;
+	snprintf(s->last_error_rid, sizeof(s->last_error_rid), "%s", request_id);
+	return s->reply;
+}
+
+static enum exo_sink_status sink_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct sink *s = arg;
+
 	(void)msg;
 	(void)len;
-	s->warnings++;
+	s->confirmations++;
 	return s->reply;
 }
 
@@ -323,6 +359,8 @@ static void sink_done(void *arg, const struct exo_end *end)
 static const struct exo_sink sink_cbs = {
 	.record = sink_record,
 	.warning = sink_warning,
+	.error = sink_error,
+	.confirmation = sink_confirmation,
 	.done = sink_done,
 };
 
@@ -356,7 +394,7 @@ static int setup_with(int max_connections, int queue_timeout, int max_pages)
 	fx->conf.connection_uri = ORIGIN;
 	fx->conf.page_size = 1000;
 	fx->conf.max_pages = max_pages;
-	fx->conf.request_timeout = 60;
+	fx->conf.request_timeout = 600;
 	fx->conf.queue_limit = 10;
 	fx->conf.queue_timeout = queue_timeout;
 	fx->conf.max_connections = max_connections;
@@ -409,8 +447,27 @@ static void start(int i, const char *cmdlet)
 	int rc;
 
 	in_exo_call = 1;
-	rc = exo_call_start(fx->t, cmdlet, NULL, &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet }, &sink_cbs, &sinks[i],
+			    &sinks[i].call, &end);
 	in_exo_call = 0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(sinks[i].done, 0);
+}
+
+/* start() with parameters, given as JSON. */
+static void start_params(int i, const char *cmdlet, const char *params)
+{
+	struct exo_end end;
+	char why[64];
+	yajl_val p = jtree_parse(params, strlen(params), why, sizeof(why));
+	int rc;
+
+	assert_non_null(p);
+	in_exo_call = 1;
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet, .params = p }, &sink_cbs,
+			    &sinks[i], &sinks[i].call, &end);
+	in_exo_call = 0;
+	jtree_free(p);
 	assert_int_equal(rc, 0);
 	assert_int_equal(sinks[i].done, 0);
 }
@@ -439,6 +496,8 @@ static void assert_ok(int i, unsigned long long count)
 	assert_int_equal(sinks[i].end.count, count);
 }
 
+static const struct exo_request get_mailbox = { .cmdlet = "Get-Mailbox" };
+
 /* ---- tests ---- */
 
 static void test_records_stream(void **state)
@@ -453,7 +512,7 @@ static void test_records_stream(void **state)
 	assert_int_equal(nxfers, 1);
 	assert_string_equal(xfers[0].url, INVOKE);
 	assert_non_null(strstr(xfers[0].body, "\"CmdletName\":\"Get-Mailbox\""));
-	assert_int_equal(xfers[0].timeout_ms, 60000);
+	assert_int_equal(xfers[0].timeout_ms, 600000);
 	assert_false(xfers[0].fresh_connect);   /* a read may reuse a connection */
 	/* Records reach the sink as the page streams in, before it ends. */
 	assert_int_equal(feed(0, 200, "{\"value\":[{\"Name\":\"a\"},"), HTTP_DATA_OK);
@@ -508,10 +567,10 @@ static void test_queue_full(void **state)
 	for (int i = 0; i < 1 + fx->conf.queue_limit; i++) {
 		struct exo_call *c;
 
-		rc = exo_call_start(fx->t, "Get-Mailbox", NULL, &sink_cbs, &sinks[0], &c, &end);
+		rc = exo_call_start(fx->t, &get_mailbox, &sink_cbs, &sinks[0], &c, &end);
 		assert_int_equal(rc, 0);
 	}
-	rc = exo_call_start(fx->t, "Get-Mailbox", NULL, &sink_cbs, &sinks[1], &call, &end);
+	rc = exo_call_start(fx->t, &get_mailbox, &sink_cbs, &sinks[1], &call, &end);
 	assert_int_equal(rc, -1);
 	assert_int_equal(end.error, WIRE_E_QUEUE_FULL);
 	assert_false(end.ok);
@@ -832,7 +891,7 @@ static void test_backpressure_between_pages(void **state)
 	page(0, 200, "{\"value\":[{\"n\":1}],\"@odata.nextLink\":\"" NEXT(2) "\"}");
 	/* The next page waits until the client has taken this one. */
 	assert_int_equal(nxfers, 1);
-	fake_advance(fx->base, 600000);
+	fake_advance(fx->base, 300000);
 	assert_int_equal(nxfers, 1);
 	assert_int_equal(sinks[0].done, 0);
 	sinks[0].reply = EXO_SINK_OK;
@@ -980,6 +1039,208 @@ static void test_queue_timeout(void **state)
 	assert_int_equal(nxfers, 1);
 }
 
+#define MORE "There are more results available than are currently displayed. " \
+	"To view them, increase the value for the ResultSize parameter."
+
+/* ResultSize reached with more on the service: the result stops and says so (§3.2). */
+static void test_result_size_stops_paging(void **state)
+{
+	(void)state;
+	start_params(0, "Get-Mailbox", "{\"ResultSize\":2}");
+	fake_settle(fx->base);
+	page(0, 200, "{\"@adminapi.warnings\":[\"" MORE "\"],\"value\":[{\"n\":1},{\"n\":2}],"
+		"\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	assert_ok(0, 2);
+	assert_int_equal(nxfers, 1);
+	assert_int_equal(sinks[0].warnings, 1);
+	assert_string_equal(sinks[0].last_warning, MORE);
+	/* Given as digits, the same. */
+	start_params(1, "Get-Mailbox", "{\"resultsize\":\"1\"}");
+	fake_settle(fx->base);
+	page(1, 200, "{\"value\":[{\"n\":1}],\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	assert_ok(1, 1);
+	assert_int_equal(nxfers, 2);
+}
+
+/* Fewer than ResultSize so far: the next page is fetched and the warning between is dropped. */
+static void test_paging_warning_hidden_between_pages(void **state)
+{
+	(void)state;
+	start_params(0, "Get-Mailbox", "{\"ResultSize\":3}");
+	fake_settle(fx->base);
+	page(0, 200, "{\"@adminapi.warnings\":[\"" MORE "\",\"other\"],\"value\":[{\"n\":1}],"
+		"\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	assert_int_equal(nxfers, 2);
+	assert_int_equal(sinks[0].warnings, 1);
+	assert_string_equal(sinks[0].last_warning, "other");
+	page(1, 200, "{\"value\":[{\"n\":2}]}");
+	assert_ok(0, 2);
+	assert_int_equal(sinks[0].warnings, 1);
+}
+
+/* Unlimited follows every page; no ResultSize means the module's 1000. */
+static void test_unlimited_and_default_result_size(void **state)
+{
+	char *big = malloc(16 * EXO_DEFAULT_RESULT_SIZE + 256), *q = big;
+
+	(void)state;
+	assert_non_null(big);
+	start_params(0, "Get-Mailbox", "{\"ResultSize\":\"Unlimited\"}");
+	fake_settle(fx->base);
+	page(0, 200, "{\"value\":[{\"n\":1},{\"n\":2}],\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	assert_int_equal(nxfers, 2);
+	page(1, 200, "{\"value\":[{\"n\":3}]}");
+	assert_ok(0, 3);
+	/* A full default page with a link: the result stops at 1000, with the warning. */
+	q += sprintf(q, "{\"@adminapi.warnings\":[\"" MORE "\"],\"value\":[");
+	for (int i = 0; i < EXO_DEFAULT_RESULT_SIZE; i++)
+		q += sprintf(q, "%s{\"n\":%d}", i > 0 ? "," : "", i);
+	sprintf(q, "],\"@odata.nextLink\":\"%s\"}", NEXT(2));
+	start(1, "Get-Mailbox");
+	fake_settle(fx->base);
+	page(2, 200, big);
+	assert_ok(1, EXO_DEFAULT_RESULT_SIZE);
+	assert_int_equal(nxfers, 3);
+	assert_int_equal(sinks[1].warnings, 1);
+	free(big);
+}
+
+/* @adminapi.errors: each reaches the client with the request id; the run fails after its records. */
+static void test_cmdlet_errors_fail_the_run(void **state)
+{
+	(void)state;
+	start(0, "Set-Mailbox");
+	fake_settle(fx->base);
+	page(0, 200, "{\"value\":[{\"n\":1},{\"n\":2}],"
+		"\"@adminapi.errors\":[\"Couldn't find object \\\"x\\\".\",{\"Message\":\"m\"}]}");
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].records, 2);
+	assert_int_equal(sinks[0].errors, 2);
+	assert_string_equal(sinks[0].last_error_rid, "rid-0");
+	assert_int_equal(sinks[0].end.count, 2);
+	assert_int_equal(sinks[0].end.errors, 2);
+	assert_non_null(strstr(sinks[0].end.message, "Set-Mailbox reported 2 errors"));
+	assert_true(sinks[0].end.timestamp[0] != '\0');
+	/* A confirmation alone is not an error. */
+	start(1, "Set-Mailbox");
+	fake_settle(fx->base);
+	page(1, 200, "{\"@adminapi.confirmationmessage\":\"What if: x\",\"value\":[]}");
+	assert_ok(1, 0);
+	assert_int_equal(sinks[1].confirmations, 1);
+}
+
+/* request_timeout covers the whole run: every page gets what is left of it. */
+static void test_run_time_limit(void **state)
+{
+	(void)state;
+	fx->conf.request_timeout = 60;
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	assert_int_equal(xfers[0].timeout_ms, 60000);
+	fake_advance(fx->base, 20000);
+	page(0, 200, "{\"value\":[{\"n\":1}],\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	assert_int_equal(nxfers, 2);
+	assert_int_equal(xfers[1].timeout_ms, 40000);
+	fake_advance(fx->base, 39999);
+	assert_int_equal(sinks[0].done, 0);
+	fake_advance(fx->base, 1);
+	assert_failed(0, WIRE_E_TIMEOUT);
+	assert_true(xfers[1].cancelled);
+	assert_int_equal(sinks[0].end.count, 1);
+	assert_non_null(strstr(sinks[0].end.message, "within 60 s"));
+	/* A backoff that would pass the limit ends the run at the limit. */
+	start(1, "Get-Mailbox");
+	fake_settle(fx->base);
+	fake_advance(fx->base, 50000);
+	finish(nxfers - 1, 503, 0, NULL);
+	fake_advance(fx->base, 2000);
+	fake_advance(fx->base, 7999);
+	finish(nxfers - 1, 503, 0, NULL);
+	assert_int_equal(sinks[1].done, 0);
+	fake_advance(fx->base, 1);
+	assert_failed(1, WIRE_E_TIMEOUT);
+	int sent = nxfers;
+	fake_advance(fx->base, 60000);
+	assert_int_equal(nxfers, sent);
+	/* The module's slow cmdlets get its longer limit, matched without regard to case. */
+	start(2, "get-distributiongroupmember");
+	fake_settle(fx->base);
+	assert_int_equal(xfers[nxfers - 1].timeout_ms, 3600000);
+	cancel(2);
+}
+
+static void start_rq(int i, const struct exo_request *rq)
+{
+	struct exo_end end;
+	int rc;
+
+	in_exo_call = 1;
+	rc = exo_call_start(fx->t, rq, &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	in_exo_call = 0;
+	assert_int_equal(rc, 0);
+}
+
+#define ERRORS_PAGE "{\"value\":[{\"n\":1}],\"@adminapi.errors\":[{\"Message\":\"Couldn't find x.\"," \
+	"\"ErrorCode\":\"NotFound\"}],\"@adminapi.warnings\":[\"careful\"]}"
+
+/* -ErrorAction: SilentlyContinue hides the errors and the run succeeds; Stop ends it at the first. */
+static void test_error_action(void **state)
+{
+	struct exo_request rq = { .cmdlet = "Set-Mailbox", .on_error = EXO_SILENT };
+
+	(void)state;
+	start_rq(0, &rq);
+	fake_settle(fx->base);
+	page(0, 200, ERRORS_PAGE);
+	assert_ok(0, 1);
+	assert_int_equal(sinks[0].errors, 0);
+	assert_int_equal(sinks[0].end.errors, 1);
+	assert_int_equal(sinks[0].warnings, 1);
+	rq.on_error = EXO_STOP;
+	start_rq(1, &rq);
+	fake_settle(fx->base);
+	assert_int_equal(feed(1, 200, ERRORS_PAGE), HTTP_DATA_ABORT);
+	finish_as(1, HTTP_ABORTED, 200, 0, NULL);
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[1].records, 1);
+	assert_int_equal(sinks[1].errors, 0);
+	assert_string_equal(sinks[1].end.message, "The running command stopped because the "
+			    "preference variable \"ErrorActionPreference\" or common parameter is set "
+			    "to Stop: Couldn't find x.");
+	assert_string_equal(sinks[1].end.upstream_code, "NotFound");
+}
+
+/* -WarningAction: SilentlyContinue hides every warning, the paging one too; Stop ends the run. */
+static void test_warning_action(void **state)
+{
+	struct exo_request rq = { .cmdlet = "Get-Mailbox", .on_warning = EXO_SILENT };
+
+	(void)state;
+	start_rq(0, &rq);
+	fake_settle(fx->base);
+	page(0, 200, "{\"@adminapi.warnings\":[\"w\",\"There are more results available than are "
+		"currently displayed.\"],\"value\":[{\"n\":1}]}");
+	assert_ok(0, 1);
+	assert_int_equal(sinks[0].warnings, 0);
+	rq.on_warning = EXO_STOP;
+	start_rq(1, &rq);
+	fake_settle(fx->base);
+	assert_int_equal(feed(1, 200, "{\"value\":[{\"n\":1}],\"@adminapi.warnings\":[\"w\"]}"),
+			 HTTP_DATA_ABORT);
+	finish_as(1, HTTP_ABORTED, 200, 0, NULL);
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_non_null(strstr(sinks[1].end.message, "\"WarningPreference\" or common parameter is set "
+			       "to Stop: w"));
+	/* The paging warning, held to the end, stops it there. */
+	start_rq(2, &rq);
+	fake_settle(fx->base);
+	page(nxfers - 1, 200, "{\"@adminapi.warnings\":[\"There are more results available than are "
+	     "currently displayed.\"],\"value\":[{\"n\":1}]}");
+	assert_failed(2, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[2].records, 1);
+	assert_non_null(strstr(sinks[2].end.message, "Stop: There are more results"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1270,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_waiting_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_after_401, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_timeout, setup_one_slot, teardown),
+		cmocka_unit_test_setup_teardown(test_result_size_stops_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paging_warning_hidden_between_pages, setup,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_unlimited_and_default_result_size, setup,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_cmdlet_errors_fail_the_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_time_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_action, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warning_action, setup, teardown),
 	};
 
 	log_set_level(LOG_ERR);

@@ -15,13 +15,18 @@
 
 #define LOG_MAX 64
 
-/* Everything the parser reported, in order: "R:<json>", "W:<text>", "L:<url>". */
+/*
+ * Everything the parser reported, in order: "R:<json>", "W:<text>", "P:<text>"
+ * (the paging warning), "E:<json>" (a cmdlet error), "C:<text>" (a
+ * confirmation), "L:<url>".
+ */
 struct evlog {
 	char *ev[LOG_MAX];
 	size_t n;
 	size_t records;
 	size_t stop_after_records;      /* 0: never stop */
 	int stop_on_warning;
+	int stop_on_error;
 	int stop_on_link;
 	int nul_terminated;             /* every warning/link arrived NUL-terminated */
 };
@@ -62,14 +67,34 @@ on_record(void *arg, const char *json, size_t len)
 }
 
 static int
-on_warning(void *arg, const char *msg, size_t len)
+on_warning(void *arg, const char *msg, size_t len, int paging)
 {
 	struct evlog *lg = arg;
 
 	if (msg[len] != '\0')
 		lg->nul_terminated = 0;
-	log_add(lg, 'W', msg, len);
+	log_add(lg, paging ? 'P' : 'W', msg, len);
 	return lg->stop_on_warning;
+}
+
+static int
+on_error(void *arg, const char *json, size_t len)
+{
+	struct evlog *lg = arg;
+
+	log_add(lg, 'E', json, len);
+	return lg->stop_on_error;
+}
+
+static int
+on_confirmation(void *arg, const char *msg, size_t len)
+{
+	struct evlog *lg = arg;
+
+	if (msg[len] != '\0')
+		lg->nul_terminated = 0;
+	log_add(lg, 'C', msg, len);
+	return 0;
 }
 
 static int
@@ -83,7 +108,9 @@ on_link(void *arg, const char *url, size_t len)
 	return lg->stop_on_link;
 }
 
-static const struct exo_parser_cbs test_cbs = { on_record, on_warning, on_link };
+static const struct exo_parser_cbs test_cbs = {
+	on_record, on_warning, on_error, on_confirmation, on_link
+};
 
 /* Feeds doc in pieces of chunk bytes; returns what feed/finish returned, copying any error. */
 static int
@@ -165,6 +192,8 @@ static const char page_doc[] =
 	"}\n";
 
 static const char *const page_expect[] = {
+	"P:There are more results available than are currently displayed. To view them, "
+	"increase the value for the ResultSize parameter.",
 	"W:The mailbox \"B\xc3\xbcro\" is on hold.",
 	"R:{\"@odata.type\":\"#Exchange.GenericHashTable\",\"Identity\":\"user001\","
 	"\"DisplayName\":\"Ren\xc3\xa9" "e Dupont\",\"PrimarySmtpAddress\":\"user001@contoso.onmicrosoft.com\","
@@ -286,8 +315,9 @@ test_warnings_after_value(void **state)
 	log_clear(&lg);
 }
 
+/* The paging warning is marked (leading blanks allowed); a warning that only quotes it is not. */
 static void
-test_paging_warning_filtered(void **state)
+test_paging_warning_marked(void **state)
 {
 	static const char doc[] =
 		"{\"@adminapi.warnings\":[\"  There are more results available than are currently "
@@ -295,13 +325,15 @@ test_paging_warning_filtered(void **state)
 		"\"Note: There are more results available than are currently displayed\"],"
 		"\"value\":[]}";
 	static const char *const expect[] = {
+		"P:  There are more results available than are currently displayed. To view them, "
+		"increase the value for the ResultSize parameter.",
 		"W:Note: There are more results available than are currently displayed",
 	};
 	struct evlog lg = { 0 };
 
 	(void)state;
 	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
-	assert_log_is(&lg, expect, 1);
+	assert_log_is(&lg, expect, 2);
 	log_clear(&lg);
 }
 
@@ -364,20 +396,37 @@ test_scalar_records(void **state)
 }
 
 static void
-test_adminapi_errors_as_warnings(void **state)
+test_adminapi_errors(void **state)
 {
 	static const char doc[] =
 		"{\"value\":[],\"@adminapi.errors\":[\"Couldn't find object \\\"x\\\".\","
 		"{\"message\":\"m\",\"code\":5}]}";
 	static const char *const expect[] = {
-		"W:ERROR: Couldn't find object \"x\".",
-		"W:ERROR: {\"message\":\"m\",\"code\":5}",
+		"E:\"Couldn't find object \\\"x\\\".\"",
+		"E:{\"message\":\"m\",\"code\":5}",
 	};
 	struct evlog lg = { 0 };
 
 	(void)state;
 	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
 	assert_log_is(&lg, expect, 2);
+	log_clear(&lg);
+}
+
+static void
+test_confirmation_message(void **state)
+{
+	static const char doc[] =
+		"{\"@adminapi.confirmationmessage\":\"What if: Performing the operation \\\"Set-Mailbox\\\" "
+		"on target \\\"alice\\\".\",\"value\":[],\"@adminapi.confirmationmessage2\":\"no\"}";
+	static const char *const expect[] = {
+		"C:What if: Performing the operation \"Set-Mailbox\" on target \"alice\".",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 1);
 	log_clear(&lg);
 }
 
@@ -765,6 +814,33 @@ assert_error(const struct exo_error *e, const char *code, const char *msg, const
 	assert_str_or_null(e->type, type);
 }
 
+static void
+test_cmdlet_error_fields(void **state)
+{
+	static const struct {
+		const char *json, *code, *msg, *type;
+	} cases[] = {
+		{ "\"Couldn't find object.\"", NULL, "Couldn't find object.", NULL },
+		{ "{\"Message\":\"m\",\"ErrorCode\":\"E1\",\"TypeName\":\"T\"}", "E1", "m", "T" },
+		{ "{\"message\":\"m\",\"code\":5}", NULL, "m", NULL },
+		{ "{\"ErrorMessage\":\"  m2 \",\"FullyQualifiedErrorId\":\"X,Y\"}", "X,Y", "m2", NULL },
+		{ "{}", NULL, NULL, NULL },
+		{ "[1,2]", NULL, NULL, NULL },
+		{ "{\"Message\":\"a", NULL, NULL, NULL },
+		{ "", NULL, NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct exo_error e;
+
+		exo_codec_cmdlet_error(cases[i].json, strlen(cases[i].json), &e);
+		assert_error(&e, cases[i].code, cases[i].msg, cases[i].type);
+		exo_error_clear(&e);
+	}
+}
+
 /* Shape 1: innererror only (live 400 for a bad enum value). */
 static void
 test_error_innererror_only(void **state)
@@ -790,7 +866,7 @@ test_error_innererror_only(void **state)
 	assert_error(&e, NULL, NULL, NULL);
 }
 
-/* Shape 2: details and innererror; the internal exception's text wins. */
+/* Shape 2: details and innererror; details[0] wins, as the module picks it. */
 static void
 test_error_details_and_innererror(void **state)
 {
@@ -805,7 +881,8 @@ test_error_details_and_innererror(void **state)
 
 	(void)state;
 	parse_err(body, &e);
-	assert_error(&e, "BadRequest", "Parameter set cannot be resolved (inner).",
+	assert_error(&e, "BadRequest",
+		     "Parameter set cannot be resolved using the specified named parameters.",
 		     "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException");
 	exo_error_clear(&e);
 }
@@ -1077,11 +1154,13 @@ main(void)
 		cmocka_unit_test(test_page_every_split_point),
 		cmocka_unit_test(test_record_emitted_at_close),
 		cmocka_unit_test(test_warnings_after_value),
-		cmocka_unit_test(test_paging_warning_filtered),
+		cmocka_unit_test(test_paging_warning_marked),
 		cmocka_unit_test(test_value_null_absent_empty),
 		cmocka_unit_test(test_only_top_level_keys),
 		cmocka_unit_test(test_scalar_records),
-		cmocka_unit_test(test_adminapi_errors_as_warnings),
+		cmocka_unit_test(test_adminapi_errors),
+		cmocka_unit_test(test_confirmation_message),
+		cmocka_unit_test(test_cmdlet_error_fields),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_record_over_limit),
 		cmocka_unit_test(test_unterminated_token_bounded),

@@ -131,7 +131,7 @@ static void run_release(int i)
 	event_active(runs[i].ev, EV_TIMEOUT, 0);
 }
 
-int __wrap_profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 		       const struct exo_sink *sink, void *arg, struct exo_call **out,
 		       struct exo_end *end);
 void __wrap_exo_call_cancel(struct exo_call *c);
@@ -143,6 +143,8 @@ void __wrap_profile_release(struct profile *p);
 int __wrap_profile_open(const struct profile *p);
 enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
 					int ngroups);
+int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+			   const char *cmdlet, char *why, size_t whylen);
 void __wrap_profile_observe(struct profile *p, double ms);
 int __wrap_profile_login(struct profile *p, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
@@ -160,15 +162,14 @@ int __real_wire_parse_request(const void *line, size_t len, struct wire_request 
 int __wrap_wire_parse_request(const void *line, size_t len, struct wire_request *req,
 			      char *why, size_t whylen);
 
-int __wrap_profile_run(struct profile *p, const char *cmdlet, const yajl_val params,
+int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 		       const struct exo_sink *sink, void *arg, struct exo_call **out,
 		       struct exo_end *end)
 {
 	struct fake_profile *fp = (struct fake_profile *)p;
 	struct fake_run *r;
 
-	(void)cmdlet;
-	(void)params;
+	(void)rq;
 	enter();
 	fp->runs++;
 	if (fp->mode == RUN_REFUSE) {
@@ -250,6 +251,19 @@ enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, cons
 	(void)groups;
 	(void)ngroups;
 	return ACCESS_FULL;
+}
+
+int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
+			   const char *cmdlet, char *why, size_t whylen)
+{
+	(void)p;
+	(void)uid;
+	(void)groups;
+	(void)ngroups;
+	(void)cmdlet;
+	(void)why;
+	(void)whylen;
+	return 1;
 }
 
 void __wrap_profile_observe(struct profile *p, double ms)

@@ -1,0 +1,322 @@
+/* exoctl cmdlets, exoctl help and the candidates for shell completion, from the catalogue. */
+#include "client/discover.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/catalogue.h"
+
+#define DISCOVER_LINE 4096              /* bytes of one wrapped help line */
+
+/* The options and commands exoctl has, for completion; keep in step with exoctl.c. */
+static const char *const discover_options[] = {
+	"--socket", "--profile", "--output", "--quiet", "--help", "--version", NULL,
+};
+static const char *const discover_commands[] = {
+	"run", "status", "ping", "login", "logout", "refresh", "metrics", "cmdlets", "help", NULL,
+};
+static const char *const discover_formats[] = { "table", "json", "ndjson", "csv", NULL };
+/* PowerShell's common parameters, which every cmdlet takes (the binder handles them). */
+static const char *const discover_common[] = {
+	"-ErrorAction", "-WarningAction", "-InformationAction", "-Verbose", "-Debug",
+	"-ErrorVariable", "-WarningVariable", "-InformationVariable", "-OutVariable",
+	"-PipelineVariable", "-OutBuffer", NULL,
+};
+static const char *const discover_actions[] = {
+	"Continue", "SilentlyContinue", "Stop", "Ignore", NULL,
+};
+
+/* ---- exoctl cmdlets ---- */
+
+int discover_cmdlets(FILE *out, const char *pattern, unsigned services, char *err,
+		     size_t errlen)
+{
+	const struct catalogue_cmdlet *c;
+	size_t cursor = 0, plen = pattern != NULL ? strlen(pattern) : 0;
+	int found = 0;
+
+	if (plen > CATALOGUE_MAX_PATTERN) {
+		snprintf(err, errlen, "cmdlets: a pattern is at most %d bytes", CATALOGUE_MAX_PATTERN);
+		return -1;
+	}
+	while ((c = catalogue_next(pattern, plen, &cursor)) != NULL) {
+		if (!(catalogue_cmdlet_services(c) & services))
+			continue;
+		fprintf(out, "%s\n", catalogue_cmdlet_name(c));
+		found = 1;
+	}
+	if (!found) {
+		snprintf(err, errlen, "cmdlets: no cmdlet matches '%.64s'", pattern != NULL ? pattern : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- exoctl help ---- */
+
+/* Words appended to a line, wrapped at a width with an indent. */
+struct wrap {
+	FILE *out;
+	int width, indent, col;
+};
+
+static void wrap_word(struct wrap *w, const char *word)
+{
+	int len = (int)strlen(word);
+
+	if (w->col > w->indent && w->col + 1 + len > w->width) {
+		fprintf(w->out, "\n%*s", w->indent, "");
+		w->col = w->indent;
+	} else if (w->col > w->indent) {
+		fputc(' ', w->out);
+		w->col++;
+	}
+	fputs(word, w->out);
+	w->col += len;
+}
+
+/* One member as Get-Command -Syntax writes it: [[-Name] <Type>], [-Switch], -Name <Type>. */
+static void discover_member(char *buf, size_t cap, const struct catalogue_param *p,
+			    const struct catalogue_member *m)
+{
+	const char *name = catalogue_param_name(p);
+	const char *type = catalogue_param_type(p);
+	char head[CATALOGUE_MAX_NAME + 8];
+
+	if (catalogue_param_kind(p) == CATALOGUE_SWITCH) {
+		snprintf(buf, cap, m->required ? "-%s" : "[-%s]", name);
+		return;
+	}
+	snprintf(head, sizeof(head), m->position >= 0 ? "[-%s]" : "-%s", name);
+	snprintf(buf, cap, m->required ? "%s <%s>" : "[%s <%s>]", head, type);
+}
+
+static void discover_syntax(FILE *out, const struct catalogue_cmdlet *c,
+			    const struct catalogue_set *s, int width)
+{
+	struct wrap w = { out, width, 6, 0 };
+	struct catalogue_member m;
+	char buf[DISCOVER_LINE];
+
+	fprintf(out, "  %s%s:\n    ", catalogue_set_name(s),
+		catalogue_set_is_default(s) ? " (default)" : "");
+	w.col = 4;
+	wrap_word(&w, catalogue_cmdlet_name(c));
+	/* Positional members first, in position order, as PowerShell lists them. */
+	for (int pos = 0; pos < 64; pos++)
+		for (size_t i = 0; catalogue_set_member(s, i, &m) == 0; i++)
+			if (m.position == pos) {
+				discover_member(buf, sizeof(buf), catalogue_param_at(c, m.param), &m);
+				wrap_word(&w, buf);
+			}
+	for (size_t i = 0; catalogue_set_member(s, i, &m) == 0; i++)
+		if (m.position < 0) {
+			discover_member(buf, sizeof(buf), catalogue_param_at(c, m.param), &m);
+			wrap_word(&w, buf);
+		}
+	wrap_word(&w, "[<CommonParameters>]");
+	fputs("\n", out);
+}
+
+static void discover_services(FILE *out, unsigned services)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ CATALOGUE_EXO, "Exchange Online" },
+		{ CATALOGUE_SCC, "Security & Compliance" },
+		{ CATALOGUE_EOP, "Exchange Online Protection" },
+	};
+	const char *sep = "";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (services & names[i].bit) {
+			fprintf(out, "%s%s", sep, names[i].name);
+			sep = ", ";
+		}
+}
+
+static void discover_param(FILE *out, const struct catalogue_param *p, int pad)
+{
+	enum catalogue_kind k = catalogue_param_kind(p);
+	size_t na = catalogue_param_alias_count(p);
+
+	fprintf(out, "  -%-*s  %s", pad, catalogue_param_name(p), catalogue_param_type(p));
+	if (k == CATALOGUE_SECURE)
+		fputs("  (not sent: the module's encryption key is not public)", out);
+	else if (catalogue_param_flags(p) & CATALOGUE_MULTI)
+		fputs("  (a list: a,b,c)", out);
+	for (size_t i = 0; i < na; i++)
+		fprintf(out, "%s-%s", i == 0 ? "  aliases: " : ", ", catalogue_param_alias(p, i));
+	fputs("\n", out);
+}
+
+int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t errlen)
+{
+	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
+	int pad = 0;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "help: '%.128s' is not in the catalogue (exoctl cmdlets lists "
+			 "it; exoctl run still sends a cmdlet it does not know)", cmdlet);
+		return -1;
+	}
+	if (width <= 0)
+		width = DISCOVER_WRAP;
+	fprintf(out, "%s (", catalogue_cmdlet_name(c));
+	discover_services(out, catalogue_cmdlet_services(c));
+	fputs(")\n\nSyntax:\n", out);
+	for (size_t i = 0; i < catalogue_set_count(c); i++)
+		discover_syntax(out, c, catalogue_set_at(c, i), width);
+	fputs("\nParameters:\n", out);
+	for (size_t i = 0; i < catalogue_param_count(c); i++) {
+		size_t len = strlen(catalogue_param_name(catalogue_param_at(c, i)));
+
+		if ((int)len > pad)
+			pad = (int)len;
+	}
+	for (size_t i = 0; i < catalogue_param_count(c); i++)
+		discover_param(out, catalogue_param_at(c, i), pad);
+	fprintf(out, "\nFrom %s.\n", catalogue_source());
+	return 0;
+}
+
+/* ---- __complete ---- */
+
+static int discover_prefix(const char *word, const char *prefix)
+{
+	return strncasecmp(word, prefix, strlen(prefix)) == 0;
+}
+
+static void discover_list(FILE *out, const char *const *names, const char *prefix)
+{
+	for (; *names != NULL; names++)
+		if (discover_prefix(*names, prefix))
+			fprintf(out, "%s\n", *names);
+}
+
+static void discover_cmdlet_names(FILE *out, const char *prefix)
+{
+	const struct catalogue_cmdlet *c;
+	size_t cursor = 0;
+
+	while ((c = catalogue_next(NULL, 0, &cursor)) != NULL)
+		if (discover_prefix(catalogue_cmdlet_name(c), prefix))
+			fprintf(out, "%s\n", catalogue_cmdlet_name(c));
+}
+
+static void discover_param_names(FILE *out, const char *cmdlet, const char *prefix)
+{
+	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
+	const char *bare = prefix[0] == '-' ? prefix + 1 : prefix;
+
+	if (c != NULL)
+		for (size_t i = 0; i < catalogue_param_count(c); i++) {
+			const char *name = catalogue_param_name(catalogue_param_at(c, i));
+
+			if (discover_prefix(name, bare))
+				fprintf(out, "-%s\n", name);
+		}
+	discover_list(out, discover_common, prefix);
+	if (discover_prefix("--params", prefix))
+		fputs("--params\n", out);
+}
+
+/* Values for the parameter before the word: what a Boolean or an action takes. */
+static int discover_param_values(FILE *out, const char *cmdlet, const char *param,
+				 const char *prefix)
+{
+	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
+	const struct catalogue_param *p;
+
+	if (param[0] != '-' || param[1] == '-')
+		return 0;
+	param++;
+	if (strcasecmp(param, "ErrorAction") == 0 || strcasecmp(param, "WarningAction") == 0 ||
+	    strcasecmp(param, "InformationAction") == 0) {
+		discover_list(out, discover_actions, prefix);
+		return 1;
+	}
+	p = c != NULL ? catalogue_param_find(c, param, strlen(param)) : NULL;
+	if (p != NULL && catalogue_param_kind(p) == CATALOGUE_BOOLEAN) {
+		/* Words the shell leaves alone: $true unquoted would expand to nothing. */
+		static const char *const booleans[] = { "true", "false", NULL };
+
+		discover_list(out, booleans, prefix);
+		return 1;
+	}
+	return 0;
+}
+
+/* Global options that take a value, with and without their long names. */
+static int discover_takes_value(const char *w)
+{
+	return strcmp(w, "-s") == 0 || strcmp(w, "-p") == 0 || strcmp(w, "-o") == 0 ||
+	       strcmp(w, "--socket") == 0 || strcmp(w, "--profile") == 0 ||
+	       strcmp(w, "--output") == 0;
+}
+
+static void discover_after_command(FILE *out, int n, char *const words[], int cmd)
+{
+	const char *cur = words[n - 1];
+	const char *command = words[cmd];
+	int argi = n - 1 - cmd;         /* the word's place after the command, from 1 */
+
+	if (strcmp(command, "run") == 0 || strcmp(command, "help") == 0) {
+		if (argi == 1)
+			discover_cmdlet_names(out, cur);
+		else if (strcmp(command, "run") == 0 &&
+			 !discover_param_values(out, words[cmd + 1], words[n - 2], cur) &&
+			 cur[0] == '-')
+			discover_param_names(out, words[cmd + 1], cur);
+	} else if (strcmp(command, "login") == 0) {
+		static const char *const opts[] = { "--device", "--password", NULL };
+
+		discover_list(out, opts, cur);
+	} else if (strcmp(command, "metrics") == 0) {
+		static const char *const opts[] = { "--prometheus", NULL };
+
+		discover_list(out, opts, cur);
+	}
+}
+
+static void discover_option_value(FILE *out, const char *opt, const char *cur,
+				  discover_profiles_fn profiles, void *arg)
+{
+	if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0)
+		discover_list(out, discover_formats, cur);
+	else if ((strcmp(opt, "-p") == 0 || strcmp(opt, "--profile") == 0) && profiles != NULL)
+		profiles(arg, out, cur);
+}
+
+void discover_complete(FILE *out, int n, char *const words[], discover_profiles_fn profiles,
+		       void *arg)
+{
+	const char *cur;
+	int i;
+
+	if (n <= 0 || n > DISCOVER_MAX_WORDS)
+		return;
+	cur = words[n - 1];
+	/* Global options come first; the first other word is the command. */
+	for (i = 0; i < n - 1; i++) {
+		if (discover_takes_value(words[i]) && i + 1 == n - 1) {
+			discover_option_value(out, words[i], cur, profiles, arg);
+			return;
+		}
+		if (discover_takes_value(words[i]))
+			i++;
+		else if (words[i][0] != '-')
+			break;
+	}
+	if (i == n - 1) {
+		if (cur[0] == '-')
+			discover_list(out, discover_options, cur);
+		else
+			discover_list(out, discover_commands, cur);
+		return;
+	}
+	discover_after_command(out, n, words, i);
+}

@@ -1,0 +1,118 @@
+/* Binding a run's parameters, and what -ErrorAction and -WarningAction ask of the result. */
+#include "daemon/invoke.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "common/binder.h"
+#include "common/catalogue.h"
+#include "common/jtree.h"
+#include "common/sbuf.h"
+
+/* PowerShell's ActionPreference values, and what each asks of exod. */
+static int invoke_action(const char *name, const char *value, enum exo_action *out, char *err,
+			 size_t errlen)
+{
+	if (strcasecmp(value, "Continue") == 0) {
+		*out = EXO_CONTINUE;
+	} else if (strcasecmp(value, "SilentlyContinue") == 0 || strcasecmp(value, "Ignore") == 0) {
+		*out = EXO_SILENT;
+	} else if (strcasecmp(value, "Stop") == 0) {
+		*out = EXO_STOP;
+	} else if (strcasecmp(value, "Inquire") == 0) {
+		snprintf(err, errlen, "-%s Inquire asks a person at a PowerShell prompt, and there is "
+			 "none here; use Stop, Continue or SilentlyContinue", name);
+		return -1;
+	} else {
+		snprintf(err, errlen, "-%s takes Continue, SilentlyContinue, Stop or Ignore, not "
+			 "'%.64s'", name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Common parameters that only make sense inside PowerShell: refused, not silently dropped. */
+static int invoke_refuse_variables(const struct binder_common *c, char *err, size_t errlen)
+{
+	static const enum binder_common_id vars[] = {
+		BINDER_ERROR_VARIABLE, BINDER_WARNING_VARIABLE, BINDER_INFORMATION_VARIABLE,
+		BINDER_OUT_VARIABLE, BINDER_PIPELINE_VARIABLE,
+	};
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (binder_common_get(c, vars[i]) != NULL) {
+			snprintf(err, errlen, "-%s names a PowerShell variable, and there is no "
+				 "PowerShell session here: read the records, the ERROR and WARNING "
+				 "lines and the exit status instead", binder_common_name(vars[i]));
+			return -1;
+		}
+	return 0;
+}
+
+static int invoke_common(struct invoke *iv, const struct binder_common *c, char *err,
+			 size_t errlen)
+{
+	const char *ea = binder_common_get(c, BINDER_ERROR_ACTION);
+	const char *wa = binder_common_get(c, BINDER_WARNING_ACTION);
+
+	if (invoke_refuse_variables(c, err, errlen) < 0)
+		return -1;
+	if (ea != NULL) {
+		if (invoke_action("ErrorAction", ea, &iv->rq.on_error, err, errlen) < 0)
+			return -1;
+		snprintf(iv->error_action, sizeof(iv->error_action), "%s", ea);
+		iv->rq.error_action = iv->error_action;
+	}
+	if (wa != NULL) {
+		if (invoke_action("WarningAction", wa, &iv->rq.on_warning, err, errlen) < 0)
+			return -1;
+		snprintf(iv->warning_action, sizeof(iv->warning_action), "%s", wa);
+		iv->rq.warning_action = iv->warning_action;
+	}
+	/* -Verbose, -Debug, -InformationAction and -OutBuffer change nothing the service sends. */
+	return 0;
+}
+
+int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char *err,
+		   size_t errlen)
+{
+	struct binder_result res;
+	const unsigned char *buf;
+	size_t len;
+	char why[64] = "";
+	/* The parameters may hold secrets: the generator's buffers are wiped when freed. */
+	yajl_gen g = yajl_gen_alloc(&sbuf_yajl_funcs);
+	int rc = -1;
+
+	memset(iv, 0, sizeof(*iv));
+	iv->rq.cmdlet = cmdlet;
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (binder_json(g, cmdlet, strlen(cmdlet), params, &res, err, errlen) < 0 ||
+	    invoke_common(iv, &res.common, err, errlen) < 0)
+		goto out;
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok ||
+	    (iv->params = jtree_parse(buf, len, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cannot bind the parameters: %s", why);
+		goto out;
+	}
+	iv->rq.params = iv->params;
+	/* The catalogue's spelling goes out (X-CmdletName, the read-only list, the logs). */
+	if (res.cmdlet != NULL)
+		iv->rq.cmdlet = catalogue_cmdlet_name(res.cmdlet);
+	rc = 0;
+out:
+	yajl_gen_free(g);
+	return rc;
+}
+
+void invoke_clear(struct invoke *iv)
+{
+	jtree_free(iv->params);
+	memset(iv, 0, sizeof(*iv));
+}

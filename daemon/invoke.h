@@ -1,0 +1,32 @@
+/*
+ * A client's run, made ready for Exchange Online: its parameters bound on
+ * the cmdlet catalogue (common/binder.h) as PowerShell would bind them,
+ * and the common parameters that shape the result (-ErrorAction,
+ * -WarningAction) taken out of them.  Every socket client goes through
+ * this, so scripts get the rules exoctl's users get.
+ */
+#ifndef EXOD_INVOKE_H
+#define EXOD_INVOKE_H
+
+#include <stddef.h>
+#include <yajl/yajl_tree.h>
+
+#include "daemon/exo.h"
+
+struct invoke {
+	struct exo_request rq;          /* what exo_call_start takes; points into this struct */
+	yajl_val params;                /* the bound parameters (a wiping tree), NULL for none */
+	char error_action[EXO_MAX_ACTION + 1];
+	char warning_action[EXO_MAX_ACTION + 1];
+};
+
+/*
+ * Binds params (a JSON object, or NULL) for cmdlet.  0 with *iv ready; -1
+ * with a sentence for the client in err (the request is a BadRequest).
+ * iv is always cleared with invoke_clear.
+ */
+int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char *err,
+		   size_t errlen);
+void invoke_clear(struct invoke *iv);
+
+#endif
