@@ -353,10 +353,11 @@ static enum exo_sink_status run_record(void *arg, const char *json, size_t len)
 	return run_sink_status(c);
 }
 
-static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
+/* An event that carries one text: a warning, a What if confirmation. */
+static enum exo_sink_status run_text_event(struct conn *c, const char *type, const char *msg,
+					   size_t len)
 {
-	struct conn *c = arg;
-	yajl_gen g = line_open(c->req->id, "warning");
+	yajl_gen g = line_open(c->req->id, type);
 
 	if (g == NULL)
 		return EXO_SINK_OK;
@@ -364,6 +365,11 @@ static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
 	yajl_gen_string(g, (const unsigned char *)msg, len);
 	line_send(c, g);
 	return run_sink_status(c);
+}
+
+static enum exo_sink_status run_warning(void *arg, const char *msg, size_t len)
+{
+	return run_text_event(arg, "warning", msg, len);
 }
 
 /* A non-terminating error of the cmdlet: the run goes on, and ends in failure after its records. */
@@ -396,15 +402,7 @@ static enum exo_sink_status run_cmdlet_error(void *arg, const char *json, size_t
 
 static enum exo_sink_status run_confirmation(void *arg, const char *msg, size_t len)
 {
-	struct conn *c = arg;
-	yajl_gen g = line_open(c->req->id, "confirmation");
-
-	if (g == NULL)
-		return EXO_SINK_OK;
-	json_str(g, "message");
-	yajl_gen_string(g, (const unsigned char *)msg, len);
-	line_send(c, g);
-	return run_sink_status(c);
+	return run_text_event(arg, "confirmation", msg, len);
 }
 
 static void run_done(void *arg, const struct exo_end *end)

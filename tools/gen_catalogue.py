@@ -61,6 +61,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generated import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CATALOGUE = os.path.join(ROOT, "..", "shared", "reference", "cmdlets", "cmdlets.json")
 DEFAULT_OUT = os.path.join(ROOT, "common", "catalogue.inc")
@@ -417,19 +420,7 @@ def main():
     args = ap.parse_args()
     source, cmdlets = load(args.catalogue)
     text = render(source, Tables(cmdlets))
-    if args.check:
-        try:
-            with open(args.out, encoding="utf-8") as f:
-                current = f.read()
-        except OSError as e:
-            fail("cannot read %s: %s" % (args.out, e))
-        if current != text:
-            fail("%s is out of date; run %s" % (args.out, COMMAND))
-        return
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, args.out)
+    write_or_check(args.out, text, COMMAND, args.check)
 
 
 if __name__ == "__main__":

@@ -85,16 +85,20 @@ static int on_record(void *arg, const char *json, size_t len)
 	return stop_here(t);
 }
 
-static int on_warning(void *arg, const char *msg, size_t len, int paging)
+/* A warning or confirmation: NUL-terminated text within the warning limit. */
+static int on_text(struct trace *t, char kind, const char *msg, size_t len)
 {
-	struct trace *t = arg;
-
 	FUZZ_CHECK(msg != NULL);
 	FUZZ_CHECK(msg[len] == '\0');
 	FUZZ_CHECK(len <= EXO_MAX_WARNING);
-	FUZZ_CHECK(!paging || strstr(msg, "There are more results available") != NULL);
-	trace_add(t, paging ? 'P' : 'W', msg, len);
+	trace_add(t, kind, msg, len);
 	return stop_here(t);
+}
+
+static int on_warning(void *arg, const char *msg, size_t len, int paging)
+{
+	FUZZ_CHECK(!paging || strstr(msg, "There are more results available") != NULL);
+	return on_text(arg, paging ? 'P' : 'W', msg, len);
 }
 
 static int on_error(void *arg, const char *json, size_t len)
@@ -110,13 +114,7 @@ static int on_error(void *arg, const char *json, size_t len)
 
 static int on_confirmation(void *arg, const char *msg, size_t len)
 {
-	struct trace *t = arg;
-
-	FUZZ_CHECK(msg != NULL);
-	FUZZ_CHECK(msg[len] == '\0');
-	FUZZ_CHECK(len <= EXO_MAX_WARNING);
-	trace_add(t, 'C', msg, len);
-	return stop_here(t);
+	return on_text(arg, 'C', msg, len);
 }
 
 static int on_link(void *arg, const char *url, size_t len)

@@ -24,18 +24,23 @@ def as_user(e, uid, gid, request):
     return [json.loads(l) for l in r.stdout.splitlines()][-1]
 
 
-@pytest.fixture
-def shared_exod(fake, creds):
-    # A directory others can traverse, and a socket they can open: the lists are the gate.
+def started_shared(conf_text):
+    """exod in a directory others can traverse, with a socket they can open: the lists are the gate."""
     d = tempfile.mkdtemp(prefix="exod-access-")
     os.chmod(d, 0o755)
-    e = Exod(d, profile_text("contoso", fake, creds, allow_users="nobody",
-                             read_only_groups="daemon"))
+    e = Exod(d, conf_text)
     with open(e.conf) as f:
         text = f.read()
     with open(e.conf, "w") as f:
         f.write(text.replace("[exod]\n", "[exod]\nsocket_mode = 0666\n", 1))
     e.start()
+    return e
+
+
+@pytest.fixture
+def shared_exod(fake, creds):
+    e = started_shared(profile_text("contoso", fake, creds, allow_users="nobody",
+                                    read_only_groups="daemon"))
     yield e
     assert e.stop() == 0
 
@@ -80,16 +85,9 @@ cmdlets = Set-Mailbox, Get-Accepted*
 
 @pytest.fixture
 def roles_exod(fake, creds):
-    d = tempfile.mkdtemp(prefix="exod-roles-")
-    os.chmod(d, 0o755)
-    e = Exod(d, profile_text("contoso", fake, creds, allow_users="nobody",
-                             read_only_groups="daemon",
-                             cmdlets="Get-*, set-mailbox") + ROLES_TEXT)
-    with open(e.conf) as f:
-        text = f.read()
-    with open(e.conf, "w") as f:
-        f.write(text.replace("[exod]\n", "[exod]\nsocket_mode = 0666\n", 1))
-    e.start()
+    e = started_shared(profile_text("contoso", fake, creds, allow_users="nobody",
+                                    read_only_groups="daemon",
+                                    cmdlets="Get-*, set-mailbox") + ROLES_TEXT)
     yield e
     assert e.stop() == 0
 
