@@ -97,7 +97,7 @@ static int on_text(struct trace *t, char kind, const char *msg, size_t len)
 
 static int on_warning(void *arg, const char *msg, size_t len, int paging)
 {
-	FUZZ_CHECK(!paging || strstr(msg, "There are more results available") != NULL);
+	FUZZ_CHECK(!paging || (msg != NULL && strstr(msg, "There are more results available") != NULL));
 	return on_text(arg, paging ? 'P' : 'W', msg, len);
 }
 
