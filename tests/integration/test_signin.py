@@ -454,15 +454,13 @@ def test_refresh_in_is_honoured(exod_factory, fake, creds):
 def test_rollovers_under_concurrent_load(exod_factory, fake, creds):
     """Lifetime 3 s, refresh_margin 1 s: a new token every 2 s, while 6 clients keep running.
 
-    Rollovers are counted by exod (token_acquisitions - 1) and, independently, from the elapsed
-    time over the refresh period.  The two counts may differ by one: a refresh can be in flight
-    (or just done) at the moment the counters are read."""
+    What must hold whatever the machine's load: every request succeeds, none meets a 401, every
+    token request is used, and exod counts each token the fake issued.  How many rollovers fit
+    in the time is a rate, measured by make bench, not asserted here."""
     lifetime, margin = 3, 1
-    period = lifetime - margin
     fake.knobs(token_lifetime=lifetime, latency_ms=10)
     e = exod_factory(profile_text("contoso", fake, creds, refresh_margin=margin)).start()
     wait_for(lambda: fake.counters()["tokens_issued"] >= 1, "the first token")
-    started = time.monotonic()
     stop = threading.Event()
     failures, done = [], [0]
     lock = threading.Lock()
@@ -490,15 +488,15 @@ def test_rollovers_under_concurrent_load(exod_factory, fake, creds):
         stop.set()
         for t in threads:
             t.join(60)
-    elapsed = time.monotonic() - started
     c = fake.counters()
     assert failures == [] and done[0] > 0
     assert c["unauthorized"] == 0
     issued = c["tokens_issued"]
-    assert sum(c["token_requests"].values()) == issued            # no failed or wasted request
-    assert issued == status_of(e)["token_acquisitions"]
-    by_time = int(elapsed // period)
-    assert abs((issued - 1) - by_time) <= 1, (issued, elapsed)
+    assert issued >= 4
+    # No failed or wasted request: each got its token, but one may be on its way as we read.
+    assert issued <= sum(c["token_requests"].values()) <= issued + 1
+    # The fake counts a token when it sends it; exod, a moment later when it has read it.
+    wait_for(lambda: status_of(e)["token_acquisitions"] >= issued, "exod to take the last token")
 
 
 def test_revoked_token_is_replaced_with_the_claims_challenge(exod_factory, fake, creds, tap):
