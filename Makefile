@@ -26,7 +26,8 @@ BUILD     ?= build
 PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
-             python3-cryptography socat valgrind systemd bash-completion zsh
+             python3-cryptography socat valgrind systemd bash-completion zsh \
+             libjq-dev libedit-dev tmux
 BENCH_DEB_PKGS := nginx-light wrk hyperfine nghttp2-client
 
 CC        ?= cc
@@ -37,6 +38,8 @@ VERSION   := 0.1.0
 ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DEXOD_VERSION=\"$(VERSION)\" -I. $(SAN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS       = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# exoctl's own: libjq (--query; Debian ships no .pc for it) and libedit (the shell)
+CLIENT_LIBS = -ljq $(shell pkg-config --libs libedit 2>/dev/null)
 LDFLAGS   += $(SAN)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -70,7 +73,7 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) $(LIBS)
 
 # Unit tests replace collaborators with GNU ld's --wrap: calls to a function
 # named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the
@@ -93,7 +96,7 @@ WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_req
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(CLIENT_LIBS) $(LIBS) -lcmocka
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -242,7 +245,7 @@ fuzz-bins: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ))
 
 $(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(CLIENT_LIBS) $(LIBS)
 
 fuzz: fuzz-build
 	$(FUZZ_RUN) fuzz $(FUZZ)
