@@ -2,10 +2,13 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,6 +24,30 @@ struct conn {
 	size_t start;           /* first byte not yet handed out */
 	size_t end;             /* one past the last byte read */
 };
+
+/* Why connect() failed, said so that the reader knows what to do next. */
+static void conn_explain(const char *path, int error, char *err, size_t errlen)
+{
+	struct stat st;
+	const struct group *gr;
+
+	if ((error == EACCES || error == EPERM) && stat(path, &st) == 0) {
+		gr = getgrgid(st.st_gid);
+		snprintf(err, errlen, "permission denied on %s (mode %04o, group %s): exod is "
+			 "running, but this user may not use it; ask an administrator to add you to "
+			 "group %s (see ACCESS in exoctl(1))", path, (unsigned)(st.st_mode & 07777),
+			 gr != NULL ? gr->gr_name : "?", gr != NULL ? gr->gr_name : "of the socket");
+	} else if (error == EACCES || error == EPERM) {
+		snprintf(err, errlen, "permission denied on %s: a directory on the way is closed "
+			 "to this user (see ACCESS in exoctl(1))", path);
+	} else if (error == ENOENT || error == ECONNREFUSED) {
+		snprintf(err, errlen, "cannot reach exod at %s: %s (is it running? try "
+			 "'systemctl start exod.socket', or check --socket and $EXOD_SOCKET)", path,
+			 strerror(error));
+	} else {
+		snprintf(err, errlen, "cannot reach exod at %s: %s", path, strerror(error));
+	}
+}
 
 struct conn *conn_open(const char *path, char *err, size_t errlen)
 {
@@ -38,8 +65,7 @@ struct conn *conn_open(const char *path, char *err, size_t errlen)
 	}
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errlen, "cannot reach exod at %s: %s (is it running? try "
-			 "'systemctl start exod', or check -s and $EXOD_SOCKET)", path, strerror(errno));
+		conn_explain(path, errno, err, errlen);
 		conn_close(c);
 		return NULL;
 	}
@@ -246,4 +272,18 @@ void conn_close(struct conn *c)
 		close(c->fd);
 	free(c->buf);
 	free(c);
+}
+
+int conn_wait(const struct conn *c, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int n;
+
+	if (conn_pending(c))
+		return 1;
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	/* an error shows itself at the next read */
+	return n != 0;
 }

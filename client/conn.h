@@ -28,6 +28,8 @@ int conn_send(struct conn *c, const char *req, size_t len, char *err, size_t err
 int conn_read_answer(struct conn *c, yajl_val *out, char *err, size_t errlen);
 /* 1 when a whole line is already buffered, so reading will not block. */
 int conn_pending(const struct conn *c);
+/* 1 when an answer can be read without blocking, 0 when timeout_ms passed first. */
+int conn_wait(const struct conn *c, int timeout_ms);
 void conn_close(struct conn *c);
 
 #endif

@@ -1,7 +1,7 @@
 /* exoctl: the command-line client of exod; parses its arguments and dispatches one command. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <stdio_ext.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +14,13 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "client/args.h"
+#include "client/check.h"
 #include "client/conn.h"
 #include "client/discover.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "client/progress.h"
 #include "common/binder.h"
 #include "common/catalogue.h"
 #include "common/sbuf.h"
@@ -28,7 +31,6 @@
 #endif
 
 #define EXOCTL_DEFAULT_SOCKET "/run/exod/exod.sock"
-#define EXOCTL_MAX_PROFILE 128          /* bytes in a profile name */
 #define EXOCTL_MAX_PASSWORD 1024        /* bytes of a password typed at login */
 #define EXOCTL_MAX_COLUMNS 4096         /* a $COLUMNS beyond this is ignored */
 #define EXOCTL_TTY_WIDTH 80             /* a terminal that does not say its width */
@@ -48,7 +50,10 @@ struct exoctl {
 	enum output_format fmt;
 	int quiet;
 	int width;
-	int tty;
+	int tty;                        /* stdout is a terminal */
+	int progress;                   /* a live line on stderr, a terminal */
+	int progress_width;
+	const struct args *args;
 };
 
 /* A request line in a fixed buffer: bounded by the wire limit, wiped in one place. */
@@ -63,7 +68,12 @@ struct exoctl_req {
 struct exoctl_cmd {
 	const char *name;
 	int (*run)(const struct exoctl *x, int argc, char **argv);
+	const char *usage;              /* the words after the command */
+	const char *summary;            /* one line */
+	const char *details;            /* the command's own options, or NULL */
 };
+
+static const struct exoctl_cmd *exoctl_find_cmd(const char *name);
 
 static int exoctl_width(void);
 
@@ -75,22 +85,25 @@ static const char *const exoctl_status_columns[] = {
 	"last_error", NULL,
 };
 
-static void exoctl_usage(FILE *fp)
-{
-	fputs("usage: exoctl [-s SOCKET] [-p PROFILE] [-o table|json|ndjson|csv] [-q] COMMAND ...\n"
-	      "  run CMDLET [-Name value] [-Switch] [-Name:$false] [-Name a,b,c] [--params JSON]\n"
-	      "  status\n"
-	      "  ping\n"
-	      "  login [--device|--password]\n"
-	      "  logout\n"
-	      "  refresh\n"
-	      "  metrics [--prometheus]\n"
-	      "  cmdlets [PATTERN]\n"
-	      "  help CMDLET\n"
-	      "options: -s socket (default $EXOD_SOCKET or " EXOCTL_DEFAULT_SOCKET "),\n"
-	      "  -p profile (default $EXOD_PROFILE), -o output format, -q quiet,\n"
-	      "  -h/--help, -V/--version.  See exoctl(1).\n", fp);
-}
+static const char exoctl_options_help[] =
+	"options, valid anywhere on the line in their long form (short forms before the command,\n"
+	"or anywhere for commands other than run; after `run CMDLET`, -Word is a cmdlet parameter):\n"
+	"  -s, --socket PATH     exod's socket ($EXOD_SOCKET, the config file, or " EXOCTL_DEFAULT_SOCKET ")\n"
+	"  -p, --profile NAME    the profile ($EXOD_PROFILE, the config file, or exod's default)\n"
+	"  -o, --output FORMAT   table, list, json, ndjson, csv, tsv or yaml\n"
+	"      --select A,B      only these fields, in this order\n"
+	"      --query JQ        a jq expression applied to each record (--slurp: to the whole result)\n"
+	"  -q, --quiet           no warnings, and no confirmation lines from login and logout\n"
+	"      --no-progress     no live progress line on a terminal\n"
+	"  -h, --help            help (exoctl COMMAND --help, exoctl help CMDLET)\n"
+	"  -V, --version         exoctl's version\n"
+	"  --                    the words after it are not exoctl's options\n"
+	"defaults: $XDG_CONFIG_HOME/exoctl/config (~/.config/exoctl/config) may set socket, profile\n"
+	"and output.  Exit status: 0 ok, 1 the cmdlet failed, 2 usage, 3 exod unreachable,\n"
+	"4 sign-in needed or failed, 5 throttled or timed out, 6 forbidden.  See exoctl(1).\n";
+
+static void exoctl_usage(FILE *fp);
+static void exoctl_cmd_usage(FILE *fp, const struct exoctl_cmd *cmd);
 
 static int exoctl_usage_error(const char *msg)
 {
@@ -275,30 +288,72 @@ static void exoctl_print_login(const struct exoctl *x, yajl_val v)
 	fflush(stderr);
 }
 
+/* Anything written to the terminal first erases the progress line. */
+static void exoctl_stderr_begin(struct progress *prog)
+{
+	progress_clear(prog);
+}
+
+static void exoctl_print_warning(yajl_val v)
+{
+	const char *msg = exoctl_get_str(v, "message", NULL);
+
+	fputs("WARNING: ", stderr);
+	output_put_text(stderr, msg != NULL ? msg : "");
+	fputc('\n', stderr);
+}
+
 /* Handles one event line; -1 ends the exchange with *rc. */
 static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
-			struct output *out, int *rc)
+			struct output *out, struct progress *prog, int *rc)
 {
 	char err[EXOCTL_ERR_LEN];
 	static const char *data_path[] = { "data", NULL };
 
 	if (strcmp(type, "record") == 0 && out != NULL) {
+		progress_record(prog);
+		if (x->tty && output_holds_back(out) == 0)
+			progress_clear(prog);
 		if (output_record(out, yajl_tree_get(v, data_path, yajl_t_any), err, sizeof(err)) < 0) {
 			*rc = exoctl_output_failed(err);
 			return -1;
 		}
+	} else if (strcmp(type, "progress") == 0) {
+		progress_event(prog, v, progress_now_ms());
 	} else if (strcmp(type, "warning") == 0 && !x->quiet) {
-		const char *msg = exoctl_get_str(v, "message", NULL);
-
-		fputs("WARNING: ", stderr);
-		output_put_text(stderr, msg != NULL ? msg : "");
-		fputc('\n', stderr);
+		exoctl_stderr_begin(prog);
+		exoctl_print_warning(v);
 	} else if (strcmp(type, "cmdlet_error") == 0) {
+		exoctl_stderr_begin(prog);
 		exoctl_print_cmdlet_error(v);
 	} else if (strcmp(type, "confirmation") == 0) {
+		exoctl_stderr_begin(prog);
 		exoctl_print_confirmation(v);
 	} else if (strcmp(type, "login") == 0) {
+		exoctl_stderr_begin(prog);
 		exoctl_print_login(x, v);
+	}
+	return 0;
+}
+
+/*
+ * Waits for the next answer line; with a progress line, wakes to redraw
+ * it.  Before waiting, what is buffered for stdout goes out.
+ */
+static int exoctl_wait(const struct exoctl *x, struct conn *c, struct progress *prog)
+{
+	int ms;
+
+	if (conn_pending(c))
+		return 0;
+	if (x->tty && prog != NULL && __fpending(stdout) > 0)
+		progress_clear(prog);
+	if (fflush(stdout) != 0)
+		return exoctl_output_failed("cannot write output");
+	while (prog != NULL && (ms = progress_wait_ms(prog, progress_now_ms())) >= 0) {
+		if (conn_wait(c, ms))
+			break;
+		progress_draw(prog, progress_now_ms());
 	}
 	return 0;
 }
@@ -307,8 +362,8 @@ static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
  * Sends r (wiping it once sent) and reads the answer, handing records to
  * out.  Returns the exit status; on success *done holds the done line.
  */
-static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, struct output *out,
-			   yajl_val *done)
+static int exoctl_exchange_shown(const struct exoctl *x, struct exoctl_req *r, struct output *out,
+				 struct progress *prog, yajl_val *done)
 {
 	char err[EXOCTL_ERR_LEN];
 	struct conn *c = conn_open(x->socket, err, sizeof(err));
@@ -325,12 +380,12 @@ static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, struct 
 		const char *type;
 
 		/* flush only before waiting, so output streams without a write per record */
-		if (!conn_pending(c) && fflush(stdout) != 0) {
-			rc = exoctl_output_failed("cannot write output");
+		if ((rc = exoctl_wait(x, c, prog)) != EXOCTL_EXIT_OK)
 			goto out;
-		}
 		if (conn_read_answer(c, &v, err, sizeof(err)) < 0) {
+			exoctl_stderr_begin(prog);
 			fprintf(stderr, "exoctl: %s\n", err);
+			rc = EXOCTL_EXIT_UNREACHABLE;
 			goto out;
 		}
 		type = exoctl_get_str(v, "type", NULL);
@@ -340,20 +395,28 @@ static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, struct 
 			goto out;
 		}
 		if (strcmp(type, "error") == 0) {
+			exoctl_stderr_begin(prog);
 			rc = exoctl_print_error(v);
 			yajl_tree_free(v);
 			goto out;
 		}
-		if (exoctl_event(x, v, type, out, &rc) < 0) {
+		if (exoctl_event(x, v, type, out, prog, &rc) < 0) {
 			yajl_tree_free(v);
 			goto out;
 		}
 		yajl_tree_free(v);
 	}
 out:
+	progress_clear(prog);
 	exoctl_req_wipe(r);
 	conn_close(c);
 	return rc;
+}
+
+static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, struct output *out,
+			   yajl_val *done)
+{
+	return exoctl_exchange_shown(x, r, out, NULL, done);
 }
 
 /* Runs a request whose done line carries nothing to print. */
@@ -389,21 +452,18 @@ static int exoctl_finish(struct output *out, int rc)
 	return rc;
 }
 
-static int exoctl_run(const struct exoctl *x, int argc, char **argv)
+/* The request line of a run: parameters bound on the catalogue, then the cmdlet's name. */
+static int exoctl_run_request(const struct exoctl *x, struct exoctl_req *r, int argc, char **argv)
 {
-	struct exoctl_req *r = &exoctl_request;
-	const char *cmdlet;
 	char err[BINDER_ERR_LEN];
-	struct output *out;
-	yajl_val done;
-	int rc;
+	const char *cmdlet;
 
-	if (argc < 2)
-		return exoctl_usage_error("run: which cmdlet? (exoctl run Get-Mailbox ...)");
-	if (!wire_cmdlet_valid(argv[1]))
-		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
 	if (exoctl_req_begin(r, x, "run", 1) < 0)
 		return EXOCTL_EXIT_FAILED;
+	if (x->progress) {
+		exoctl_req_check(r, yajl_gen_string(r->g, (const unsigned char *)"progress", 8));
+		exoctl_req_check(r, yajl_gen_bool(r->g, 1));
+	}
 	/* The cmdlet's name goes after its parameters: binding gives its catalogue spelling. */
 	exoctl_req_check(r, yajl_gen_string(r->g, (const unsigned char *)"params", 6));
 	if (params_bind(r->g, argv[1], argc - 2, argv + 2, &cmdlet, err, sizeof(err)) < 0) {
@@ -412,7 +472,7 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		if (catalogue_find(argv[1], strlen(argv[1])) != NULL)
 			fprintf(stderr, "Try 'exoctl help %s'.\n", argv[1]);
 		else
-			fputs("Try 'exoctl --help'.\n", stderr);
+			fputs("Try 'exoctl cmdlets' or 'exoctl --help'.\n", stderr);
 		return EXOCTL_EXIT_USAGE;
 	}
 	exoctl_req_str(r, "cmdlet", cmdlet);
@@ -420,12 +480,32 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;
 	}
-	if ((out = output_new(stdout, x->fmt, x->width, NULL)) == NULL) {
+	return EXOCTL_EXIT_OK;
+}
+
+static int exoctl_run(const struct exoctl *x, int argc, char **argv)
+{
+	struct exoctl_req *r = &exoctl_request;
+	struct progress *prog = NULL;
+	struct output *out;
+	yajl_val done;
+	int rc;
+
+	if (argc < 2)
+		return exoctl_usage_error("run: which cmdlet? (exoctl run Get-Mailbox ...)");
+	if (!wire_cmdlet_valid(argv[1]))
+		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
+	if ((rc = exoctl_run_request(x, r, argc, argv)) != EXOCTL_EXIT_OK)
+		return rc;
+	if ((out = output_new(stdout, x->fmt, x->width, NULL)) == NULL ||
+	    (x->progress && (prog = progress_new(stderr, argv[1], x->progress_width)) == NULL)) {
 		exoctl_req_wipe(r);
+		output_free(out);
 		fprintf(stderr, "exoctl: out of memory\n");
 		return EXOCTL_EXIT_FAILED;
 	}
-	rc = exoctl_exchange(x, r, out, &done);
+	rc = exoctl_exchange_shown(x, r, out, prog, &done);
+	progress_free(prog);
 	yajl_tree_free(done);
 	return exoctl_finish(out, rc);
 }
@@ -491,13 +571,28 @@ static int exoctl_ping(const struct exoctl *x, int argc, char **argv)
 static int exoctl_logout(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl_req *r = &exoctl_request;
+	yajl_val done;
 	int rc;
 
 	if ((rc = exoctl_no_args(argc, argv)) != 0)
 		return rc;
 	if (exoctl_req_begin(r, x, "logout", 1) < 0)
 		return EXOCTL_EXIT_FAILED;
-	return exoctl_simple(x, r, "signed out");
+	if (exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		return EXOCTL_EXIT_USAGE;
+	}
+	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
+		return rc;
+	/* exod says what logging out did: app-only profiles sign in again by themselves */
+	if (!x->quiet) {
+		const char *msg = exoctl_get_str(done, "message", NULL);
+
+		output_put_text(stdout, msg != NULL ? msg : "signed out");
+		putchar('\n');
+	}
+	yajl_tree_free(done);
+	return EXOCTL_EXIT_OK;
 }
 
 static int exoctl_refresh(const struct exoctl *x, int argc, char **argv)
@@ -692,17 +787,100 @@ static int exoctl_cmdlets(const struct exoctl *x, int argc, char **argv)
 	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
 }
 
-static int exoctl_help(const struct exoctl *x, int argc, char **argv)
+static int exoctl_cmdlet_help(const struct exoctl *x, const char *cmdlet)
 {
 	char err[EXOCTL_ERR_LEN];
 
-	if (argc != 2)
-		return exoctl_usage_error("help: which cmdlet? (exoctl help Get-Mailbox)");
-	if (discover_help(stdout, argv[1], x->tty ? exoctl_width() : 0, err, sizeof(err)) < 0) {
+	if (discover_help(stdout, cmdlet, x->tty ? exoctl_width() : 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "exoctl: %s\n", err);
-		return EXOCTL_EXIT_FAILED;
+		fputs("Try 'exoctl cmdlets PATTERN'.\n", stderr);
+		return EXOCTL_EXIT_USAGE;
 	}
 	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+/* exoctl help [COMMAND | CMDLET] */
+static int exoctl_help(const struct exoctl *x, int argc, char **argv)
+{
+	const struct exoctl_cmd *cmd;
+
+	if (argc > 2)
+		return exoctl_usage_error("help: one command or cmdlet (exoctl help Get-Mailbox)");
+	if (argc == 1)
+		exoctl_usage(stdout);
+	else if ((cmd = exoctl_find_cmd(argv[1])) != NULL && cmd->summary != NULL)
+		exoctl_cmd_usage(stdout, cmd);
+	else
+		return exoctl_cmdlet_help(x, argv[1]);
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+/* --name N: a number of seconds for check's thresholds. */
+static int exoctl_check_seconds(const char *opt, const char *val, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno != 0 || end == val || *end != '\0' || v < 0 || v > 86400) {
+		fprintf(stderr, "exoctl: check: %s takes seconds, 0 to 86400\n", opt);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int exoctl_check_options(int argc, char **argv, struct check_limits *l)
+{
+	for (int i = 1; i < argc; i++) {
+		long *field = strcmp(argv[i], "--token-warning") == 0 ? &l->token_warning :
+			      strcmp(argv[i], "--token-critical") == 0 ? &l->token_critical : NULL;
+
+		if (field == NULL || i + 1 >= argc) {
+			fprintf(stderr, "exoctl: check: unexpected '%.64s' (--token-warning SECONDS, "
+				"--token-critical SECONDS)\n", argv[i]);
+			return -1;
+		}
+		if (exoctl_check_seconds(argv[i], argv[i + 1], field) < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* exoctl check: a Nagios/Icinga plugin; its exit status is the plugin's, 0 to 3. */
+static int exoctl_check(const struct exoctl *x, int argc, char **argv)
+{
+	struct check_limits l = { CHECK_TOKEN_WARNING, CHECK_TOKEN_CRITICAL };
+	struct exoctl_req *r = &exoctl_request;
+	static const char *path[] = { "profiles", NULL };
+	char err[EXOCTL_ERR_LEN];
+	yajl_val done;
+	struct conn *c;
+	int rc;
+
+	if (exoctl_check_options(argc, argv, &l) < 0)
+		return CHECK_UNKNOWN;
+	/* exod not answering is the service being down, not the plugin failing */
+	if ((c = conn_open(x->socket, err, sizeof(err))) == NULL) {
+		check_fail(stdout, CHECK_CRITICAL, err);
+		return CHECK_CRITICAL;
+	}
+	conn_close(c);
+	if (exoctl_req_begin(r, x, "status", 1) < 0 || exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		check_fail(stdout, CHECK_UNKNOWN, "cannot encode the request");
+		return CHECK_UNKNOWN;
+	}
+	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK) {
+		check_fail(stdout, rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN,
+			   "exod refused the status request (see stderr)");
+		return rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN;
+	}
+	rc = (int)check_report(stdout, yajl_tree_get(done, path, yajl_t_array), &l);
+	yajl_tree_free(done);
+	return fflush(stdout) != 0 ? CHECK_UNKNOWN : rc;
 }
 
 /* The profiles exod shows this user, for completing -p; nothing when exod does not answer. */
@@ -743,17 +921,61 @@ static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
 }
 
 static const struct exoctl_cmd exoctl_cmds[] = {
-	{ "run", exoctl_run },
-	{ "status", exoctl_status },
-	{ "ping", exoctl_ping },
-	{ "login", exoctl_login },
-	{ "logout", exoctl_logout },
-	{ "refresh", exoctl_refresh },
-	{ "metrics", exoctl_metrics },
-	{ "cmdlets", exoctl_cmdlets },
-	{ "help", exoctl_help },
-	{ "__complete", exoctl_complete },
+	{ "run", exoctl_run, "CMDLET [POSITIONAL] [-Name value] [-Switch] [--params JSON]",
+	  "Run a cmdlet on the profile's warm session",
+	  "Parameters are written as in PowerShell and bound on the cmdlet catalogue:\n"
+	  "  positional values, unambiguous prefixes (-Ident), -Switch, -Switch:$false,\n"
+	  "  -Name a,b,c for lists, @{Key=Value} for hashtables; --params '{...}' adds JSON.\n"
+	  "  exoctl run CMDLET --help shows the cmdlet's parameters.\n" },
+	{ "status", exoctl_status, "", "Show the profiles this user may use", NULL },
+	{ "ping", exoctl_ping, "", "Check that exod answers", NULL },
+	{ "check", exoctl_check, "[--token-warning S] [--token-critical S]",
+	  "A Nagios/Icinga plugin line for the profile(s)",
+	  "Exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, with performance data. WARNING: the token\n"
+	  "  has less than --token-warning seconds left (default 300), the service throttles, or a\n"
+	  "  sign-in failed but a token is still good; CRITICAL: exod is unreachable, a profile\n"
+	  "  needs a sign-in or cannot sign in, or the token has less than --token-critical (60).\n" },
+	{ "login", exoctl_login, "[--device|--password]", "Sign a delegated profile in",
+	  "  --device     device code (the default): open the page shown and enter the code\n"
+	  "  --password   a password profile: the password is read from the terminal\n" },
+	{ "logout", exoctl_logout, "", "Forget the profile's sign-in or token", NULL },
+	{ "refresh", exoctl_refresh, "", "Fetch a new access token now", NULL },
+	{ "metrics", exoctl_metrics, "[--prometheus]", "Show exod's counters",
+	  "  --prometheus   the Prometheus text format instead of JSON\n" },
+	{ "cmdlets", exoctl_cmdlets, "[PATTERN]", "List the cmdlets, or those matching a glob",
+	  NULL },
+	{ "help", exoctl_help, "[COMMAND|CMDLET]", "Help for exoctl, a command or a cmdlet", NULL },
+	{ "__complete", exoctl_complete, "WORD...", NULL, NULL },
 };
+
+static const size_t exoctl_ncmds = sizeof(exoctl_cmds) / sizeof(exoctl_cmds[0]);
+
+static const struct exoctl_cmd *exoctl_find_cmd(const char *name)
+{
+	for (size_t i = 0; i < exoctl_ncmds; i++)
+		if (strcmp(name, exoctl_cmds[i].name) == 0)
+			return &exoctl_cmds[i];
+	return NULL;
+}
+
+static void exoctl_usage(FILE *fp)
+{
+	fputs("usage: exoctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n", fp);
+	for (size_t i = 0; i < exoctl_ncmds; i++)
+		if (exoctl_cmds[i].summary != NULL)
+			fprintf(fp, "  %-9s %s\n", exoctl_cmds[i].name, exoctl_cmds[i].summary);
+	fputs("exoctl COMMAND --help says more; exoctl help CMDLET shows a cmdlet's parameters.\n\n",
+	      fp);
+	fputs(exoctl_options_help, fp);
+}
+
+static void exoctl_cmd_usage(FILE *fp, const struct exoctl_cmd *cmd)
+{
+	fprintf(fp, "usage: exoctl [OPTIONS] %s %s\n%s.\n", cmd->name, cmd->usage, cmd->summary);
+	if (cmd->details != NULL)
+		fprintf(fp, "\n%s", cmd->details);
+	fputs("\nexoctl --help lists exoctl's options, valid with every command.\n", fp);
+}
 
 static int exoctl_width(void)
 {
@@ -767,70 +989,93 @@ static int exoctl_width(void)
 	return isatty(STDOUT_FILENO) ? EXOCTL_TTY_WIDTH : 0;
 }
 
-static const char *exoctl_env(const char *name)
+static int exoctl_tty_width(int fd)
 {
-	const char *v = getenv(name);
+	struct winsize ws;
 
-	return v != NULL && v[0] != '\0' ? v : NULL;
+	return ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : EXOCTL_TTY_WIDTH;
 }
 
-/* Global options; returns -1 to go on, else the exit status. */
-static int exoctl_options(struct exoctl *x, int argc, char **argv)
+/* The settings of one command from its parsed options; -1 to go on, else the exit status. */
+static int exoctl_setup(struct exoctl *x, const struct args *a)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *fmt = NULL;
-	int c;
-
-	x->socket = exoctl_env("EXOD_SOCKET");
-	x->profile = exoctl_env("EXOD_PROFILE");
-	while ((c = getopt_long(argc, argv, "+s:p:o:qhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': x->socket = optarg; break;
-		case 'p': x->profile = optarg; break;
-		case 'o': fmt = optarg; break;
-		case 'q': x->quiet = 1; break;
-		case 'h': exoctl_usage(stdout); return EXOCTL_EXIT_OK;
-		case 'V': printf("exoctl %s\n", EXOD_VERSION); return EXOCTL_EXIT_OK;
-		default: fputs("Try 'exoctl --help'.\n", stderr); return EXOCTL_EXIT_USAGE;
-		}
-	}
-	if (x->socket == NULL || x->socket[0] == '\0')
-		x->socket = EXOCTL_DEFAULT_SOCKET;
-	if (x->profile != NULL && (x->profile[0] == '\0' || strlen(x->profile) > EXOCTL_MAX_PROFILE))
-		return exoctl_usage_error("a profile name is 1 to 128 bytes");
+	memset(x, 0, sizeof(*x));
+	x->args = a;
+	x->socket = a->socket != NULL ? a->socket : EXOCTL_DEFAULT_SOCKET;
+	x->profile = a->profile;
+	x->quiet = a->quiet;
 	x->tty = isatty(STDOUT_FILENO);
 	x->fmt = x->tty ? OUTPUT_TABLE : OUTPUT_JSON;
-	if (fmt != NULL && output_parse_format(fmt, &x->fmt) < 0)
-		return exoctl_usage_error("-o takes table, json, ndjson or csv");
+	if (a->output != NULL && output_parse_format(a->output, &x->fmt) < 0) {
+		char msg[EXOCTL_ERR_LEN];
+
+		snprintf(msg, sizeof(msg), "unknown output format '%.64s' (table, list, json, "
+			 "ndjson, csv, tsv or yaml)", a->output);
+		return exoctl_usage_error(msg);
+	}
 	x->width = x->fmt == OUTPUT_TABLE ? exoctl_width() : 0;
+	/* the live line is for a person watching stderr, never for a log or a pipe */
+	x->progress = !a->quiet && !a->no_progress && isatty(STDERR_FILENO);
+	x->progress_width = x->progress ? exoctl_tty_width(STDERR_FILENO) : 0;
 	return -1;
+}
+
+/* Help for what --help was given with: exoctl, a command, or run's cmdlet. */
+static int exoctl_help_for(const struct exoctl *x, const struct args *a)
+{
+	const struct exoctl_cmd *cmd = a->argc > 0 ? exoctl_find_cmd(a->argv[0]) : NULL;
+
+	if (cmd != NULL && strcmp(cmd->name, "run") == 0 && a->argc > 1)
+		return exoctl_cmdlet_help(x, a->argv[1]);
+	if (cmd != NULL && cmd->summary != NULL)
+		exoctl_cmd_usage(stdout, cmd);
+	else
+		exoctl_usage(stdout);
+	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
+}
+
+/* Runs one parsed command line. */
+static int exoctl_dispatch(const struct args *a)
+{
+	const struct exoctl_cmd *cmd;
+	struct exoctl x;
+	int rc;
+
+	if (a->version) {
+		printf("exoctl %s\n", EXOD_VERSION);
+		return EXOCTL_EXIT_OK;
+	}
+	if ((rc = exoctl_setup(&x, a)) >= 0)
+		return rc;
+	if (a->help)
+		return exoctl_help_for(&x, a);
+	if (a->argc == 0) {
+		exoctl_usage(stderr);
+		return EXOCTL_EXIT_USAGE;
+	}
+	if ((cmd = exoctl_find_cmd(a->argv[0])) == NULL) {
+		fprintf(stderr, "exoctl: unknown command '%.64s'\n", a->argv[0]);
+		if (a->argv[0][0] != '\0' && strchr(a->argv[0], '-') != NULL &&
+		    wire_cmdlet_valid(a->argv[0]))
+			fprintf(stderr, "To run a cmdlet: exoctl run %.64s ...\n", a->argv[0]);
+		fputs("Try 'exoctl --help'.\n", stderr);
+		return EXOCTL_EXIT_USAGE;
+	}
+	return cmd->run(&x, a->argc, a->argv);
 }
 
 int main(int argc, char **argv)
 {
-	struct exoctl x = { 0 };
+	struct args a = { 0 };
+	char err[EXOCTL_ERR_LEN];
 	int rc;
 
 	/* a closed stdout shows up as EPIPE and ends exoctl quietly */
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = exoctl_options(&x, argc, argv)) >= 0)
-		return rc;
-	if (optind >= argc) {
-		exoctl_usage(stderr);
-		return EXOCTL_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < sizeof(exoctl_cmds) / sizeof(exoctl_cmds[0]); i++)
-		if (strcmp(argv[optind], exoctl_cmds[i].name) == 0)
-			return exoctl_cmds[i].run(&x, argc - optind, argv + optind);
-	fprintf(stderr, "exoctl: unknown command '%.64s'\n", argv[optind]);
-	fputs("Try 'exoctl --help'.\n", stderr);
-	return EXOCTL_EXIT_USAGE;
+	if (args_parse(&a, argc, argv, err, sizeof(err)) < 0)
+		rc = exoctl_usage_error(err);
+	else
+		rc = exoctl_dispatch(&a);
+	args_free(&a);
+	return rc;
 }

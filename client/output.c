@@ -611,3 +611,8 @@ int output_finish(struct output *o, char *err, size_t errlen)
 	fflush(o->fp);
 	return output_write_check(o, err, errlen);
 }
+
+int output_holds_back(const struct output *o)
+{
+	return o->fmt == OUTPUT_TABLE && !o->table_started;
+}

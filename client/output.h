@@ -43,6 +43,8 @@ int output_record(struct output *o, yajl_val rec, char *err, size_t errlen);
 /* Ends the document (closes the json array, prints a buffered table). */
 int output_finish(struct output *o, char *err, size_t errlen);
 size_t output_count(const struct output *o);
+/* 1 while records are held back (a table sizing its columns), so nothing reaches fp. */
+int output_holds_back(const struct output *o);
 void output_free(struct output *o);
 
 /* Re-emits a parsed value into g; -1 when nested too deep or g refuses. */
