@@ -259,6 +259,11 @@ static int args_read_config(struct args *a, char *err, size_t errlen)
 	if ((fp = fopen(a->config_path, "re")) == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
+		/* su without -: $HOME is still another user's, and its config not ours to read */
+		if (errno == EACCES) {
+			fprintf(stderr, "exoctl: %s: %s (ignored)\n", a->config_path, strerror(errno));
+			return 0;
+		}
 		snprintf(err, errlen, "%s: %s", a->config_path, strerror(errno));
 		return -1;
 	}
