@@ -420,7 +420,8 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;
 	}
-	if ((out = output_new(stdout, x->fmt, x->width, NULL)) == NULL) {
+	if ((out = output_new(stdout, &(struct output_options){ .fmt = x->fmt,
+					 .width = x->width })) == NULL) {
 		exoctl_req_wipe(r);
 		fprintf(stderr, "exoctl: out of memory\n");
 		return EXOCTL_EXIT_FAILED;
@@ -458,8 +459,8 @@ static int exoctl_status(const struct exoctl *x, int argc, char **argv)
 	}
 	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
 		return rc;
-	out = output_new(stdout, x->fmt, x->width,
-			 x->fmt == OUTPUT_TABLE ? exoctl_status_columns : NULL);
+	out = output_new(stdout, &(struct output_options){ .fmt = x->fmt, .width = x->width,
+			 .columns = x->fmt == OUTPUT_TABLE ? exoctl_status_columns : NULL });
 	profiles = yajl_tree_get(done, path, yajl_t_array);
 	if (out == NULL) {
 		yajl_tree_free(done);
