@@ -35,7 +35,7 @@ struct output_options {
 	enum output_format fmt;
 	int width;                      /* terminal columns for table and list; 0: no limit */
 	int pretty;                     /* json indented, for a terminal */
-	const char *const *columns;     /* NULL-terminated: fixes table and csv columns */
+	const char *const *columns;     /* NULL-terminated: fixes table, csv and tsv columns */
 	const char *const *select;      /* NULL-terminated: --select, for every format */
 };
 

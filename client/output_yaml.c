@@ -130,31 +130,28 @@ static int output_yaml_number(struct output_yaml *y, const char *r)
 
 static int output_yaml_node(struct output_yaml *y, yajl_val v, int depth);
 
-static int output_yaml_map(struct output_yaml *y, yajl_val v, int depth)
+/* A mapping or a sequence, in block style, its members a level deeper. */
+static int output_yaml_nested(struct output_yaml *y, yajl_val v, int depth)
 {
+	int map = YAJL_IS_OBJECT(v);
+	size_t n = map ? v->u.object.len : v->u.array.len;
 	yaml_event_t ev;
+	int ok = map ?
+		yl.yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE) :
+		yl.yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 
-	if (output_yaml_emit(y, &ev, yl.yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-			     YAML_BLOCK_MAPPING_STYLE)) < 0)
+	if (output_yaml_emit(y, &ev, ok) < 0)
 		return -1;
-	for (size_t i = 0; i < v->u.object.len; i++)
-		if (output_yaml_scalar(y, v->u.object.keys[i], 1) < 0 ||
-		    output_yaml_node(y, v->u.object.values[i], depth + 1) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (map && output_yaml_scalar(y, v->u.object.keys[i], 1) < 0)
 			return -1;
-	return output_yaml_emit(y, &ev, yl.yaml_mapping_end_event_initialize(&ev));
-}
-
-static int output_yaml_seq(struct output_yaml *y, yajl_val v, int depth)
-{
-	yaml_event_t ev;
-
-	if (output_yaml_emit(y, &ev, yl.yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-			     YAML_BLOCK_SEQUENCE_STYLE)) < 0)
-		return -1;
-	for (size_t i = 0; i < v->u.array.len; i++)
-		if (output_yaml_node(y, v->u.array.values[i], depth + 1) < 0)
+		if (output_yaml_node(y, map ? v->u.object.values[i] : v->u.array.values[i],
+				     depth + 1) < 0)
 			return -1;
-	return output_yaml_emit(y, &ev, yl.yaml_sequence_end_event_initialize(&ev));
+	}
+	ok = map ? yl.yaml_mapping_end_event_initialize(&ev) :
+		   yl.yaml_sequence_end_event_initialize(&ev);
+	return output_yaml_emit(y, &ev, ok);
 }
 
 static int output_yaml_node(struct output_yaml *y, yajl_val v, int depth)
@@ -169,10 +166,8 @@ static int output_yaml_node(struct output_yaml *y, yajl_val v, int depth)
 		return output_yaml_number(y, v->u.number.r);
 	if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
 		return output_yaml_scalar(y, YAJL_IS_TRUE(v) ? "true" : "false", 0);
-	if (YAJL_IS_OBJECT(v))
-		return output_yaml_map(y, v, depth);
-	if (YAJL_IS_ARRAY(v))
-		return output_yaml_seq(y, v, depth);
+	if (YAJL_IS_OBJECT(v) || YAJL_IS_ARRAY(v))
+		return output_yaml_nested(y, v, depth);
 	return -1;
 }
 
