@@ -16,7 +16,9 @@ static const char *const discover_options[] = {
 static const char *const discover_commands[] = {
 	"run", "status", "ping", "login", "logout", "refresh", "metrics", "cmdlets", "help", NULL,
 };
-static const char *const discover_formats[] = { "table", "json", "ndjson", "csv", NULL };
+static const char *const discover_formats[] = {
+	"table", "list", "json", "ndjson", "csv", "tsv", "yaml", NULL,
+};
 /* PowerShell's common parameters, which every cmdlet takes (the binder handles them). */
 static const char *const discover_common[] = {
 	"-ErrorAction", "-WarningAction", "-InformationAction", "-Verbose", "-Debug",

@@ -21,6 +21,7 @@
 #include "client/output.h"
 #include "client/params.h"
 #include "client/progress.h"
+#include "client/query.h"
 #include "common/binder.h"
 #include "common/catalogue.h"
 #include "common/sbuf.h"
@@ -53,7 +54,17 @@ struct exoctl {
 	int tty;                        /* stdout is a terminal */
 	int progress;                   /* a live line on stderr, a terminal */
 	int progress_width;
+	const char *query;              /* --query, compiled by the command that renders records */
+	int slurp;
+	char **select;                  /* --select, parsed */
 	const struct args *args;
+};
+
+/* Where a run's answer goes: records to out (through q with --query), the live line to prog. */
+struct exoctl_sink {
+	struct output *out;
+	struct query *q;
+	struct progress *prog;
 };
 
 /* A request line in a fixed buffer: bounded by the wire limit, wiped in one place. */
@@ -303,22 +314,39 @@ static void exoctl_print_warning(yajl_val v)
 	fputc('\n', stderr);
 }
 
-/* Handles one event line; -1 ends the exchange with *rc. */
-static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
-			struct output *out, struct progress *prog, int *rc)
+/* One record to the output, through --query when there is one; -1 ends the exchange. */
+static int exoctl_record(const struct exoctl *x, yajl_val rec, struct exoctl_sink *k, int *rc)
 {
 	char err[EXOCTL_ERR_LEN];
-	static const char *data_path[] = { "data", NULL };
+	int qrc = QUERY_OK;
 
-	if (strcmp(type, "record") == 0 && out != NULL) {
-		progress_record(prog);
-		if (x->tty && output_holds_back(out) == 0)
-			progress_clear(prog);
-		if (output_record(out, yajl_tree_get(v, data_path, yajl_t_any), err, sizeof(err)) < 0) {
-			*rc = exoctl_output_failed(err);
-			return -1;
-		}
-	} else if (strcmp(type, "progress") == 0) {
+	progress_record(k->prog);
+	if (x->tty && !output_holds_back(k->out))
+		progress_clear(k->prog);
+	if (k->q != NULL)
+		qrc = query_record(k->q, rec, k->out, err, sizeof(err));
+	else if (output_record(k->out, rec, err, sizeof(err)) < 0)
+		qrc = QUERY_OUTPUT_FAILED;
+	if (qrc == QUERY_FAILED) {
+		progress_clear(k->prog);
+		fprintf(stderr, "exoctl: %s\n", err);
+		*rc = EXOCTL_EXIT_USAGE;
+	} else if (qrc == QUERY_OUTPUT_FAILED) {
+		*rc = exoctl_output_failed(err);
+	}
+	return qrc == QUERY_OK ? 0 : -1;
+}
+
+/* Handles one event line; -1 ends the exchange with *rc. */
+static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
+			struct exoctl_sink *k, int *rc)
+{
+	static const char *data_path[] = { "data", NULL };
+	struct progress *prog = k != NULL ? k->prog : NULL;
+
+	if (strcmp(type, "record") == 0 && k != NULL && k->out != NULL)
+		return exoctl_record(x, yajl_tree_get(v, data_path, yajl_t_any), k, rc);
+	if (strcmp(type, "progress") == 0) {
 		progress_event(prog, v, progress_now_ms());
 	} else if (strcmp(type, "warning") == 0 && !x->quiet) {
 		exoctl_stderr_begin(prog);
@@ -362,9 +390,10 @@ static int exoctl_wait(const struct exoctl *x, struct conn *c, struct progress *
  * Sends r (wiping it once sent) and reads the answer, handing records to
  * out.  Returns the exit status; on success *done holds the done line.
  */
-static int exoctl_exchange_shown(const struct exoctl *x, struct exoctl_req *r, struct output *out,
-				 struct progress *prog, yajl_val *done)
+static int exoctl_exchange_to(const struct exoctl *x, struct exoctl_req *r, struct exoctl_sink *k,
+			      yajl_val *done)
 {
+	struct progress *prog = k != NULL ? k->prog : NULL;
 	char err[EXOCTL_ERR_LEN];
 	struct conn *c = conn_open(x->socket, err, sizeof(err));
 	int rc = EXOCTL_EXIT_UNREACHABLE;
@@ -400,7 +429,7 @@ static int exoctl_exchange_shown(const struct exoctl *x, struct exoctl_req *r, s
 			yajl_tree_free(v);
 			goto out;
 		}
-		if (exoctl_event(x, v, type, out, prog, &rc) < 0) {
+		if (exoctl_event(x, v, type, k, &rc) < 0) {
 			yajl_tree_free(v);
 			goto out;
 		}
@@ -413,10 +442,10 @@ out:
 	return rc;
 }
 
-static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, struct output *out,
-			   yajl_val *done)
+/* An exchange whose answer is one done line (or an error). */
+static int exoctl_exchange(const struct exoctl *x, struct exoctl_req *r, yajl_val *done)
 {
-	return exoctl_exchange_shown(x, r, out, NULL, done);
+	return exoctl_exchange_to(x, r, NULL, done);
 }
 
 /* Runs a request whose done line carries nothing to print. */
@@ -429,27 +458,53 @@ static int exoctl_simple(const struct exoctl *x, struct exoctl_req *r, const cha
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;
 	}
-	rc = exoctl_exchange(x, r, NULL, &done);
+	rc = exoctl_exchange(x, r, &done);
 	if (rc == EXOCTL_EXIT_OK && !x->quiet && said != NULL)
 		printf("%s\n", said);
 	yajl_tree_free(done);
 	return rc;
 }
 
-static int exoctl_finish(struct output *out, int rc)
+/* Ends the output (and --slurp's query); frees the sink.  Returns the exit status. */
+static int exoctl_finish(struct exoctl_sink *k, int rc)
 {
 	char err[EXOCTL_ERR_LEN];
+	int qrc = QUERY_OK;
 
+	progress_free(k->prog);
+	if (rc == EXOCTL_EXIT_OK && k->q != NULL)
+		qrc = query_finish(k->q, k->out, err, sizeof(err));
+	if (qrc == QUERY_FAILED) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		rc = EXOCTL_EXIT_USAGE;
+	} else if (qrc == QUERY_OUTPUT_FAILED) {
+		rc = exoctl_output_failed(err);
+	}
 	/* after an error, close what was started so stdout stays well-formed */
-	if ((rc == EXOCTL_EXIT_OK || output_count(out) > 0) &&
-	    output_finish(out, err, sizeof(err)) < 0) {
+	if ((rc == EXOCTL_EXIT_OK || output_count(k->out) > 0) &&
+	    output_finish(k->out, err, sizeof(err)) < 0) {
 		int orc = exoctl_output_failed(err);
 
 		if (rc == EXOCTL_EXIT_OK)
 			rc = orc;
 	}
-	output_free(out);
+	output_free(k->out);
+	query_free(k->q);
 	return rc;
+}
+
+/* The renderer as the options and the terminal say; columns fix a table's. */
+static struct output *exoctl_output_new(const struct exoctl *x, const char *const *columns)
+{
+	struct output_options o = {
+		.fmt = x->fmt,
+		.width = x->width,
+		.pretty = x->tty,
+		.select = (const char *const *)x->select,
+		.columns = x->fmt == OUTPUT_TABLE || x->fmt == OUTPUT_AUTO ? columns : NULL,
+	};
+
+	return output_new(stdout, &o);
 }
 
 /* The request line of a run: parameters bound on the catalogue, then the cmdlet's name. */
@@ -486,8 +541,8 @@ static int exoctl_run_request(const struct exoctl *x, struct exoctl_req *r, int 
 static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl_req *r = &exoctl_request;
-	struct progress *prog = NULL;
-	struct output *out;
+	struct exoctl_sink k = { 0 };
+	char err[EXOCTL_ERR_LEN];
 	yajl_val done;
 	int rc;
 
@@ -495,19 +550,24 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 		return exoctl_usage_error("run: which cmdlet? (exoctl run Get-Mailbox ...)");
 	if (!wire_cmdlet_valid(argv[1]))
 		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
-	if ((rc = exoctl_run_request(x, r, argc, argv)) != EXOCTL_EXIT_OK)
-		return rc;
-	if ((out = output_new(stdout, x->fmt, x->width, NULL)) == NULL ||
-	    (x->progress && (prog = progress_new(stderr, argv[1], x->progress_width)) == NULL)) {
-		exoctl_req_wipe(r);
-		output_free(out);
-		fprintf(stderr, "exoctl: out of memory\n");
-		return EXOCTL_EXIT_FAILED;
+	/* a query that does not compile is said before anything is sent */
+	if (x->query != NULL && (k.q = query_new(x->query, x->slurp, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		return EXOCTL_EXIT_USAGE;
 	}
-	rc = exoctl_exchange_shown(x, r, out, prog, &done);
-	progress_free(prog);
+	if ((rc = exoctl_run_request(x, r, argc, argv)) != EXOCTL_EXIT_OK) {
+		query_free(k.q);
+		return rc;
+	}
+	if ((k.out = exoctl_output_new(x, NULL)) == NULL ||
+	    (x->progress && (k.prog = progress_new(stderr, argv[1], x->progress_width)) == NULL)) {
+		exoctl_req_wipe(r);
+		fprintf(stderr, "exoctl: out of memory\n");
+		return exoctl_finish(&k, EXOCTL_EXIT_FAILED);
+	}
+	rc = exoctl_exchange_to(x, r, &k, &done);
 	yajl_tree_free(done);
-	return exoctl_finish(out, rc);
+	return exoctl_finish(&k, rc);
 }
 
 static int exoctl_no_args(int argc, char **argv)
@@ -526,7 +586,7 @@ static int exoctl_status(const struct exoctl *x, int argc, char **argv)
 	struct exoctl_req *r = &exoctl_request;
 	static const char *path[] = { "profiles", NULL };
 	char err[EXOCTL_ERR_LEN];
-	struct output *out;
+	struct exoctl_sink k = { 0 };
 	yajl_val done, profiles;
 	int rc;
 
@@ -536,24 +596,23 @@ static int exoctl_status(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_FAILED;
 	}
-	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
+	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK)
 		return rc;
-	out = output_new(stdout, x->fmt, x->width,
-			 x->fmt == OUTPUT_TABLE ? exoctl_status_columns : NULL);
+	k.out = exoctl_output_new(x, exoctl_status_columns);
 	profiles = yajl_tree_get(done, path, yajl_t_array);
-	if (out == NULL) {
+	if (k.out == NULL) {
 		yajl_tree_free(done);
 		fprintf(stderr, "exoctl: out of memory\n");
 		return EXOCTL_EXIT_FAILED;
 	}
 	for (size_t i = 0; profiles != NULL && i < profiles->u.array.len; i++) {
-		if (output_record(out, profiles->u.array.values[i], err, sizeof(err)) < 0) {
+		if (output_record(k.out, profiles->u.array.values[i], err, sizeof(err)) < 0) {
 			rc = exoctl_output_failed(err);
 			break;
 		}
 	}
 	yajl_tree_free(done);
-	return exoctl_finish(out, rc);
+	return exoctl_finish(&k, rc);
 }
 
 static int exoctl_ping(const struct exoctl *x, int argc, char **argv)
@@ -582,7 +641,7 @@ static int exoctl_logout(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_USAGE;
 	}
-	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
+	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK)
 		return rc;
 	/* exod says what logging out did: app-only profiles sign in again by themselves */
 	if (!x->quiet) {
@@ -644,7 +703,7 @@ static int exoctl_metrics(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_FAILED;
 	}
-	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
+	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK)
 		return rc;
 	text = exoctl_get_str(done, "text", NULL);
 	if (prometheus && text != NULL)
@@ -756,7 +815,7 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 		exoctl_req_wipe(r);
 		return EXOCTL_EXIT_FAILED;
 	}
-	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK)
+	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK)
 		return rc;
 	identity = exoctl_get_str(done, "identity", NULL);
 	if (!x->quiet) {
@@ -873,7 +932,7 @@ static int exoctl_check(const struct exoctl *x, int argc, char **argv)
 		check_fail(stdout, CHECK_UNKNOWN, "cannot encode the request");
 		return CHECK_UNKNOWN;
 	}
-	if ((rc = exoctl_exchange(x, r, NULL, &done)) != EXOCTL_EXIT_OK) {
+	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK) {
 		check_fail(stdout, rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN,
 			   "exod refused the status request (see stderr)");
 		return rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN;
@@ -895,7 +954,7 @@ static void exoctl_complete_profiles(void *arg, FILE *fp, const char *prefix)
 		exoctl_req_wipe(r);
 		return;
 	}
-	if (exoctl_exchange(x, r, NULL, &done) != EXOCTL_EXIT_OK)
+	if (exoctl_exchange(x, r, &done) != EXOCTL_EXIT_OK)
 		return;
 	profiles = yajl_tree_get(done, path, yajl_t_array);
 	for (size_t i = 0; profiles != NULL && i < profiles->u.array.len; i++) {
@@ -999,21 +1058,26 @@ static int exoctl_tty_width(int fd)
 /* The settings of one command from its parsed options; -1 to go on, else the exit status. */
 static int exoctl_setup(struct exoctl *x, const struct args *a)
 {
+	char err[EXOCTL_ERR_LEN];
+
 	memset(x, 0, sizeof(*x));
 	x->args = a;
 	x->socket = a->socket != NULL ? a->socket : EXOCTL_DEFAULT_SOCKET;
 	x->profile = a->profile;
 	x->quiet = a->quiet;
 	x->tty = isatty(STDOUT_FILENO);
-	x->fmt = x->tty ? OUTPUT_TABLE : OUTPUT_JSON;
+	x->query = a->query;
+	x->slurp = a->slurp;
+	x->fmt = x->tty ? OUTPUT_AUTO : OUTPUT_JSON;
 	if (a->output != NULL && output_parse_format(a->output, &x->fmt) < 0) {
-		char msg[EXOCTL_ERR_LEN];
-
-		snprintf(msg, sizeof(msg), "unknown output format '%.64s' (table, list, json, "
+		snprintf(err, sizeof(err), "unknown output format '%.64s' (table, list, json, "
 			 "ndjson, csv, tsv or yaml)", a->output);
-		return exoctl_usage_error(msg);
+		return exoctl_usage_error(err);
 	}
-	x->width = x->fmt == OUTPUT_TABLE ? exoctl_width() : 0;
+	if (a->select != NULL && output_parse_select(a->select, &x->select, err, sizeof(err)) < 0)
+		return exoctl_usage_error(err);
+	if (x->fmt == OUTPUT_TABLE || x->fmt == OUTPUT_LIST || x->fmt == OUTPUT_AUTO)
+		x->width = exoctl_width();
 	/* the live line is for a person watching stderr, never for a log or a pipe */
 	x->progress = !a->quiet && !a->no_progress && isatty(STDERR_FILENO);
 	x->progress_width = x->progress ? exoctl_tty_width(STDERR_FILENO) : 0;
@@ -1034,10 +1098,11 @@ static int exoctl_help_for(const struct exoctl *x, const struct args *a)
 	return fflush(stdout) != 0 ? exoctl_output_failed("cannot write output") : EXOCTL_EXIT_OK;
 }
 
+static int exoctl_command(const struct exoctl *x, const struct args *a);
+
 /* Runs one parsed command line. */
 static int exoctl_dispatch(const struct args *a)
 {
-	const struct exoctl_cmd *cmd;
 	struct exoctl x;
 	int rc;
 
@@ -1048,7 +1113,17 @@ static int exoctl_dispatch(const struct args *a)
 	if ((rc = exoctl_setup(&x, a)) >= 0)
 		return rc;
 	if (a->help)
-		return exoctl_help_for(&x, a);
+		rc = exoctl_help_for(&x, a);
+	else
+		rc = exoctl_command(&x, a);
+	output_select_free(x.select);
+	return rc;
+}
+
+static int exoctl_command(const struct exoctl *x, const struct args *a)
+{
+	const struct exoctl_cmd *cmd;
+
 	if (a->argc == 0) {
 		exoctl_usage(stderr);
 		return EXOCTL_EXIT_USAGE;
@@ -1061,7 +1136,7 @@ static int exoctl_dispatch(const struct args *a)
 		fputs("Try 'exoctl --help'.\n", stderr);
 		return EXOCTL_EXIT_USAGE;
 	}
-	return cmd->run(&x, a->argc, a->argv);
+	return cmd->run(x, a->argc, a->argv);
 }
 
 int main(int argc, char **argv)

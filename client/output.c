@@ -1,27 +1,17 @@
-/* Rendering of result records as a table, a json array, ndjson or csv. */
-#include "output.h"
+/*
+ * Rendering of result records: the entry points, --select, the auto
+ * format's choice, and json, ndjson, csv and tsv.  Tables and lists are
+ * in output_table.c, yaml in output_yaml.c.
+ */
+#include "client/output_int.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define OUTPUT_TABLE_SEP 1      /* spaces between table columns */
-
-struct output {
-	FILE *fp;
-	enum output_format fmt;
-	int width;
-	size_t count;
-	yajl_gen gen;           /* json and ndjson */
-	char **cols;
-	size_t ncols;
-	int cols_fixed;
-	size_t nshown;          /* table columns that fit the width */
-	size_t *widths;
-	char **rows;            /* table: buffered cells, ncols a row */
-	size_t nrows;
-	int table_started;      /* header printed; rows now stream */
-};
+#define OUTPUT_JSON_INDENT 2    /* spaces a level in pretty json */
 
 static const char *const output_preferred[] = {
 	"Name", "DisplayName", "Identity", "Alias", "PrimarySmtpAddress",
@@ -33,9 +23,12 @@ static const struct {
 	enum output_format fmt;
 } output_formats[] = {
 	{ "table", OUTPUT_TABLE },
+	{ "list", OUTPUT_LIST },
 	{ "json", OUTPUT_JSON },
 	{ "ndjson", OUTPUT_NDJSON },
 	{ "csv", OUTPUT_CSV },
+	{ "tsv", OUTPUT_TSV },
+	{ "yaml", OUTPUT_YAML },
 };
 
 int output_parse_format(const char *name, enum output_format *fmt)
@@ -46,6 +39,76 @@ int output_parse_format(const char *name, enum output_format *fmt)
 			return 0;
 		}
 	}
+	return -1;
+}
+
+void output_select_free(char **fields)
+{
+	for (size_t i = 0; fields != NULL && fields[i] != NULL; i++)
+		free(fields[i]);
+	free(fields);
+}
+
+/* The name in s[0..len) with spaces around it trimmed, checked against those before it. */
+static int output_select_name(char **fields, size_t n, const char *s, size_t len, char *err,
+			      size_t errlen)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0) {
+		snprintf(err, errlen, "--select: an empty field name (--select Name,Alias)");
+		return -1;
+	}
+	if (len > OUTPUT_SELECT_MAX_NAME) {
+		snprintf(err, errlen, "--select: a field name is at most %d bytes",
+			 OUTPUT_SELECT_MAX_NAME);
+		return -1;
+	}
+	if ((fields[n] = strndup(s, len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(fields[i], fields[n]) == 0) {
+			snprintf(err, errlen, "--select: %.64s is named twice", fields[n]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int output_parse_select(const char *arg, char ***fields, char *err, size_t errlen)
+{
+	char **f = calloc(OUTPUT_SELECT_MAX_FIELDS + 1, sizeof(*f));
+	size_t n = 0;
+
+	*fields = NULL;
+	if (f == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (const char *p = arg;; n++) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (n == OUTPUT_SELECT_MAX_FIELDS) {
+			snprintf(err, errlen, "--select: at most %d fields", OUTPUT_SELECT_MAX_FIELDS);
+			goto fail;
+		}
+		if (output_select_name(f, n, p, len, err, errlen) < 0)
+			goto fail;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	*fields = f;
+	return 0;
+fail:
+	output_select_free(f);
 	return -1;
 }
 
@@ -136,38 +199,85 @@ void output_put_text(FILE *fp, const char *s)
 	}
 }
 
+
+int output_dlopen(const char *soname, const char *package, const struct output_sym *syms,
+		  size_t nsyms, char *err, size_t errlen)
+{
+	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		snprintf(err, errlen, "cannot load %s (install Debian's %s): %s", soname, package,
+			 dlerror());
+		return -1;
+	}
+	/* all or nothing: a slot is set only when every symbol is there */
+	for (size_t i = 0; i < nsyms; i++) {
+		if (dlsym(h, syms[i].name) == NULL) {
+			snprintf(err, errlen, "%s has no %s (install Debian's %s)", soname,
+				 syms[i].name, package);
+			dlclose(h);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nsyms; i++) {
+		void *p = dlsym(h, syms[i].name);
+
+		memcpy(syms[i].slot, &p, sizeof(p));
+	}
+	return 0;
+}
+
 static void output_print_cb(void *ctx, const char *s, size_t len)
 {
 	fwrite(s, 1, len, (FILE *)ctx);
 }
 
-struct output *output_new(FILE *fp, enum output_format fmt, int width,
-			  const char *const *columns)
+static int output_copy_list(const char *const *list, char ***out, size_t *n)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+		char **l = realloc(*out, (*n + 1) * sizeof(*l));
+
+		if (l == NULL)
+			return -1;
+		*out = l;
+		if ((l[*n] = strdup(list[i])) == NULL)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int output_view_init(struct output *o)
+{
+	if (o->nselect == 0)
+		return 0;
+	o->view_keys = calloc(o->nselect, sizeof(*o->view_keys));
+	o->view_values = calloc(o->nselect, sizeof(*o->view_values));
+	return o->view_keys != NULL && o->view_values != NULL ? 0 : -1;
+}
+
+struct output *output_new(FILE *fp, const struct output_options *opt)
 {
 	struct output *o = calloc(1, sizeof(*o));
 
 	if (o == NULL)
 		return NULL;
 	o->fp = fp;
-	o->fmt = fmt;
-	o->width = width > 0 ? width : 0;
-	if (fmt == OUTPUT_JSON || fmt == OUTPUT_NDJSON) {
+	o->fmt = opt->fmt;
+	o->width = opt->width > 0 ? opt->width : 0;
+	o->pretty = opt->pretty;
+	if (o->fmt == OUTPUT_JSON || o->fmt == OUTPUT_NDJSON) {
 		o->gen = yajl_gen_alloc(NULL);
-		if (o->gen == NULL ||
-		    !yajl_gen_config(o->gen, yajl_gen_print_callback, output_print_cb, fp))
+		/* pretty json is laid out from the compact text, record by record */
+		if (o->gen == NULL || (!(o->pretty && o->fmt == OUTPUT_JSON) &&
+		    !yajl_gen_config(o->gen, yajl_gen_print_callback, output_print_cb, fp)))
 			goto fail;
 	}
-	for (size_t i = 0; columns != NULL && columns[i] != NULL; i++) {
-		char **cols = realloc(o->cols, (o->ncols + 1) * sizeof(*cols));
-
-		if (cols == NULL)
-			goto fail;
-		o->cols = cols;
-		if ((o->cols[o->ncols] = strdup(columns[i])) == NULL)
-			goto fail;
-		o->ncols++;
-		o->cols_fixed = 1;
-	}
+	/* what the user picked wins over a command's own columns */
+	if (output_copy_list(opt->select, &o->select, &o->nselect) < 0 || output_view_init(o) < 0 ||
+	    (o->nselect == 0 && output_copy_list(opt->columns, &o->cols, &o->ncols) < 0))
+		goto fail;
+	o->cols_fixed = o->ncols > 0;
 	return o;
 fail:
 	output_free(o);
@@ -179,23 +289,24 @@ size_t output_count(const struct output *o)
 	return o->count;
 }
 
-static void output_free_rows(struct output *o)
+void output_free_cells(char **cells, size_t n)
 {
-	for (size_t i = 0; i < o->nrows * o->ncols; i++)
-		free(o->rows[i]);
-	free(o->rows);
-	o->rows = NULL;
-	o->nrows = 0;
+	for (size_t i = 0; i < n; i++)
+		free(cells[i]);
+	free(cells);
 }
 
 void output_free(struct output *o)
 {
 	if (o == NULL)
 		return;
-	output_free_rows(o);
-	for (size_t i = 0; i < o->ncols; i++)
-		free(o->cols[i]);
-	free(o->cols);
+	output_table_free(o);
+	output_yaml_free(o);
+	output_free_cells(o->cols, o->ncols);
+	output_free_cells(o->select, o->nselect);
+	free(o->view_keys);
+	free(o->view_values);
+	free(o->first);
 	free(o->widths);
 	if (o->gen != NULL)
 		yajl_gen_free(o->gen);
@@ -213,18 +324,32 @@ static int output_write_check(struct output *o, char *err, size_t errlen)
 	return -1;
 }
 
-static yajl_val output_field(yajl_val rec, const char *key)
+/* The index of key in an object: the exact spelling first, then any case, as PowerShell matches. */
+static ssize_t output_key_index(yajl_val rec, const char *key)
 {
 	if (!YAJL_IS_OBJECT(rec))
-		return strcmp(key, "Value") == 0 ? rec : NULL;
+		return -1;
 	for (size_t i = 0; i < rec->u.object.len; i++)
 		if (strcmp(rec->u.object.keys[i], key) == 0)
-			return rec->u.object.values[i];
-	return NULL;
+			return (ssize_t)i;
+	for (size_t i = 0; i < rec->u.object.len; i++)
+		if (strcasecmp(rec->u.object.keys[i], key) == 0)
+			return (ssize_t)i;
+	return -1;
 }
 
-/* The text of a value in a table or csv cell: nested values as compact JSON. */
-static char *output_cell_text(yajl_val v)
+yajl_val output_field(yajl_val rec, const char *key)
+{
+	ssize_t i;
+
+	if (!YAJL_IS_OBJECT(rec))
+		return strcmp(key, "Value") == 0 ? rec : NULL;
+	i = output_key_index(rec, key);
+	return i >= 0 ? rec->u.object.values[i] : NULL;
+}
+
+/* The text of a value in a cell: nested values as compact JSON, null as nothing. */
+char *output_cell_text(yajl_val v)
 {
 	if (v == NULL || YAJL_IS_NULL(v))
 		return strdup("");
@@ -239,20 +364,13 @@ static char *output_cell_text(yajl_val v)
 	return output_compact(v);
 }
 
-static int output_has_column(const struct output *o, const char *key)
-{
-	for (size_t i = 0; i < o->ncols; i++)
-		if (strcmp(o->cols[i], key) == 0)
-			return 1;
-	return 0;
-}
-
 static int output_add_column(struct output *o, const char *key)
 {
 	char **cols;
 
-	if (output_has_column(o, key))
-		return 0;
+	for (size_t i = 0; i < o->ncols; i++)
+		if (strcmp(o->cols[i], key) == 0)
+			return 0;
 	cols = realloc(o->cols, (o->ncols + 1) * sizeof(*cols));
 	if (cols == NULL)
 		return -1;
@@ -270,16 +388,17 @@ static int output_is_scalar(yajl_val v)
 
 /*
  * A table shows the keys an administrator recognises first, then fills
- * up with the record's first plain keys; csv keeps every key.
+ * up with the record's first plain keys; csv and tsv keep every key, and
+ * so does every format for the fields --select picked.
  */
-static int output_choose_columns(struct output *o, yajl_val rec)
+int output_choose_columns(struct output *o, yajl_val rec)
 {
 	size_t n, i;
 
 	if (!YAJL_IS_OBJECT(rec))
 		return output_add_column(o, "Value");
 	n = rec->u.object.len;
-	if (o->fmt == OUTPUT_CSV) {
+	if (o->fmt == OUTPUT_CSV || o->fmt == OUTPUT_TSV || o->nselect > 0) {
 		for (i = 0; i < n; i++)
 			if (output_add_column(o, rec->u.object.keys[i]) < 0)
 				return -1;
@@ -301,217 +420,26 @@ static int output_choose_columns(struct output *o, yajl_val rec)
 	return 0;
 }
 
-static size_t output_utf8_cols(const char *s)
+/*
+ * --select: the record as an object of the fields picked, in their
+ * order, spelt as the record spells them; a field it lacks is null, as
+ * Select-Object makes it.  A view into rec, valid until the next record.
+ */
+static yajl_val output_view(struct output *o, yajl_val rec)
 {
-	size_t n = 0;
+	if (o->nselect == 0)
+		return rec;
+	for (size_t i = 0; i < o->nselect; i++) {
+		ssize_t k = output_key_index(rec, o->select[i]);
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Bytes of s that hold its first cols characters. */
-static size_t output_utf8_prefix(const char *s, size_t cols)
-{
-	size_t i = 0, n = 0;
-
-	for (; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (n == cols)
-				break;
-			n++;
-		}
+		o->view_keys[i] = k >= 0 ? rec->u.object.keys[k] : o->select[i];
+		o->view_values[i] = k >= 0 ? rec->u.object.values[k] : NULL;
 	}
-	return i;
-}
-
-/* Makes a cell fit for a terminal line and bounds what a table keeps. */
-static void output_cell_clean(char *s)
-{
-	size_t i;
-
-	for (i = 0; i < OUTPUT_TABLE_MAX_CELL && s[i]; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = ' ';
-	if (s[i] == '\0')
-		return;
-	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
-		i--;
-	s[i] = '\0';
-}
-
-static char **output_row_cells(const struct output *o, yajl_val rec)
-{
-	char **cells = calloc(o->ncols, sizeof(*cells));
-
-	if (cells == NULL)
-		return NULL;
-	for (size_t c = 0; c < o->ncols; c++) {
-		cells[c] = output_cell_text(output_field(rec, o->cols[c]));
-		if (cells[c] == NULL) {
-			for (size_t j = 0; j < c; j++)
-				free(cells[j]);
-			free(cells);
-			return NULL;
-		}
-		output_cell_clean(cells[c]);
-	}
-	return cells;
-}
-
-static void output_table_cell(struct output *o, const char *s, size_t w, int last)
-{
-	size_t n = output_utf8_cols(s);
-
-	/* without a terminal to fit, a late long value is shown whole */
-	if (n > w && o->width > 0) {
-		size_t keep = w > 3 ? w - 3 : w;
-
-		fwrite(s, 1, output_utf8_prefix(s, keep), o->fp);
-		if (w > 3)
-			fputs("...", o->fp);
-		n = w;
-	} else {
-		fputs(s, o->fp);
-	}
-	if (last)
-		return;
-	for (size_t pad = (n > w ? n : w) + OUTPUT_TABLE_SEP; n < pad; n++)
-		putc(' ', o->fp);
-}
-
-static void output_table_row(struct output *o, char *const *cells)
-{
-	for (size_t c = 0; c < o->nshown; c++)
-		output_table_cell(o, cells[c], o->widths[c], c + 1 == o->nshown);
-	putc('\n', o->fp);
-}
-
-static size_t output_table_total(const struct output *o)
-{
-	size_t total = 0;
-
-	for (size_t c = 0; c < o->nshown; c++)
-		total += o->widths[c] + (c > 0 ? OUTPUT_TABLE_SEP : 0);
-	return total;
-}
-
-/* Squeezes the widest columns first, then drops columns off the right. */
-static void output_table_fit(struct output *o)
-{
-	size_t width = (size_t)o->width, total = output_table_total(o);
-
-	while (total > width) {
-		size_t widest = 0;
-
-		for (size_t c = 1; c < o->nshown; c++)
-			if (o->widths[c] > o->widths[widest])
-				widest = c;
-		if (o->widths[widest] <= OUTPUT_TABLE_MIN_WIDTH)
-			break;
-		o->widths[widest]--;
-		total--;
-	}
-	while (total > width && o->nshown > 1) {
-		o->nshown--;
-		total -= o->widths[o->nshown] + OUTPUT_TABLE_SEP;
-	}
-	if (total > width)
-		o->widths[0] = width;
-}
-
-/* The header: the column names cleaned like cells, since record keys come from the network too. */
-static char **output_table_heads(const struct output *o)
-{
-	char **heads = calloc(o->ncols, sizeof(*heads));
-
-	for (size_t c = 0; heads != NULL && c < o->ncols; c++) {
-		heads[c] = strdup(o->cols[c]);
-		if (heads[c] == NULL) {
-			for (size_t j = 0; j < c; j++)
-				free(heads[j]);
-			free(heads);
-			return NULL;
-		}
-		output_cell_clean(heads[c]);
-	}
-	return heads;
-}
-
-static int output_table_start(struct output *o)
-{
-	char **heads = output_table_heads(o);
-
-	o->widths = calloc(o->ncols, sizeof(*o->widths));
-	if (o->widths == NULL || heads == NULL) {
-		free(o->widths);
-		o->widths = NULL;
-		for (size_t c = 0; heads != NULL && c < o->ncols; c++)
-			free(heads[c]);
-		free(heads);
-		return -1;
-	}
-	o->nshown = o->ncols;
-	for (size_t c = 0; c < o->ncols; c++) {
-		o->widths[c] = output_utf8_cols(heads[c]);
-		for (size_t r = 0; r < o->nrows; r++) {
-			size_t n = output_utf8_cols(o->rows[r * o->ncols + c]);
-
-			if (n > o->widths[c])
-				o->widths[c] = n;
-		}
-	}
-	if (o->width > 0)
-		output_table_fit(o);
-	output_table_row(o, heads);
-	for (size_t c = 0; c < o->nshown; c++) {
-		size_t n = output_utf8_cols(heads[c]);
-
-		for (size_t i = 0; i < n && i < o->widths[c]; i++)
-			putc('-', o->fp);
-		for (size_t i = n; c + 1 < o->nshown && i < o->widths[c] + OUTPUT_TABLE_SEP; i++)
-			putc(' ', o->fp);
-	}
-	putc('\n', o->fp);
-	for (size_t c = 0; c < o->ncols; c++)
-		free(heads[c]);
-	free(heads);
-	for (size_t r = 0; r < o->nrows; r++)
-		output_table_row(o, o->rows + r * o->ncols);
-	output_free_rows(o);
-	o->table_started = 1;
-	return 0;
-}
-
-static int output_table_record(struct output *o, yajl_val rec)
-{
-	char **cells = output_row_cells(o, rec);
-	char **rows;
-
-	if (cells == NULL)
-		return -1;
-	if (o->table_started) {
-		output_table_row(o, cells);
-		for (size_t c = 0; c < o->ncols; c++)
-			free(cells[c]);
-		free(cells);
-		return 0;
-	}
-	rows = realloc(o->rows, (o->nrows + 1) * o->ncols * sizeof(*rows));
-	if (rows == NULL) {
-		for (size_t c = 0; c < o->ncols; c++)
-			free(cells[c]);
-		free(cells);
-		return -1;
-	}
-	o->rows = rows;
-	memcpy(rows + o->nrows * o->ncols, cells, o->ncols * sizeof(*cells));
-	free(cells);
-	o->nrows++;
-	if (o->nrows >= OUTPUT_TABLE_MAX_BUFFER)
-		return output_table_start(o);
-	return 0;
+	o->view.type = yajl_t_object;
+	o->view.u.object.keys = o->view_keys;
+	o->view.u.object.values = o->view_values;
+	o->view.u.object.len = o->nselect;
+	return &o->view;
 }
 
 static void output_csv_field(FILE *fp, const char *s)
@@ -529,7 +457,35 @@ static void output_csv_field(FILE *fp, const char *s)
 	putc('"', fp);
 }
 
-static int output_csv_record(struct output *o, yajl_val rec)
+/*
+ * tsv, as az writes it: tab, newline, carriage return and backslash
+ * escaped; other control characters as \xHH, so nothing in a field can
+ * drive a terminal and every byte can be recovered.
+ */
+static void output_tsv_field(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\t')
+			fputs("\\t", fp);
+		else if (c == '\n')
+			fputs("\\n", fp);
+		else if (c == '\r')
+			fputs("\\r", fp);
+		else if (c == '\\')
+			fputs("\\\\", fp);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(fp, "\\x%02x", c);
+		else if (c == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F)
+			fprintf(fp, "\\xc2\\x%02x", (unsigned char)*++s);
+		else
+			putc(c, fp);
+	}
+}
+
+/* csv and tsv: the record's values in the columns' order, one line. */
+static int output_delimited_record(struct output *o, yajl_val rec)
 {
 	for (size_t c = 0; c < o->ncols; c++) {
 		char *s = output_cell_text(output_field(rec, o->cols[c]));
@@ -537,15 +493,18 @@ static int output_csv_record(struct output *o, yajl_val rec)
 		if (s == NULL)
 			return -1;
 		if (c > 0)
-			putc(',', o->fp);
-		output_csv_field(o->fp, s);
+			putc(o->fmt == OUTPUT_TSV ? '\t' : ',', o->fp);
+		if (o->fmt == OUTPUT_TSV)
+			output_tsv_field(o->fp, s);
+		else
+			output_csv_field(o->fp, s);
 		free(s);
 	}
 	putc('\n', o->fp);
 	return 0;
 }
 
-static int output_csv_header(struct output *o)
+static void output_csv_header(struct output *o)
 {
 	for (size_t c = 0; c < o->ncols; c++) {
 		if (c > 0)
@@ -553,26 +512,95 @@ static int output_csv_header(struct output *o)
 		output_csv_field(o->fp, o->cols[c]);
 	}
 	putc('\n', o->fp);
-	return 0;
+}
+
+static void output_json_newline(FILE *fp, int depth)
+{
+	putc('\n', fp);
+	output_text_pad(fp, (size_t)depth * OUTPUT_JSON_INDENT);
+}
+
+/*
+ * Lays out yajl's compact text as jq does: a member or element a line,
+ * empty containers as {} and [] (yajl's own beautifier breaks them).
+ * The text is yajl's, so a string holds no raw newline.
+ */
+static void output_json_pretty(FILE *fp, const char *s, size_t len, int depth)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			putc(c, fp);
+			if (c == '\\' && i + 1 < len)
+				putc(s[++i], fp);
+			else if (c == '"')
+				in_string = 0;
+		} else if ((c == '{' || c == '[') && i + 1 < len && s[i + 1] == (c == '{' ? '}' : ']')) {
+			putc(c, fp);
+			putc(s[++i], fp);
+		} else if (c == '{' || c == '[') {
+			putc(c, fp);
+			output_json_newline(fp, ++depth);
+		} else if (c == '}' || c == ']') {
+			output_json_newline(fp, --depth);
+			putc(c, fp);
+		} else if (c == ',') {
+			putc(c, fp);
+			output_json_newline(fp, depth);
+		} else {
+			putc(c, fp);
+			if (c == ':')
+				putc(' ', fp);
+			in_string = c == '"';
+		}
+	}
 }
 
 static int output_json_record(struct output *o, yajl_val rec)
 {
-	if (o->fmt == OUTPUT_JSON)
+	const unsigned char *buf;
+	size_t len;
+
+	if (o->fmt == OUTPUT_JSON && o->pretty)
+		fputs(o->count == 0 ? "[\n  " : ",\n  ", o->fp);
+	else if (o->fmt == OUTPUT_JSON)
 		fputs(o->count == 0 ? "[" : ",\n", o->fp);
 	yajl_gen_reset(o->gen, NULL);
 	if (output_gen_tree(o->gen, rec) < 0)
 		return -1;
 	if (o->fmt == OUTPUT_NDJSON)
 		putc('\n', o->fp);
+	if (o->fmt == OUTPUT_JSON && o->pretty) {
+		if (yajl_gen_get_buf(o->gen, &buf, &len) != yajl_gen_status_ok)
+			return -1;
+		output_json_pretty(o->fp, (const char *)buf, len, 1);
+		yajl_gen_clear(o->gen);
+	}
 	return 0;
 }
 
-int output_record(struct output *o, yajl_val rec, char *err, size_t errlen)
+static void output_json_finish(struct output *o)
 {
-	int rc = 0;
+	if (o->count == 0)
+		fputs("[]\n", o->fp);
+	else
+		fputs(o->pretty ? "\n]\n" : "]\n", o->fp);
+}
 
-	if (o->count == 0 && (o->fmt == OUTPUT_TABLE || o->fmt == OUTPUT_CSV)) {
+static int output_uses_columns(enum output_format fmt)
+{
+	return fmt == OUTPUT_TABLE || fmt == OUTPUT_CSV || fmt == OUTPUT_TSV;
+}
+
+/* One record in a decided format; the first one fixes the columns. */
+static int output_render(struct output *o, yajl_val rec, char *err, size_t errlen)
+{
+	int rc;
+
+	if (o->count == 0 && output_uses_columns(o->fmt)) {
 		if (!o->cols_fixed && output_choose_columns(o, rec) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -584,35 +612,91 @@ int output_record(struct output *o, yajl_val rec, char *err, size_t errlen)
 	case OUTPUT_TABLE:
 		rc = output_table_record(o, rec);
 		break;
-	case OUTPUT_CSV:
-		rc = output_csv_record(o, rec);
+	case OUTPUT_LIST:
+		rc = output_list_record(o, rec);
 		break;
+	case OUTPUT_CSV:
+	case OUTPUT_TSV:
+		rc = output_delimited_record(o, rec);
+		break;
+	case OUTPUT_YAML:
+		return output_yaml_record(o, rec, err, errlen);
 	default:
 		rc = output_json_record(o, rec);
 		break;
 	}
-	if (rc < 0) {
+	if (rc < 0)
+		snprintf(err, errlen, "cannot render a record (out of memory or nested too deeply)");
+	return rc;
+}
+
+/* auto: the first record is held (as text: the caller frees its tree) until the format is known. */
+static int output_auto_decide(struct output *o, enum output_format fmt, char *err, size_t errlen)
+{
+	yajl_val first = yajl_tree_parse(o->first, NULL, 0);
+	int rc;
+
+	free(o->first);
+	o->first = NULL;
+	o->fmt = fmt;
+	if (first == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	o->count = 0;
+	rc = output_render(o, first, err, errlen);
+	o->count = 1;
+	yajl_tree_free(first);
+	return rc;
+}
+
+static int output_auto_record(struct output *o, yajl_val rec, char *err, size_t errlen)
+{
+	if (o->count == 0) {
+		if ((o->first = output_compact(rec)) != NULL)
+			return 0;
 		snprintf(err, errlen, "cannot render a record (out of memory or nested too deeply)");
 		return -1;
 	}
+	if (output_auto_decide(o, OUTPUT_TABLE, err, errlen) < 0)
+		return -1;
+	return output_render(o, rec, err, errlen);
+}
+
+int output_record(struct output *o, yajl_val rec, char *err, size_t errlen)
+{
+	int rc;
+
+	rec = output_view(o, rec);
+	if (o->fmt == OUTPUT_AUTO)
+		rc = output_auto_record(o, rec, err, errlen);
+	else
+		rc = output_render(o, rec, err, errlen);
+	if (rc < 0)
+		return -1;
 	o->count++;
 	return output_write_check(o, err, errlen);
 }
 
 int output_finish(struct output *o, char *err, size_t errlen)
 {
-	if (o->fmt == OUTPUT_JSON)
-		fputs(o->count == 0 ? "[]\n" : "]\n", o->fp);
-	if (o->fmt == OUTPUT_TABLE && !o->table_started && o->nrows > 0 &&
-	    output_table_start(o) < 0) {
+	int rc = 0;
+
+	if (o->fmt == OUTPUT_AUTO && o->first != NULL)
+		rc = output_auto_decide(o, OUTPUT_LIST, err, errlen);
+	if (rc == 0 && o->fmt == OUTPUT_JSON)
+		output_json_finish(o);
+	if (rc == 0 && o->fmt == OUTPUT_YAML)
+		rc = output_yaml_finish(o, err, errlen);
+	if (rc == 0 && o->fmt == OUTPUT_TABLE && output_table_finish(o) < 0) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		rc = -1;
 	}
 	fflush(o->fp);
-	return output_write_check(o, err, errlen);
+	return rc < 0 ? -1 : output_write_check(o, err, errlen);
 }
 
 int output_holds_back(const struct output *o)
 {
-	return o->fmt == OUTPUT_TABLE && !o->table_started;
+	return o->fmt == OUTPUT_AUTO || (o->fmt == OUTPUT_TABLE && !o->table_started);
 }

@@ -549,8 +549,9 @@ def conn():
     put("conn", "bad_unterminated.ndjson", '{"type":"record","data":{"a":1')
 
 
-# ---- output: first byte = format (bits 0-1: table, json, ndjson, csv), width (bits 2-3:
-#      none, 20, 80, 200), fixed columns (bit 4); then one record per line ----
+# ---- output: first byte = format (bits 0-1: table, json, ndjson, csv; with bit 5: list,
+#      tsv, yaml, auto), width (bits 2-3: none, 20, 80, 200), fixed columns (bit 4), pretty
+#      json (bit 6), --select (bit 7); then one record per line ----
 
 def output():
     recs = "\n".join(js(mailbox(i)) for i in range(1, 4)) + "\n"
@@ -563,6 +564,14 @@ def output():
     put("output", "csv_quotes_commas.ndjson", bytes([3]) +
         (js({"Name": "Doe, \"John\"", "Multi": "a\r\nb", "List": [1, "x"], "Obj": {"k": "v"}}) + "\n").encode())
     put("output", "json_nested.ndjson", bytes([1]) + b'{"a":{"b":[1,{"c":[true,false,null]}]}}\n[]\n{}\n')
+    for fmt, fname in ((0, "list"), (1, "tsv"), (2, "yaml"), (3, "auto")):
+        put("output", "mailboxes_%s_w80.ndjson" % fname, bytes([0x20 | fmt | (2 << 2)]) + recs.encode())
+    put("output", "json_pretty_select.ndjson", bytes([1 | 0x40 | 0x80]) + recs.encode())
+    wide = {"Name": "\u5c71\u7530\u592a\u90ce", "DisplayName": "\U0001F389 Party \u0080\u009b2J",
+            "Notes": "a\tb\\c\r\nd", "Yaml": ["yes", "0755", "", None, {"k": 1.5e3}]}
+    for fmt in (0, 0x20, 0x21, 0x22):
+        put("output", "wide_chars_fmt%02x_w20.ndjson" % fmt, bytes([fmt | (1 << 2)]) + (js(wide) + "\n").encode())
+    put("output", "auto_one_record_w20.ndjson", bytes([0x23 | (1 << 2)]) + (js(wide) + "\n").encode())
 
 
 # ---- regressions: crash inputs of bugs now fixed, replayed by make fuzz-replay ----

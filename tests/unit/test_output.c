@@ -54,20 +54,35 @@ static void finish(struct output *o)
 	output_free(o);
 }
 
-/* Renders records in one format and compares the whole text. */
-static void render(enum output_format fmt, int width, const char *const *recs, const char *expect)
+static struct output *open_fmt(FILE *fp, enum output_format fmt, int width,
+			       const char *const *columns)
+{
+	struct output_options opt = { .fmt = fmt, .width = width, .columns = columns };
+
+	return output_new(fp, &opt);
+}
+
+/* Renders records with the options given and compares the whole text. */
+static void render_opt(const struct output_options *opt, const char *const *recs, const char *expect)
 {
 	struct sink s;
 	struct output *o;
 
 	sink_open(&s);
-	o = output_new(s.fp, fmt, width, NULL);
+	o = output_new(s.fp, opt);
 	assert_non_null(o);
 	for (size_t i = 0; recs[i] != NULL; i++)
 		put(o, recs[i]);
 	finish(o);
 	assert_string_equal(sink_text(&s), expect);
 	sink_close(&s);
+}
+
+static void render(enum output_format fmt, int width, const char *const *recs, const char *expect)
+{
+	struct output_options opt = { .fmt = fmt, .width = width };
+
+	render_opt(&opt, recs, expect);
 }
 
 static void test_parse_format(void **state)
@@ -83,6 +98,15 @@ static void test_parse_format(void **state)
 	assert_int_equal(f, OUTPUT_JSON);
 	assert_int_equal(output_parse_format("table", &f), 0);
 	assert_int_equal(f, OUTPUT_TABLE);
+	assert_int_equal(output_parse_format("list", &f), 0);
+	assert_int_equal(f, OUTPUT_LIST);
+	assert_int_equal(output_parse_format("tsv", &f), 0);
+	assert_int_equal(f, OUTPUT_TSV);
+	assert_int_equal(output_parse_format("yaml", &f), 0);
+	assert_int_equal(f, OUTPUT_YAML);
+	/* auto is exoctl's default, not a name to ask for */
+	assert_int_equal(output_parse_format("auto", &f), -1);
+	assert_int_equal(output_parse_format("TABLE", &f), -1);
 	assert_int_equal(output_parse_format("xml", &f), -1);
 	assert_int_equal(output_parse_format("", &f), -1);
 }
@@ -142,7 +166,7 @@ static void test_json_streams(void **state)
 
 	(void)state;
 	sink_open(&s);
-	o = output_new(s.fp, OUTPUT_JSON, 0, NULL);
+	o = open_fmt(s.fp, OUTPUT_JSON, 0, NULL);
 	assert_non_null(o);
 	put(o, "{\"a\":1,\"s\":\"x/y\"}");
 	/* the first record is out before the answer ends */
@@ -170,7 +194,7 @@ static void test_json_round_trip(void **state)
 
 	(void)state;
 	sink_open(&s);
-	o = output_new(s.fp, OUTPUT_JSON, 0, NULL);
+	o = open_fmt(s.fp, OUTPUT_JSON, 0, NULL);
 	put(o, recs[0]);
 	finish(o);
 	v = yajl_tree_parse(sink_text(&s), err, sizeof(err));
@@ -229,7 +253,7 @@ static void test_table_truncates(void **state)
 	render(OUTPUT_TABLE, 30, recs,
 	       "Name           DisplayName\n"
 	       "----           -----------\n"
-	       "a-very-long... Another long...\n"
+	       "a-very-long-n… Another long d…\n"
 	       "x [31m         y\n");
 }
 
@@ -256,7 +280,7 @@ static void test_table_fixed_columns(void **state)
 
 	(void)state;
 	sink_open(&s);
-	o = output_new(s.fp, OUTPUT_TABLE, 0, cols);
+	o = open_fmt(s.fp, OUTPUT_TABLE, 0, cols);
 	put(o, "{\"state\":\"connected\",\"name\":\"contoso\",\"other\":1}");
 	finish(o);
 	assert_string_equal(sink_text(&s),
@@ -275,7 +299,7 @@ static void test_table_streams_after_buffer(void **state)
 
 	(void)state;
 	sink_open(&s);
-	o = output_new(s.fp, OUTPUT_TABLE, 0, NULL);
+	o = open_fmt(s.fp, OUTPUT_TABLE, 0, NULL);
 	for (int i = 0; i < OUTPUT_TABLE_MAX_BUFFER - 1; i++)
 		put(o, "{\"Name\":\"n\",\"Alias\":\"a\"}");
 	assert_string_equal(sink_text(&s), "");
@@ -322,6 +346,453 @@ static void test_depth_limit(void **state)
 	yajl_gen_free(g);
 }
 
+/* ---- golden files ----
+ *
+ * tests/unit/golden/records.ndjson is rendered in every format and
+ * compared byte for byte with tests/unit/golden/NAME.  After a change
+ * meant to alter the output, regenerate them and review the diff:
+ *
+ *     make golden                 (GOLDEN_UPDATE=1 build/tests/test_output)
+ *
+ * GOLDEN_DIR names another directory (the default is relative to the
+ * top of the tree, where make runs the tests).
+ */
+#define GOLDEN_MAX (1024 * 1024)
+
+static const char *golden_dir(void)
+{
+	const char *d = getenv("GOLDEN_DIR");
+
+	return d != NULL && d[0] != '\0' ? d : "tests/unit/golden";
+}
+
+static char *golden_read(const char *name, size_t *len)
+{
+	char path[512];
+	char *buf = malloc(GOLDEN_MAX + 1);
+	FILE *fp;
+
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s/%s", golden_dir(), name);
+	fp = fopen(path, "rb");
+	if (fp == NULL)
+		fail_msg("cannot open %s (run make golden to create it)", path);
+	*len = fread(buf, 1, GOLDEN_MAX, fp);
+	assert_int_equal(ferror(fp), 0);
+	fclose(fp);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void golden_write(const char *name, const char *text, size_t len)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", golden_dir(), name);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Each line of records.ndjson, as exoctl receives a record, into o. */
+static void golden_feed(struct output *o)
+{
+	size_t len;
+	char *input = golden_read("records.ndjson", &len), *save = NULL;
+
+	for (char *line = strtok_r(input, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		put(o, line);
+	free(input);
+}
+
+static void golden(const char *name, const struct output_options *opt)
+{
+	struct sink s;
+	struct output *o;
+	size_t len;
+	char *expect;
+
+	sink_open(&s);
+	o = output_new(s.fp, opt);
+	assert_non_null(o);
+	golden_feed(o);
+	finish(o);
+	sink_text(&s);
+	if (getenv("GOLDEN_UPDATE") != NULL) {
+		golden_write(name, s.buf, s.len);
+	} else {
+		expect = golden_read(name, &len);
+		if (len != s.len || memcmp(expect, s.buf, len) != 0)
+			fail_msg("%s differs from what is rendered now:\n%s", name, s.buf);
+		free(expect);
+	}
+	sink_close(&s);
+}
+
+static void test_golden_table(void **state)
+{
+	(void)state;
+	golden("table.txt", &(struct output_options){ .fmt = OUTPUT_TABLE });
+	golden("table_w60.txt", &(struct output_options){ .fmt = OUTPUT_TABLE, .width = 60 });
+	golden("table_w120.txt", &(struct output_options){ .fmt = OUTPUT_TABLE, .width = 120 });
+}
+
+static void test_golden_list(void **state)
+{
+	(void)state;
+	golden("list.txt", &(struct output_options){ .fmt = OUTPUT_LIST });
+	golden("list_w60.txt", &(struct output_options){ .fmt = OUTPUT_LIST, .width = 60 });
+	golden("list_w120.txt", &(struct output_options){ .fmt = OUTPUT_LIST, .width = 120 });
+}
+
+static void test_golden_machine(void **state)
+{
+	(void)state;
+	golden("json.json", &(struct output_options){ .fmt = OUTPUT_JSON });
+	golden("json_pretty.json", &(struct output_options){ .fmt = OUTPUT_JSON, .pretty = 1 });
+	golden("ndjson.ndjson", &(struct output_options){ .fmt = OUTPUT_NDJSON });
+	golden("csv.csv", &(struct output_options){ .fmt = OUTPUT_CSV });
+	golden("tsv.tsv", &(struct output_options){ .fmt = OUTPUT_TSV });
+	golden("yaml.yaml", &(struct output_options){ .fmt = OUTPUT_YAML });
+}
+
+static void test_golden_select(void **state)
+{
+	static const char *const pick[] = { "alias", "NAME", "Missing", "EmailAddresses", NULL };
+
+	(void)state;
+	golden("select_table_w60.txt",
+	       &(struct output_options){ .fmt = OUTPUT_TABLE, .width = 60, .select = pick });
+	golden("select_list.txt", &(struct output_options){ .fmt = OUTPUT_LIST, .select = pick });
+	golden("select_json.json", &(struct output_options){ .fmt = OUTPUT_JSON, .select = pick });
+	golden("select_csv.csv", &(struct output_options){ .fmt = OUTPUT_CSV, .select = pick });
+	golden("select_tsv.tsv", &(struct output_options){ .fmt = OUTPUT_TSV, .select = pick });
+	golden("select_yaml.yaml", &(struct output_options){ .fmt = OUTPUT_YAML, .select = pick });
+}
+
+/* ---- the formats' own rules, each on a small case ---- */
+
+/* The rows of a table line up in display columns, whatever bytes their text takes. */
+static void assert_aligned(const char *text, const char *const *marks)
+{
+	long col = -1;
+
+	for (size_t i = 0; marks[i] != NULL; i++) {
+		const char *at = strstr(text, marks[i]), *bol = at;
+		long c = 0;
+
+		assert_non_null(at);
+		while (bol > text && bol[-1] != '\n')
+			bol--;
+		for (const char *p = bol; p < at; p++)
+			if (((unsigned char)*p & 0xC0) != 0x80)
+				c += ((unsigned char)*p >= 0xE3) ? 2 : 1;     /* CJK and emoji here */
+		if (col >= 0)
+			assert_int_equal(c, col);
+		col = c;
+	}
+}
+
+static void test_table_cjk_alignment(void **state)
+{
+	static const char *const recs[] = {
+		"{\"Name\":\"\\u5c71\\u7530\\u592a\\u90ce\",\"Alias\":\"yamada\"}",
+		"{\"Name\":\"bob\",\"Alias\":\"bob\"}",
+		"{\"Name\":\"\\ud83c\\udf89 party\",\"Alias\":\"party\"}",
+		NULL,
+	};
+	static const char *const marks[] = { "Alias\n", "yamada", "bob\n", "party\n", NULL };
+
+	(void)state;
+	render(OUTPUT_TABLE, 60, recs,
+	       "Name     Alias\n"
+	       "----     -----\n"
+	       "\xe5\xb1\xb1\xe7\x94\xb0\xe5\xa4\xaa\xe9\x83\x8e yamada\n"
+	       "bob      bob\n"
+	       "\xf0\x9f\x8e\x89 party party\n");
+	{
+		struct sink s;
+		struct output *o;
+
+		sink_open(&s);
+		o = open_fmt(s.fp, OUTPUT_TABLE, 60, NULL);
+		for (size_t i = 0; recs[i] != NULL; i++)
+			put(o, recs[i]);
+		finish(o);
+		assert_aligned(sink_text(&s), marks);
+		sink_close(&s);
+	}
+}
+
+/* A cell is cut at a character, never inside a wide one: the column left over is padding. */
+static void test_table_cuts_wide_characters(void **state)
+{
+	static const char *const recs[] = {
+		"{\"A\":\"\\u6771\\u4eac\\u30aa\\u30d5\\u30a3\\u30b9\\u5171\\u6709\",\"B\":\"x\"}",
+		NULL,
+	};
+
+	(void)state;
+	/* A gets 8 columns: three wide characters (6), the ellipsis, one column of padding */
+	render(OUTPUT_TABLE, 10, recs,
+	       "A        B\n"
+	       "-        -\n"
+	       "\xe6\x9d\xb1\xe4\xba\xac\xe3\x82\xaa\xe2\x80\xa6  x\n");
+}
+
+static void test_table_c1_controls(void **state)
+{
+	static const char *const recs[] = { "{\"Name\":\"a\\u009b2Jb\"}", NULL };
+
+	(void)state;
+	render(OUTPUT_TABLE, 0, recs, "Name\n----\na 2Jb\n");
+}
+
+static void test_list_record(void **state)
+{
+	static const char *const recs[] = {
+		"{\"Name\":\"alice\",\"EmailAddresses\":[\"SMTP:a@x\",\"smtp:b@x\"],\"Empty\":[],"
+		"\"Nested\":{\"a\":[1,{\"b\":null}]},\"Gone\":null,\"On\":true}",
+		"{\"Id\":2}",
+		NULL,
+	};
+
+	(void)state;
+	render(OUTPUT_LIST, 0, recs,
+	       "Name           : alice\n"
+	       "EmailAddresses : {SMTP:a@x, smtp:b@x}\n"
+	       "Empty          : {}\n"
+	       "Nested         : {\"a\":[1,{\"b\":null}]}\n"
+	       "Gone           :\n"
+	       "On             : true\n"
+	       "\n"
+	       "Id : 2\n");
+}
+
+static void test_list_wraps(void **state)
+{
+	static const char *const recs[] = {
+		"{\"Note\":\"one two three four five six seven eight nine ten eleven twelve\","
+		"\"Addr\":[\"SMTP:first@contoso.com\",\"smtp:second@contoso.com\"],"
+		"\"Lines\":\"first\\r\\nsecond\\u001b[0m\"}",
+		NULL,
+	};
+
+	(void)state;
+	/* values start at column 8, so 32 columns leave them 24 (the minimum is 20) */
+	render(OUTPUT_LIST, 32, recs,
+	       "Note  : one two three four five\n"
+	       "        six seven eight nine ten\n"
+	       "        eleven twelve\n"
+	       "Addr  : {SMTP:first@contoso.com,\n"
+	       "        smtp:second@contoso.com}\n"
+	       "Lines : first\n"
+	       "        second [0m\n");
+}
+
+/* Values that are not objects (from --query) are one a line, without blank lines between. */
+static void test_list_scalars(void **state)
+{
+	static const char *const recs[] = { "\"alice\"", "\"bob\"", "[1,\"x\"]", "{\"A\":1}", "3", NULL };
+
+	(void)state;
+	render(OUTPUT_LIST, 0, recs, "alice\nbob\n{1, x}\n\nA : 1\n\n3\n");
+}
+
+static void test_auto_one_record_is_a_list(void **state)
+{
+	static const char *const one[] = { "{\"Name\":\"alice\",\"Alias\":\"al\"}", NULL };
+	static const char *const two[] = {
+		"{\"Name\":\"alice\",\"Alias\":\"al\"}", "{\"Name\":\"bob\",\"Alias\":\"b\"}", NULL,
+	};
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	render(OUTPUT_AUTO, 80, one, "Name  : alice\nAlias : al\n");
+	render(OUTPUT_AUTO, 80, two, "Name  Alias\n----  -----\nalice al\nbob   b\n");
+	render(OUTPUT_AUTO, 80, none, "");
+}
+
+/* The second record decides: the first is not printed before it comes, and then both are. */
+static void test_auto_decides_on_second(void **state)
+{
+	struct sink s;
+	struct output *o;
+	struct output_options opt = { .fmt = OUTPUT_AUTO };
+
+	(void)state;
+	sink_open(&s);
+	o = output_new(s.fp, &opt);
+	put(o, "{\"Name\":\"alice\"}");
+	assert_string_equal(sink_text(&s), "");
+	for (int i = 0; i < OUTPUT_TABLE_MAX_BUFFER; i++)
+		put(o, "{\"Name\":\"n\"}");
+	/* the table's buffer is full: out it goes, first record included */
+	assert_non_null(strstr(sink_text(&s), "Name\n----\nalice\nn\n"));
+	assert_int_equal(output_count(o), OUTPUT_TABLE_MAX_BUFFER + 1);
+	finish(o);
+	sink_close(&s);
+}
+
+static void test_json_pretty(void **state)
+{
+	static const char *const recs[] = {
+		"{\"a\":{},\"b\":[],\"c\":[1,{\"d\":\"x,y:{z}\\\"\"}]}", "2", NULL,
+	};
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	render_opt(&(struct output_options){ .fmt = OUTPUT_JSON, .pretty = 1 }, recs,
+		   "[\n"
+		   "  {\n"
+		   "    \"a\": {},\n"
+		   "    \"b\": [],\n"
+		   "    \"c\": [\n"
+		   "      1,\n"
+		   "      {\n"
+		   "        \"d\": \"x,y:{z}\\\"\"\n"
+		   "      }\n"
+		   "    ]\n"
+		   "  },\n"
+		   "  2\n"
+		   "]\n");
+	render_opt(&(struct output_options){ .fmt = OUTPUT_JSON, .pretty = 1 }, none, "[]\n");
+}
+
+static void test_tsv_escapes(void **state)
+{
+	static const char *const recs[] = {
+		"{\"A\":\"tab\\there\",\"B\":\"two\\r\\nlines\",\"C\":\"back\\\\slash\",\"D\":\"\\u001b[1m\\u009b\"}",
+		"{\"A\":[\"x\",\"y\"],\"B\":{\"k\":1},\"C\":null,\"D\":false,\"E\":\"not a column\"}",
+		"\"scalar\"",
+		NULL,
+	};
+
+	(void)state;
+	render(OUTPUT_TSV, 0, recs,
+	       "tab\\there\ttwo\\r\\nlines\tback\\\\slash\t\\x1b[1m\\xc2\\x9b\n"
+	       "[\"x\",\"y\"]\t{\"k\":1}\t\tfalse\n"
+	       "\t\t\t\n");
+}
+
+static void test_tsv_scalars(void **state)
+{
+	static const char *const recs[] = { "\"one\"", "2", NULL };
+
+	(void)state;
+	render(OUTPUT_TSV, 0, recs, "one\n2\n");
+}
+
+static void test_yaml_types(void **state)
+{
+	static const char *const recs[] = {
+		"{\"s\":\"yes\",\"n\":\"12\",\"o\":\"0o17\",\"d\":\"2024-01-01\",\"e\":\"\",\"t\":\"~\","
+		"\"x\":\".Inf\",\"plain\":\"alice\",\"num\":12,\"bool\":true,\"null\":null,"
+		"\"arr\":[],\"map\":{},\"f\":[1.5e3,1E-2,-2.5E+10]}",
+		"\"scalar\"",
+		NULL,
+	};
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	render(OUTPUT_YAML, 0, recs,
+	       "- s: 'yes'\n"
+	       "  'n': '12'\n"
+	       "  o: '0o17'\n"
+	       "  d: '2024-01-01'\n"
+	       "  e: ''\n"
+	       "  t: '~'\n"
+	       "  x: '.Inf'\n"
+	       "  plain: alice\n"
+	       "  num: 12\n"
+	       "  bool: true\n"
+	       "  'null': null\n"
+	       "  arr: []\n"
+	       "  map: {}\n"
+	       "  f:\n"
+	       "  - 1.5e+3\n"
+	       "  - 1.0e-2\n"
+	       "  - -2.5e+10\n"
+	       "- scalar\n");
+	render(OUTPUT_YAML, 0, none, "[]\n");
+}
+
+static void test_select_parse(void **state)
+{
+	char **f = NULL, err[256], many[OUTPUT_SELECT_MAX_FIELDS * 8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(output_parse_select(" Name , Alias,PrimarySmtpAddress", &f, err, sizeof(err)), 0);
+	assert_string_equal(f[0], "Name");
+	assert_string_equal(f[1], "Alias");
+	assert_string_equal(f[2], "PrimarySmtpAddress");
+	assert_null(f[3]);
+	output_select_free(f);
+
+	assert_int_equal(output_parse_select("Name,,Alias", &f, err, sizeof(err)), -1);
+	assert_null(f);
+	assert_non_null(strstr(err, "empty"));
+	assert_int_equal(output_parse_select("", &f, err, sizeof(err)), -1);
+	assert_int_equal(output_parse_select("Name,", &f, err, sizeof(err)), -1);
+	assert_int_equal(output_parse_select("Name,alias,NAME", &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NAME is named twice"));
+
+	for (int i = 0; i <= OUTPUT_SELECT_MAX_FIELDS; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%sf%d", i ? "," : "", i % 1000);
+	assert_int_equal(output_parse_select(many, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "at most"));
+}
+
+/* Picked fields come in the order asked, spelt as the record spells them; one it lacks is null. */
+static void test_select_view(void **state)
+{
+	static const char *const pick[] = { "alias", "Name", "Nope", NULL };
+	static const char *const recs[] = {
+		"{\"Name\":\"alice\",\"Alias\":\"al\",\"Other\":1}",
+		"{\"name\":\"bob\",\"ALIAS\":\"b\"}",
+		"\"scalar\"",
+		NULL,
+	};
+
+	(void)state;
+	render_opt(&(struct output_options){ .fmt = OUTPUT_NDJSON, .select = pick }, recs,
+		   "{\"Alias\":\"al\",\"Name\":\"alice\",\"Nope\":null}\n"
+		   "{\"ALIAS\":\"b\",\"name\":\"bob\",\"Nope\":null}\n"
+		   "{\"alias\":null,\"Name\":null,\"Nope\":null}\n");
+	/* --select wins over a command's own columns, and shows every field picked */
+	render_opt(&(struct output_options){ .fmt = OUTPUT_TABLE, .select = pick,
+					     .columns = (const char *const[]){ "Other", NULL } },
+		   recs,
+		   "Alias Name  Nope\n"
+		   "----- ----  ----\n"
+		   "al    alice\n"
+		   "b     bob\n"
+		   "\n");
+	/* without --select, a short last row is not padded either */
+	render(OUTPUT_TABLE, 0, (const char *const[]){ "{\"Name\":\"alice\",\"Alias\":\"al\"}",
+						       "{\"Name\":\"b\"}", NULL },
+	       "Name  Alias\n----  -----\nalice al\nb\n");
+}
+
+static void test_dlopen_missing(void **state)
+{
+	static void (*fn)(void);
+	const struct output_sym syms[] = { { "nothing_here", &fn } };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(output_dlopen("libexod-no-such-library.so.9", "exod-no-such-package", syms, 1,
+				       err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "install Debian's exod-no-such-package"));
+	assert_int_equal(output_dlopen("libc.so.6", "libc6", syms, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "has no nothing_here"));
+	assert_null(fn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +811,25 @@ int main(void)
 		cmocka_unit_test(test_table_streams_after_buffer),
 		cmocka_unit_test(test_put_text),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_golden_table),
+		cmocka_unit_test(test_golden_list),
+		cmocka_unit_test(test_golden_machine),
+		cmocka_unit_test(test_golden_select),
+		cmocka_unit_test(test_table_cjk_alignment),
+		cmocka_unit_test(test_table_cuts_wide_characters),
+		cmocka_unit_test(test_table_c1_controls),
+		cmocka_unit_test(test_list_record),
+		cmocka_unit_test(test_list_wraps),
+		cmocka_unit_test(test_list_scalars),
+		cmocka_unit_test(test_auto_one_record_is_a_list),
+		cmocka_unit_test(test_auto_decides_on_second),
+		cmocka_unit_test(test_json_pretty),
+		cmocka_unit_test(test_tsv_escapes),
+		cmocka_unit_test(test_tsv_scalars),
+		cmocka_unit_test(test_yaml_types),
+		cmocka_unit_test(test_select_parse),
+		cmocka_unit_test(test_select_view),
+		cmocka_unit_test(test_dlopen_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
