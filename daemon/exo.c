@@ -81,6 +81,7 @@ struct exo_call {
 	char *claims;                   /* a CAE challenge to answer */
 	unsigned gen;                   /* the token generation sent */
 	int retried_401;
+	int progress;                   /* the client wants sink->progress */
 	int want_pause;                 /* the sink is full: deliver nothing more */
 	int sink_gone;
 	long long result_size;          /* records the run may return; -1: Unlimited */
@@ -241,7 +242,7 @@ static void exo_report(const struct exo_call *c)
 		.pages = (unsigned long long)c->pages,
 	};
 
-	if (c->sink->progress == NULL)
+	if (!c->progress)
 		return;
 	switch (c->state) {
 	case EXO_QUEUED:
@@ -1023,6 +1024,7 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 	c->arg = arg;
 	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
 	c->result_size = exo_result_size(rq->params);
+	c->progress = rq->progress && sink->progress != NULL;
 	c->on_error = rq->on_error;
 	c->on_warning = rq->on_warning;
 	snprintf(c->error_action, sizeof(c->error_action), "%s",
@@ -1047,7 +1049,7 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		goto fail;
 	}
 	/* A client that follows progress hears where it is in the queue (from the loop). */
-	if (sink->progress != NULL)
+	if (c->progress)
 		pool_watch(c->job, exo_moved_up);
 	*out = c;
 	return 0;

@@ -68,6 +68,7 @@ struct exo_request {
 	/* The values as given ("Stop"), sent as headers as other clients do; NULL: not given. */
 	const char *error_action;
 	const char *warning_action;
+	int progress;                   /* the client wants progress reports (exo_sink.progress) */
 };
 
 struct exo_end {
@@ -123,7 +124,7 @@ struct exo_sink {
 	/* Called once, from the event loop; the call is freed after it returns. */
 	void (*done)(void *arg, const struct exo_end *end);
 	/*
-	 * NULL: progress is not wanted.  Else called, never inside
+	 * Only for a request with progress set: called, never inside
 	 * exo_call_start or exo_call_cancel, whenever the call changes state
 	 * (each page ends in one), and whenever a queued call moves up.
 	 */

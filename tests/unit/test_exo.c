@@ -360,14 +360,6 @@ static void sink_done(void *arg, const struct exo_end *end)
 	s->call = NULL;         /* freed after this returns */
 }
 
-static const struct exo_sink sink_cbs = {
-	.record = sink_record,
-	.warning = sink_warning,
-	.error = sink_error,
-	.confirmation = sink_confirmation,
-	.done = sink_done,
-};
-
 static void sink_progress(void *arg, const struct exo_progress *p)
 {
 	struct sink *s = arg;
@@ -378,8 +370,8 @@ static void sink_progress(void *arg, const struct exo_progress *p)
 	s->reports[s->nreports++] = *p;
 }
 
-/* A client that asked for progress. */
-static const struct exo_sink sink_progress_cbs = {
+/* Progress reaches it only for a request that asks (exo_request.progress). */
+static const struct exo_sink sink_cbs = {
 	.record = sink_record,
 	.warning = sink_warning,
 	.error = sink_error,
@@ -1273,8 +1265,8 @@ static void start_progress(int i, const char *cmdlet)
 	int rc;
 
 	in_exo_call = 1;
-	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet }, &sink_progress_cbs,
-			    &sinks[i], &sinks[i].call, &end);
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet, .progress = 1 },
+			    &sink_cbs, &sinks[i], &sinks[i].call, &end);
 	in_exo_call = 0;
 	assert_int_equal(rc, 0);
 	assert_int_equal(sinks[i].nreports, 0);
