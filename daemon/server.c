@@ -71,8 +71,7 @@ struct request {
 	struct token_wait *wait;
 	struct timespec started;
 	long long started_ms;           /* clock_ms() at its line: a progress line's elapsed_ms */
-	/* A run asked for progress lines ("progress": true); the last one sent: */
-	int progress;
+	/* The last progress line sent, for a run that asked for them ("progress": true). */
 	int progress_sent;
 	enum exo_progress_state progress_state;
 	int progress_ahead;
@@ -467,7 +466,10 @@ static void run_progress(void *arg, const struct exo_progress *p)
 	long long now = clock_ms();
 	yajl_gen g;
 
-	/* Droppable: a client behind on its answers gets no more lines, only the next news. */
+	/*
+	 * Droppable: with more than the low water unread, the line is skipped,
+	 * not queued; what is news then goes out once the client has read.
+	 */
 	if (!run_progress_due(r, p, now) || evbuffer_get_length(c->out) > SERVER_LOW_WATER)
 		return;
 	g = line_open(r->id, "progress");
@@ -576,7 +578,6 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_BAD_REQUEST, "\"progress\" must be true or false");
 		return;
 	}
-	r->progress = YAJL_IS_TRUE(progress);
 	if (!conn_allowed(c, "run", cmdlet, why, sizeof(why))) {
 		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
@@ -587,7 +588,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		return;
 	}
 	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", iv.rq.cmdlet);
-	iv.rq.progress = r->progress;
+	iv.rq.progress = YAJL_IS_TRUE(progress);
 	rc = profile_run(r->profile, &iv.rq, &run_sink, c, &r->call, &end);
 	invoke_clear(&iv);
 	if (rc < 0) {

@@ -1294,6 +1294,16 @@ static const struct exo_progress *report(int i, int k, enum exo_progress_state s
 	return p;
 }
 
+/* Sink i's last report is a wait: st, for retry_in_ms, as retry attempt (0: not a retry). */
+static void last_wait(int i, enum exo_progress_state st, long long retry_in_ms, int attempt)
+{
+	const struct exo_progress *p = report(i, sinks[i].nreports - 1, st);
+
+	assert_int_equal(p->retry_in_ms, retry_in_ms);
+	assert_int_equal(p->attempt, attempt);
+	assert_int_equal(p->attempts, attempt > 0 ? 4 : 0);
+}
+
 /* Queued calls hear how many are ahead of them, and again as the queue moves. */
 static void test_progress_queued(void **state)
 {
@@ -1341,20 +1351,12 @@ static void test_progress_throttled_retry(void **state)
 	assert_int_equal(p->records + p->pages, 0);
 	feed(0, 429, "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"later\"}}");
 	finish(0, 429, 8, NULL);
-	assert_int_equal(sinks[0].nreports, 2);
-	p = report(0, 1, EXO_PROGRESS_THROTTLED);
-	assert_int_equal(p->retry_in_ms, 8000);
-	assert_int_equal(p->attempt, 1);
-	assert_int_equal(p->attempts, 4);
+	last_wait(0, EXO_PROGRESS_THROTTLED, 8000, 1);
 	/* Another call meanwhile waits out the profile's hold: throttled, not a retry of its own. */
 	fake_advance(fx->base, 3000);
 	start_progress(1, "Get-Mailbox");
 	fake_settle(fx->base);
-	assert_int_equal(sinks[1].nreports, 1);
-	p = report(1, 0, EXO_PROGRESS_THROTTLED);
-	assert_int_equal(p->retry_in_ms, 5000);
-	assert_int_equal(p->attempt, 0);
-	assert_int_equal(p->attempts, 0);
+	last_wait(1, EXO_PROGRESS_THROTTLED, 5000, 0);
 	/* Retry-After passes: both run. */
 	fake_advance(fx->base, 5000);
 	assert_int_equal(nxfers, 3);
