@@ -71,6 +71,9 @@ struct exo_call {
 	char *page_url;                 /* the page being fetched; NULL: the first */
 	char *next_link;                /* what that page said comes next */
 	struct event *retry;            /* a backoff or Retry-After wait */
+	enum exo_progress_state waiting; /* in EXO_WAIT_RETRY: throttled or retrying */
+	long long wait_ms;              /* ... and for how long */
+	int ahead;                      /* in EXO_QUEUED: requests ahead in the pool's queue */
 	int retries;                    /* for the current page */
 	int reads;                      /* the cmdlet only reads: safe to send again */
 	int pages;                      /* fetched so far, for the page cap */
@@ -78,6 +81,7 @@ struct exo_call {
 	char *claims;                   /* a CAE challenge to answer */
 	unsigned gen;                   /* the token generation sent */
 	int retried_401;
+	int progress;                   /* the client wants sink->progress */
 	int want_pause;                 /* the sink is full: deliver nothing more */
 	int sink_gone;
 	long long result_size;          /* records the run may return; -1: Unlimited */
@@ -217,6 +221,53 @@ long long exo_target_throttled_ms(const struct exo_target *t)
 
 /* ---- the call's states ---- */
 
+const char *exo_progress_name(enum exo_progress_state s)
+{
+	static const char *const names[] = {
+		[EXO_PROGRESS_QUEUED] = "queued",
+		[EXO_PROGRESS_SIGNING_IN] = "signing_in",
+		[EXO_PROGRESS_THROTTLED] = "throttled",
+		[EXO_PROGRESS_RETRYING] = "retrying",
+		[EXO_PROGRESS_RUNNING] = "running",
+	};
+
+	return names[s];
+}
+
+/* Where the call stands, for a client that asked to be told: the sink decides what to send. */
+static void exo_report(const struct exo_call *c)
+{
+	struct exo_progress p = {
+		.records = c->end.count,
+		.pages = (unsigned long long)c->pages,
+	};
+
+	if (!c->progress)
+		return;
+	switch (c->state) {
+	case EXO_QUEUED:
+		p.state = EXO_PROGRESS_QUEUED;
+		p.ahead = c->ahead;
+		break;
+	case EXO_WAIT_TOKEN:
+		p.state = EXO_PROGRESS_SIGNING_IN;
+		break;
+	case EXO_WAIT_RETRY:
+		p.state = c->waiting;
+		p.retry_in_ms = c->wait_ms;
+		/* The page is being tried again: which try of how many. */
+		if (c->retries > 0) {
+			p.attempt = c->retries;
+			p.attempts = EXO_MAX_RETRIES;
+		}
+		break;
+	default:
+		p.state = EXO_PROGRESS_RUNNING;
+		break;
+	}
+	c->sink->progress(c->arg, &p);
+}
+
 static void exo_set_state(struct exo_call *c, enum exo_state to)
 {
 	/* Which states each state may move to (bit n: state n). */
@@ -235,6 +286,8 @@ static void exo_set_state(struct exo_call *c, enum exo_state to)
 
 	assert(allowed[c->state] & (1u << to));
 	c->state = to;
+	if (to != EXO_DONE)
+		exo_report(c);
 }
 
 /* When it ended: the time of every error, as the module's TimeStamp= shows it. */
@@ -625,10 +678,13 @@ static void exo_retry_cb(evutil_socket_t fd, short what, void *arg)
 	exo_fetch(arg);
 }
 
-static void exo_wait(struct exo_call *c, long long delay_ms)
+/* Waits before the next try: why is EXO_PROGRESS_THROTTLED or EXO_PROGRESS_RETRYING. */
+static void exo_wait(struct exo_call *c, long long delay_ms, enum exo_progress_state why)
 {
 	struct timeval tv = clock_tv(delay_ms);
 
+	c->waiting = why;
+	c->wait_ms = delay_ms;
 	exo_set_state(c, EXO_WAIT_RETRY);
 	evtimer_add(c->retry, &tv);
 }
@@ -649,7 +705,9 @@ static int exo_retry(struct exo_call *c, const struct http_result *res, int tran
 	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->t->conf->name,
 		 c->cmdlet, res->outcome == HTTP_OK ? "transient error" : "transfer failed",
 		 delay, c->retries, EXO_MAX_RETRIES);
-	exo_wait(c, delay);
+	/* A 429 is the service holding us back; anything else, a failure we back off from. */
+	exo_wait(c, delay, res->outcome == HTTP_OK && res->status == 429 ? EXO_PROGRESS_THROTTLED
+									: EXO_PROGRESS_RETRYING);
 	return 1;
 }
 
@@ -883,7 +941,7 @@ static void exo_fetch(struct exo_call *c)
 	const char *token;
 
 	if (hold > 0) {
-		exo_wait(c, hold);
+		exo_wait(c, hold, EXO_PROGRESS_THROTTLED);
 		return;
 	}
 	token = token_current(c->t->token, &c->gen);
@@ -900,6 +958,14 @@ static void exo_fetch(struct exo_call *c)
 static void exo_slot_ready(void *arg)
 {
 	exo_fetch(arg);
+}
+
+static void exo_moved_up(void *arg, int ahead)
+{
+	struct exo_call *c = arg;
+
+	c->ahead = ahead;
+	exo_report(c);
 }
 
 static void exo_queue_expired(void *arg)
@@ -958,6 +1024,7 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 	c->arg = arg;
 	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
 	c->result_size = exo_result_size(rq->params);
+	c->progress = rq->progress && sink->progress != NULL;
 	c->on_error = rq->on_error;
 	c->on_warning = rq->on_warning;
 	snprintf(c->error_action, sizeof(c->error_action), "%s",
@@ -981,6 +1048,9 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		t->stats.failures++;
 		goto fail;
 	}
+	/* A client that follows progress hears where it is in the queue (from the loop). */
+	if (c->progress)
+		pool_watch(c->job, exo_moved_up);
 	*out = c;
 	return 0;
 fail:

@@ -68,6 +68,7 @@ struct exo_request {
 	/* The values as given ("Stop"), sent as headers as other clients do; NULL: not given. */
 	const char *error_action;
 	const char *warning_action;
+	int progress;                   /* the client wants progress reports (exo_sink.progress) */
 };
 
 struct exo_end {
@@ -85,6 +86,28 @@ struct exo_end {
 	char timestamp[32];             /* UTC, ISO 8601 */
 };
 
+/* Where a call stands, as a client's progress line shows it (doc/PROTOCOL.md, progress). */
+enum exo_progress_state {
+	EXO_PROGRESS_QUEUED,            /* waiting in the profile's pool queue */
+	EXO_PROGRESS_SIGNING_IN,        /* waiting for the profile's token */
+	EXO_PROGRESS_THROTTLED,         /* waiting out the service's Retry-After (or a 429's backoff) */
+	EXO_PROGRESS_RETRYING,          /* backing off after a transient failure */
+	EXO_PROGRESS_RUNNING,           /* upstream, or streaming pages */
+};
+
+struct exo_progress {
+	enum exo_progress_state state;
+	unsigned long long records;     /* delivered so far */
+	unsigned long long pages;       /* parsed so far */
+	int ahead;                      /* QUEUED: requests ahead in the queue */
+	long long retry_in_ms;          /* THROTTLED, RETRYING: until the next try */
+	int attempt;                    /* a retry of this call: which (1-based); 0: not one */
+	int attempts;                   /* ... and the retry limit */
+};
+
+/* "queued", "signing_in", "throttled", "retrying", "running". */
+const char *exo_progress_name(enum exo_progress_state s);
+
 enum exo_sink_status {
 	EXO_SINK_OK,
 	EXO_SINK_FULL,                  /* taken, but hold further records until exo_call_resume */
@@ -100,6 +123,12 @@ struct exo_sink {
 	enum exo_sink_status (*confirmation)(void *arg, const char *msg, size_t len);
 	/* Called once, from the event loop; the call is freed after it returns. */
 	void (*done)(void *arg, const struct exo_end *end);
+	/*
+	 * Only for a request with progress set: called, never inside
+	 * exo_call_start or exo_call_cancel, whenever the call changes state
+	 * (each page ends in one), and whenever a queued call moves up.
+	 */
+	void (*progress)(void *arg, const struct exo_progress *p);
 };
 
 /*

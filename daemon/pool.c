@@ -19,7 +19,9 @@ struct pool_job {
 	enum pool_state state;
 	pool_run_cb run;
 	pool_expire_cb expire;
+	pool_ahead_cb ahead;            /* watches its place in the queue; NULL: nobody */
 	void *arg;
+	int told;                       /* the jobs ahead last told to ahead; -1: none yet */
 	long long deadline;             /* clock_ms() when a queued job gives up */
 	TAILQ_ENTRY(pool_job) entry;
 };
@@ -37,7 +39,28 @@ struct pool {
 	struct pool_list granted;
 	struct event *handover;         /* calls run for granted jobs */
 	struct event *timer;            /* the earliest queue deadline */
+	struct event *moved;            /* tells watched jobs their new place in the queue */
+	unsigned long changes;          /* bumps when a job leaves the queue or is watched */
+	int watched;                    /* queued jobs with a watcher */
 };
+
+/* The queue changed: watched jobs hear their new place from the loop (if there are any). */
+static void pool_moved(struct pool *p)
+{
+	p->changes++;
+	if (p->watched > 0)
+		event_active(p->moved, EV_TIMEOUT, 0);
+}
+
+/* Takes a job out of the queue; those behind it move up. */
+static void pool_dequeue(struct pool *p, struct pool_job *j)
+{
+	TAILQ_REMOVE(&p->queue, j, entry);
+	p->queued--;
+	if (j->ahead != NULL)
+		p->watched--;
+	pool_moved(p);
+}
 
 static void pool_set_state(struct pool_job *j, enum pool_state to)
 {
@@ -46,8 +69,7 @@ static void pool_set_state(struct pool_job *j, enum pool_state to)
 	/* A job moves forward only: queued, granted, running. */
 	assert(to == (enum pool_state)(j->state + 1));
 	if (j->state == POOL_QUEUED) {
-		TAILQ_REMOVE(&p->queue, j, entry);
-		p->queued--;
+		pool_dequeue(p, j);
 		p->running++;
 		TAILQ_INSERT_TAIL(&p->granted, j, entry);
 	} else {
@@ -104,6 +126,37 @@ static void pool_handover(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Tells each watched job in the queue how many are ahead of it, if that
+ * changed; 1 when a callback changed the queue, so that the walk must
+ * start over (jobs already told are not told again).
+ */
+static int pool_tell_walk(struct pool *p)
+{
+	unsigned long changes = p->changes;
+	struct pool_job *j;
+	int ahead = 0;
+
+	TAILQ_FOREACH(j, &p->queue, entry) {
+		if (j->ahead != NULL && j->told != ahead) {
+			j->told = ahead;
+			j->ahead(j->arg, ahead);
+			if (p->changes != changes)
+				return 1;
+		}
+		ahead++;
+	}
+	return 0;
+}
+
+static void pool_tell(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	while (pool_tell_walk(arg))
+		;
+}
+
 static void pool_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -123,7 +176,8 @@ struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
 	TAILQ_INIT(&p->granted);
 	p->handover = event_new(base, -1, 0, pool_handover, p);
 	p->timer = evtimer_new(base, pool_timer_cb, p);
-	if (p->handover == NULL || p->timer == NULL) {
+	p->moved = event_new(base, -1, 0, pool_tell, p);
+	if (p->handover == NULL || p->timer == NULL || p->moved == NULL) {
 		pool_free(p);
 		return NULL;
 	}
@@ -151,6 +205,8 @@ void pool_free(struct pool *p)
 		event_free(p->handover);
 	if (p->timer != NULL)
 		event_free(p->timer);
+	if (p->moved != NULL)
+		event_free(p->moved);
 	free(p);
 }
 
@@ -178,6 +234,7 @@ struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb exp
 	j->run = run;
 	j->expire = expire;
 	j->arg = arg;
+	j->told = -1;
 	j->deadline = clock_ms() + p->queue_timeout_s * 1000LL;
 	/* Everyone joins the queue, so nobody overtakes those already waiting. */
 	TAILQ_INSERT_TAIL(&p->queue, j, entry);
@@ -188,6 +245,15 @@ struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb exp
 	return j;
 }
 
+void pool_watch(struct pool_job *j, pool_ahead_cb ahead)
+{
+	if (j->state != POOL_QUEUED || j->ahead != NULL || ahead == NULL)
+		return;         /* only a waiting job has a place, and one watcher */
+	j->ahead = ahead;
+	j->p->watched++;
+	pool_moved(j->p);
+}
+
 void pool_leave(struct pool_job *j)
 {
 	struct pool *p;
@@ -196,8 +262,7 @@ void pool_leave(struct pool_job *j)
 		return;
 	p = j->p;
 	if (j->state == POOL_QUEUED) {
-		TAILQ_REMOVE(&p->queue, j, entry);
-		p->queued--;
+		pool_dequeue(p, j);
 	} else {
 		if (j->state == POOL_GRANTED)
 			TAILQ_REMOVE(&p->granted, j, entry);
@@ -230,8 +295,7 @@ void pool_tick(struct pool *p)
 		pool_expire_cb expire = j->expire;
 		void *arg = j->arg;
 
-		TAILQ_REMOVE(&p->queue, j, entry);
-		p->queued--;
+		pool_dequeue(p, j);
 		free(j);
 		expire(arg);
 	}

@@ -13,6 +13,7 @@ struct pool_job;
 
 typedef void (*pool_run_cb)(void *arg);         /* a slot is yours: start */
 typedef void (*pool_expire_cb)(void *arg);      /* waited queue_timeout: give up */
+typedef void (*pool_ahead_cb)(void *arg, int ahead);    /* jobs ahead of a queued one */
 
 struct pool *pool_new(struct event_base *base, int max_running, int queue_limit,
 		      int queue_timeout_s);
@@ -25,6 +26,12 @@ void pool_free(struct pool *p);
  * unless the job leaves first.
  */
 struct pool_job *pool_submit(struct pool *p, pool_run_cb run, pool_expire_cb expire, void *arg);
+/*
+ * Watches a job's place in the queue: while it waits, ahead is called
+ * from the event loop with the number of jobs ahead of it, first at once
+ * (on the next turn) and again whenever that number changes.
+ */
+void pool_watch(struct pool_job *j, pool_ahead_cb ahead);
 /* Gives the slot back, or leaves the queue.  The next waiter runs, from the loop. */
 void pool_leave(struct pool_job *j);
 /* Expires the jobs that have waited queue_timeout (the pool's timer calls it; so do tests). */

@@ -70,6 +70,12 @@ struct request {
 	struct exo_call *call;
 	struct token_wait *wait;
 	struct timespec started;
+	long long started_ms;           /* clock_ms() at its line: a progress line's elapsed_ms */
+	/* The last progress line sent, for a run that asked for them ("progress": true). */
+	int progress_sent;
+	enum exo_progress_state progress_state;
+	int progress_ahead;
+	long long progress_at;          /* clock_ms() */
 };
 
 /* How many connections one user has. */
@@ -430,12 +436,72 @@ static void run_done(void *arg, const struct exo_end *end)
 	request_end(c, "ok", end->count);
 }
 
+/*
+ * Whether a progress report is news for the client: a new state, a new
+ * place in the queue, a new wait (each is reported once), or, while
+ * running, a page at least SERVER_PROGRESS_INTERVAL_MS after the last line.
+ */
+static int run_progress_due(const struct request *r, const struct exo_progress *p,
+			    long long now)
+{
+	if (!r->progress_sent || p->state != r->progress_state)
+		return 1;
+	switch (p->state) {
+	case EXO_PROGRESS_QUEUED:
+		return p->ahead != r->progress_ahead;
+	case EXO_PROGRESS_THROTTLED:
+	case EXO_PROGRESS_RETRYING:
+		return 1;
+	case EXO_PROGRESS_RUNNING:
+		return now - r->progress_at >= SERVER_PROGRESS_INTERVAL_MS;
+	default:
+		return 0;
+	}
+}
+
+static void run_progress(void *arg, const struct exo_progress *p)
+{
+	struct conn *c = arg;
+	struct request *r = request_resumed(c);
+	long long now = clock_ms();
+	yajl_gen g;
+
+	/*
+	 * Droppable: with more than the low water unread, the line is skipped,
+	 * not queued; what is news then goes out once the client has read.
+	 */
+	if (!run_progress_due(r, p, now) || evbuffer_get_length(c->out) > SERVER_LOW_WATER)
+		return;
+	g = line_open(r->id, "progress");
+	if (g == NULL)
+		return;
+	json_kv_str(g, "state", exo_progress_name(p->state));
+	json_kv_int(g, "records", (long long)p->records);
+	json_kv_int(g, "pages", (long long)p->pages);
+	json_kv_int(g, "elapsed_ms", now - r->started_ms);
+	if (p->state == EXO_PROGRESS_QUEUED)
+		json_kv_int(g, "ahead", p->ahead);
+	if (p->state == EXO_PROGRESS_THROTTLED || p->state == EXO_PROGRESS_RETRYING) {
+		json_kv_int(g, "retry_in_ms", p->retry_in_ms);
+		if (p->attempt > 0) {
+			json_kv_int(g, "attempt", p->attempt);
+			json_kv_int(g, "attempts", p->attempts);
+		}
+	}
+	line_send(c, g);
+	r->progress_sent = 1;
+	r->progress_state = p->state;
+	r->progress_ahead = p->ahead;
+	r->progress_at = now;
+}
+
 static const struct exo_sink run_sink = {
 	.record = run_record,
 	.warning = run_warning,
 	.error = run_cmdlet_error,
 	.confirmation = run_confirmation,
 	.done = run_done,
+	.progress = run_progress,       /* for a request that asked (exo_request.progress) */
 };
 
 /* The peer's groups: its primary group from SO_PEERCRED and its user's supplementary groups. */
@@ -491,6 +557,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 {
 	const char *cmdlet = jtree_str(wr->root, "cmdlet");
 	yajl_val params = jtree_get(wr->root, "params");
+	yajl_val progress = jtree_get(wr->root, "progress");
 	struct request *r = c->req;
 	struct invoke iv;
 	struct exo_end end;
@@ -507,6 +574,10 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 	}
 	if (YAJL_IS_NULL(params))
 		params = NULL;
+	if (progress != NULL && !YAJL_IS_TRUE(progress) && !YAJL_IS_FALSE(progress)) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"progress\" must be true or false");
+		return;
+	}
 	if (!conn_allowed(c, "run", cmdlet, why, sizeof(why))) {
 		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
@@ -517,6 +588,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		return;
 	}
 	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", iv.rq.cmdlet);
+	iv.rq.progress = YAJL_IS_TRUE(progress);
 	rc = profile_run(r->profile, &iv.rq, &run_sink, c, &r->call, &end);
 	invoke_clear(&iv);
 	if (rc < 0) {
@@ -827,6 +899,7 @@ static void request_start(struct conn *c, const unsigned char *line, size_t len)
 	}
 	r->state = REQ_DISPATCHING;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	r->started_ms = clock_ms();
 	c->req = r;
 	c->s->busy++;
 	conn_set_state(c, CONN_BUSY);

@@ -23,6 +23,7 @@ struct conn;
 #define SERVER_LINGER_S 5               /* how long a refused client may take to close */
 #define SERVER_ACCEPT_PAUSE_MS 250      /* out of descriptors: not accepting for this long */
 #define SERVER_LOG_EVERY_S 10           /* repeated refusals are logged at most this often */
+#define SERVER_PROGRESS_INTERVAL_MS 250 /* a running request's progress lines, at most this often */
 
 struct server *server_new(struct event_base *base, const struct conf *conf,
 			  struct profile *profiles, struct http *http);

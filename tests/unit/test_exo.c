@@ -21,6 +21,7 @@
 #define MAX_XFERS 32
 #define MAX_WAITS 16
 #define MAX_SINKS 4
+#define MAX_REPORTS 32
 #define ORIGIN "https://exo.example"
 #define INVOKE ORIGIN "/adminapi/beta/contoso.example/InvokeCommand"
 #define NEXT(n) INVOKE "?$skiptoken=" #n
@@ -298,6 +299,9 @@ struct sink {
 	struct exo_end end;
 	enum exo_sink_status reply;     /* what record answers */
 	struct exo_call *call;
+	struct exo_progress reports[MAX_REPORTS];      /* progress, in order */
+	int nreports;
+	int report_inside;              /* a report came from inside exo_call_start or cancel */
 };
 
 static struct sink sinks[MAX_SINKS];
@@ -356,12 +360,24 @@ static void sink_done(void *arg, const struct exo_end *end)
 	s->call = NULL;         /* freed after this returns */
 }
 
+static void sink_progress(void *arg, const struct exo_progress *p)
+{
+	struct sink *s = arg;
+
+	assert_false(s->done);
+	assert_true(s->nreports < MAX_REPORTS);
+	s->report_inside |= in_exo_call;
+	s->reports[s->nreports++] = *p;
+}
+
+/* Progress reaches it only for a request that asks (exo_request.progress). */
 static const struct exo_sink sink_cbs = {
 	.record = sink_record,
 	.warning = sink_warning,
 	.error = sink_error,
 	.confirmation = sink_confirmation,
 	.done = sink_done,
+	.progress = sink_progress,
 };
 
 /* ---- fixture ---- */
@@ -1241,6 +1257,157 @@ static void test_warning_action(void **state)
 	assert_non_null(strstr(sinks[2].end.message, "Stop: There are more results"));
 }
 
+/* ---- progress ---- */
+
+static void start_progress(int i, const char *cmdlet)
+{
+	struct exo_end end;
+	int rc;
+
+	in_exo_call = 1;
+	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet, .progress = 1 },
+			    &sink_cbs, &sinks[i], &sinks[i].call, &end);
+	in_exo_call = 0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(sinks[i].nreports, 0);
+}
+
+/* The last transfer call i started. */
+static int xfer_of(int i)
+{
+	for (int k = nxfers - 1; k >= 0; k--)
+		if (xfers[k].arg == (void *)sinks[i].call)
+			return k;
+	fail_msg("call %d has no transfer", i);
+	return -1;
+}
+
+/* Takes report k of sink i, which must be there and in state st. */
+static const struct exo_progress *report(int i, int k, enum exo_progress_state st)
+{
+	const struct exo_progress *p;
+
+	assert_true(k < sinks[i].nreports);
+	p = &sinks[i].reports[k];
+	assert_int_equal(p->state, st);
+	assert_false(sinks[i].report_inside);
+	return p;
+}
+
+/* Sink i's last report is a wait: st, for retry_in_ms, as retry attempt (0: not a retry). */
+static void last_wait(int i, enum exo_progress_state st, long long retry_in_ms, int attempt)
+{
+	const struct exo_progress *p = report(i, sinks[i].nreports - 1, st);
+
+	assert_int_equal(p->retry_in_ms, retry_in_ms);
+	assert_int_equal(p->attempt, attempt);
+	assert_int_equal(p->attempts, attempt > 0 ? 4 : 0);
+}
+
+/* Queued calls hear how many are ahead of them, and again as the queue moves. */
+static void test_progress_queued(void **state)
+{
+	(void)state;
+	/* One slot: 0 runs, 1 and 2 wait. */
+	start(0, "Get-Mailbox");
+	start_progress(1, "Get-Mailbox");
+	start_progress(2, "Get-Mailbox");
+	fake_settle(fx->base);
+	assert_int_equal(nxfers, 1);
+	assert_int_equal(sinks[1].nreports, 1);
+	assert_int_equal(report(1, 0, EXO_PROGRESS_QUEUED)->ahead, 0);
+	assert_int_equal(sinks[2].nreports, 1);
+	assert_int_equal(report(2, 0, EXO_PROGRESS_QUEUED)->ahead, 1);
+	/* 0 ends: 1 runs, 2 moves up to the head. */
+	page(0, 200, "{\"value\":[]}");
+	fake_settle(fx->base);
+	assert_int_equal(nxfers, 2);
+	assert_int_equal(sinks[1].nreports, 2);
+	report(1, 1, EXO_PROGRESS_RUNNING);
+	assert_int_equal(sinks[2].nreports, 2);
+	assert_int_equal(report(2, 1, EXO_PROGRESS_QUEUED)->ahead, 0);
+	cancel(1);
+	fake_settle(fx->base);
+	report(2, 2, EXO_PROGRESS_RUNNING);
+	assert_int_equal(sinks[2].nreports, 3);
+	page(2, 200, "{\"value\":[{\"n\":1}]}");
+	assert_ok(2, 1);
+	/* The last page ends in done, not in another report. */
+	assert_int_equal(sinks[2].nreports, 3);
+	/* The call that did not ask heard nothing: its sink has no progress. */
+	assert_int_equal(sinks[0].nreports, 0);
+}
+
+/* A 429 on a read: throttled, with Retry-After and which retry of how many; then a 503: retrying. */
+static void test_progress_throttled_retry(void **state)
+{
+	const struct exo_progress *p;
+
+	(void)state;
+	start_progress(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	assert_int_equal(sinks[0].nreports, 1);
+	p = report(0, 0, EXO_PROGRESS_RUNNING);
+	assert_int_equal(p->records + p->pages, 0);
+	feed(0, 429, "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"later\"}}");
+	finish(0, 429, 8, NULL);
+	last_wait(0, EXO_PROGRESS_THROTTLED, 8000, 1);
+	/* Another call meanwhile waits out the profile's hold: throttled, not a retry of its own. */
+	fake_advance(fx->base, 3000);
+	start_progress(1, "Get-Mailbox");
+	fake_settle(fx->base);
+	last_wait(1, EXO_PROGRESS_THROTTLED, 5000, 0);
+	/* Retry-After passes: both run. */
+	fake_advance(fx->base, 5000);
+	assert_int_equal(nxfers, 3);
+	report(0, 2, EXO_PROGRESS_RUNNING);
+	report(1, 1, EXO_PROGRESS_RUNNING);
+	page(xfer_of(1), 200, "{\"value\":[]}");
+	assert_ok(1, 0);
+	/* A transient failure on the same page: retrying, the second retry. */
+	finish(xfer_of(0), 503, 0, NULL);
+	p = report(0, 3, EXO_PROGRESS_RETRYING);
+	assert_int_equal(p->attempt, 2);
+	assert_int_equal(p->attempts, 4);
+	assert_true(p->retry_in_ms > 0 && p->retry_in_ms <= 30000);
+	assert_int_equal(fake_next_timer_in(), p->retry_in_ms);
+	fake_advance(fx->base, p->retry_in_ms);
+	report(0, 4, EXO_PROGRESS_RUNNING);
+	page(3, 200, "{\"value\":[{\"n\":1}]}");
+	assert_ok(0, 1);
+	assert_int_equal(sinks[0].nreports, 5);
+}
+
+/* Waiting for a token is signing_in; every page ends in a report with the counts so far. */
+static void test_progress_pages(void **state)
+{
+	const struct exo_progress *p;
+
+	(void)state;
+	ft.valid = 0;
+	start_progress(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	report(0, 0, EXO_PROGRESS_SIGNING_IN);
+	token_give(2);
+	report(0, 1, EXO_PROGRESS_RUNNING);
+	page(0, 200, "{\"value\":[{\"n\":1},{\"n\":2}],\"@odata.nextLink\":\"" NEXT(2) "\"}");
+	p = report(0, 2, EXO_PROGRESS_RUNNING);
+	assert_int_equal(p->records, 2);
+	assert_int_equal(p->pages, 1);
+	/* A client behind on its reading: the page ends waiting for it, still running. */
+	sinks[0].reply = EXO_SINK_FULL;
+	page(1, 200, "{\"value\":[{\"n\":3}],\"@odata.nextLink\":\"" NEXT(3) "\"}");
+	p = report(0, 3, EXO_PROGRESS_RUNNING);
+	assert_int_equal(p->records, 3);
+	assert_int_equal(p->pages, 2);
+	sinks[0].reply = EXO_SINK_OK;
+	exo_call_resume(sinks[0].call);
+	report(0, 4, EXO_PROGRESS_RUNNING);
+	page(2, 200, "{\"value\":[]}");
+	assert_ok(0, 3);
+	assert_int_equal(sinks[0].nreports, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1279,6 +1446,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_time_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_action, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warning_action, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_queued, setup_one_slot, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_throttled_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_pages, setup, teardown),
 	};
 
 	log_set_level(LOG_ERR);

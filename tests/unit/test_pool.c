@@ -19,6 +19,8 @@ struct tjob {
 	int id;
 	int ran;
 	int expired;
+	int told;                       /* times ahead was called */
+	int ahead;                      /* what it said last */
 	struct pool_job *j;
 };
 
@@ -56,6 +58,17 @@ static void on_expire(void *arg)
 	note_inside();
 	t->expired++;
 	t->j = NULL;            /* the pool has freed it */
+}
+
+static void on_ahead(void *arg, int ahead)
+{
+	struct tjob *t = arg;
+
+	note_inside();
+	/* Only news: a place it was not told already. */
+	assert_true(t->told == 0 || ahead != t->ahead);
+	t->told++;
+	t->ahead = ahead;
 }
 
 static int setup(void **state)
@@ -409,6 +422,88 @@ static void test_run_that_leaves(void **state)
 	counts(0, 0);
 }
 
+static void watch(int i)
+{
+	fx->in_call = 1;
+	pool_watch(fx->jobs[i].j, on_ahead);
+	fx->in_call = 0;
+}
+
+/* A watched job hears its place in the queue from the loop, and again each time it moves up. */
+static void test_watch_ahead_counts_down(void **state)
+{
+	(void)state;
+	new_pool(1, 10, 60);
+	submit(0);
+	watch(0);               /* granted at once: it has no place to be told */
+	for (int i = 1; i <= 3; i++) {
+		submit(i);
+		watch(i);
+	}
+	submit(4);              /* not watched: never told */
+	assert_int_equal(fx->jobs[1].told + fx->jobs[2].told + fx->jobs[3].told, 0);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[0].told, 0);
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(fx->jobs[i].told, 1);
+		assert_int_equal(fx->jobs[i].ahead, i - 1);
+	}
+	/* A newcomer at the back moves nobody. */
+	submit(5);
+	watch(5);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[5].ahead, 4);
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(fx->jobs[i].told, 1);
+	/* The head is granted: everyone behind it moves up one, told once. */
+	leave(0);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[1].told, 1);  /* running now: no longer told */
+	assert_int_equal(fx->jobs[2].ahead, 0);
+	assert_int_equal(fx->jobs[3].ahead, 1);
+	assert_int_equal(fx->jobs[5].ahead, 3);
+	/* One in the middle leaves the queue: only those behind it move. */
+	leave(3);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[2].told, 2);
+	assert_int_equal(fx->jobs[5].told, 3);
+	assert_int_equal(fx->jobs[5].ahead, 2);
+	/* Several changes in one turn: told once, with where it ends up. */
+	leave(2);
+	leave(4);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[5].told, 4);
+	assert_int_equal(fx->jobs[5].ahead, 0);
+	leave(1);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[5].ran, 1);
+	assert_int_equal(fx->jobs[5].told, 4);
+	leave(5);
+	counts(0, 0);
+	assert_false(fx->called_inside);
+}
+
+/* Expired jobs move the others up too. */
+static void test_watch_after_expiry(void **state)
+{
+	(void)state;
+	new_pool(1, 10, 2);
+	submit(0);
+	submit(1);
+	fake_now += 1000;
+	submit(2);
+	watch(2);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[2].ahead, 1);
+	fake_advance(fx->base, 1000);
+	assert_int_equal(fx->jobs[1].expired, 1);
+	assert_int_equal(fx->jobs[2].told, 2);
+	assert_int_equal(fx->jobs[2].ahead, 0);
+	leave(2);
+	leave(0);
+	counts(0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +519,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_timeout_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raise_limit_grants_waiters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_that_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_ahead_counts_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_after_expiry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,6 +87,8 @@ struct fake_run {
 	int sent;                       /* records delivered */
 	int cancelled;
 	int resumes;
+	int paused;                     /* stopped on EXO_SINK_FULL: a resume goes on */
+	int progress;                   /* the request asked for progress */
 	int done;
 };
 
@@ -114,6 +116,7 @@ static void run_deliver(evutil_socket_t fd, short what, void *arg)
 
 		r->sent++;
 		if (st == EXO_SINK_FULL && r->p->stop_when_full) {
+			r->paused = 1;
 			leave();
 			return;         /* exo_call_resume brings it back */
 		}
@@ -169,7 +172,6 @@ int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 	struct fake_profile *fp = (struct fake_profile *)p;
 	struct fake_run *r;
 
-	(void)rq;
 	enter();
 	fp->runs++;
 	if (fp->mode == RUN_REFUSE) {
@@ -184,6 +186,7 @@ int __wrap_profile_run(struct profile *p, const struct exo_request *rq,
 	r->p = fp;
 	r->sink = sink;
 	r->arg = arg;
+	r->progress = rq->progress;
 	r->ev = event_new(base, -1, 0, run_deliver, r);
 	assert_non_null(r->ev);
 	*out = (struct exo_call *)r;
@@ -211,7 +214,11 @@ void __wrap_exo_call_resume(struct exo_call *c)
 
 	assert_false(r->cancelled || r->done);
 	r->resumes++;
-	event_active(r->ev, EV_TIMEOUT, 0);
+	/* Like exo.c: a call that is not paused has nothing to resume. */
+	if (r->paused) {
+		r->paused = 0;
+		event_active(r->ev, EV_TIMEOUT, 0);
+	}
 }
 
 struct profile *__wrap_profile_next(const struct profile *p)
@@ -1273,6 +1280,239 @@ static void test_pipelined_lines_not_half_sent(void **state)
 	}
 }
 
+/* ---- progress ---- */
+
+/* Run i reports where it stands, as exo.c would from the loop. */
+static void run_report(int i, enum exo_progress_state st, unsigned long long records, int ahead,
+		       long long retry_in_ms, int attempt)
+{
+	struct exo_progress p = {
+		.state = st,
+		.records = records,
+		.pages = records / 10,
+		.ahead = ahead,
+		.retry_in_ms = retry_in_ms,
+		.attempt = attempt,
+		.attempts = attempt > 0 ? 4 : 0,
+	};
+
+	assert_true(runs[i].progress);
+	enter();
+	runs[i].sink->progress(runs[i].arg, &p);
+	leave();
+	fake_settle(base);
+}
+
+static long long answer_int(const struct answer *a, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(a->root, path, yajl_t_number);
+
+	if (v == NULL)
+		fail_msg("no \"%s\" in the answer", key);
+	return YAJL_GET_INTEGER(v);
+}
+
+static int answer_has(const struct answer *a, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return yajl_tree_get(a->root, path, yajl_t_any) != NULL;
+}
+
+/* The next answer is a progress line of request id in state st, elapsed_ms as given. */
+static void expect_progress(struct client *cl, struct answer *a, const char *st,
+			    long long elapsed_ms)
+{
+	static const char *state_path[] = { "state", NULL };
+
+	answer_next(cl, a);
+	assert_string_equal(a->type, "progress");
+	assert_string_equal(YAJL_GET_STRING(a->id), "r");
+	assert_string_equal(YAJL_GET_STRING(yajl_tree_get(a->root, state_path, yajl_t_string)), st);
+	assert_int_equal(answer_int(a, "elapsed_ms"), elapsed_ms);
+}
+
+/* The next n answers are records. */
+static void expect_records(struct client *cl, int n)
+{
+	struct answer a;
+
+	for (int i = 0; i < n; i++) {
+		answer_next(cl, &a);
+		assert_string_equal(a.type, "record");
+		yajl_tree_free(a.root);
+	}
+}
+
+/* "progress" is a JSON boolean; only true asks the run for progress. */
+static void test_progress_only_when_asked(void **state)
+{
+	static const char *const bad[] = { "1", "\"true\"", "null", "{}", "[true]" };
+	struct client *cl = client_open(0, user_uid(0));
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		char line[128];
+
+		snprintf(line, sizeof(line),
+			 "{\"id\":\"b\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\",\"progress\":%s}\n",
+			 bad[k]);
+		client_send_str(cl, line);
+		fake_settle(base);
+		expect_error(cl, "BadRequest", "b");
+	}
+	assert_int_equal(profiles[0].runs, 0);
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\"}\n");
+	fake_settle(base);
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\",\"progress\":false}\n");
+	fake_settle(base);
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\",\"progress\":true}\n");
+	fake_settle(base);
+	assert_int_equal(nruns, 3);
+	assert_false(runs[0].progress);
+	assert_false(runs[1].progress);
+	assert_true(runs[2].progress);
+	/* The answers themselves: records and done, three times over, and nothing else. */
+	for (int k = 0; k < 3; k++) {
+		expect_records(cl, 3);
+		expect_done(cl, "r");
+	}
+	expect_nothing(cl);
+}
+
+/* Queued: each new place is a line; running: a page at most every SERVER_PROGRESS_INTERVAL_MS. */
+static void test_progress_lines(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+	struct answer a;
+
+	(void)state;
+	profiles[0].mode = RUN_HOLD;
+	profiles[0].records = 2;
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\",\"progress\":true}\n");
+	fake_settle(base);
+	run_report(0, EXO_PROGRESS_QUEUED, 0, 3, 0, 0);
+	expect_progress(cl, &a, "queued", 0);
+	assert_int_equal(answer_int(&a, "ahead"), 3);
+	assert_int_equal(answer_int(&a, "records"), 0);
+	assert_int_equal(answer_int(&a, "pages"), 0);
+	assert_false(answer_has(&a, "retry_in_ms") || answer_has(&a, "attempt"));
+	yajl_tree_free(a.root);
+	/* The same place again is no news. */
+	run_report(0, EXO_PROGRESS_QUEUED, 0, 3, 0, 0);
+	expect_nothing(cl);
+	for (int ahead = 2; ahead >= 0; ahead--) {
+		fake_now += 1000;
+		run_report(0, EXO_PROGRESS_QUEUED, 0, ahead, 0, 0);
+		expect_progress(cl, &a, "queued", 1000LL * (3 - ahead));
+		assert_int_equal(answer_int(&a, "ahead"), ahead);
+		yajl_tree_free(a.root);
+	}
+	/* Running: the state change at once, then pages no closer than the interval. */
+	fake_now += 10;
+	run_report(0, EXO_PROGRESS_RUNNING, 0, 0, 0, 0);
+	expect_progress(cl, &a, "running", 3010);
+	assert_false(answer_has(&a, "ahead"));
+	yajl_tree_free(a.root);
+	fake_now += SERVER_PROGRESS_INTERVAL_MS - 1;
+	run_report(0, EXO_PROGRESS_RUNNING, 10, 0, 0, 0);
+	expect_nothing(cl);
+	fake_now += 1;
+	run_report(0, EXO_PROGRESS_RUNNING, 20, 0, 0, 0);
+	expect_progress(cl, &a, "running", 3010 + SERVER_PROGRESS_INTERVAL_MS);
+	assert_int_equal(answer_int(&a, "records"), 20);
+	assert_int_equal(answer_int(&a, "pages"), 2);
+	yajl_tree_free(a.root);
+	/* A wait is news at once, each new one too, with its retry fields. */
+	fake_now += 1;
+	run_report(0, EXO_PROGRESS_THROTTLED, 20, 0, 7900, 2);
+	expect_progress(cl, &a, "throttled", 3011 + SERVER_PROGRESS_INTERVAL_MS);
+	assert_int_equal(answer_int(&a, "retry_in_ms"), 7900);
+	assert_int_equal(answer_int(&a, "attempt"), 2);
+	assert_int_equal(answer_int(&a, "attempts"), 4);
+	yajl_tree_free(a.root);
+	run_report(0, EXO_PROGRESS_THROTTLED, 20, 0, 3000, 0);
+	expect_progress(cl, &a, "throttled", 3011 + SERVER_PROGRESS_INTERVAL_MS);
+	assert_int_equal(answer_int(&a, "retry_in_ms"), 3000);
+	assert_false(answer_has(&a, "attempt") || answer_has(&a, "attempts"));
+	yajl_tree_free(a.root);
+	run_report(0, EXO_PROGRESS_RUNNING, 20, 0, 0, 0);
+	expect_progress(cl, &a, "running", 3011 + SERVER_PROGRESS_INTERVAL_MS);
+	yajl_tree_free(a.root);
+	run_report(0, EXO_PROGRESS_RETRYING, 20, 0, 1500, 1);
+	expect_progress(cl, &a, "retrying", 3011 + SERVER_PROGRESS_INTERVAL_MS);
+	assert_int_equal(answer_int(&a, "retry_in_ms"), 1500);
+	assert_int_equal(answer_int(&a, "attempt"), 1);
+	yajl_tree_free(a.root);
+	run_report(0, EXO_PROGRESS_SIGNING_IN, 20, 0, 0, 0);
+	expect_progress(cl, &a, "signing_in", 3011 + SERVER_PROGRESS_INTERVAL_MS);
+	assert_false(answer_has(&a, "retry_in_ms"));
+	yajl_tree_free(a.root);
+	run_report(0, EXO_PROGRESS_SIGNING_IN, 20, 0, 0, 0);
+	expect_nothing(cl);
+	/* Then the records and the terminal line, as always. */
+	run_release(0);
+	fake_settle(base);
+	expect_records(cl, 2);
+	expect_done(cl, "r");
+	expect_nothing(cl);
+}
+
+/* A client with more than the low water unread gets no progress line; news waits until it reads. */
+static void test_progress_dropped_over_low_water(void **state)
+{
+	static const char rec[] = "{\"Name\":\"a mailbox with a name\"}";
+	struct client *cl = client_open(0, user_uid(0));
+	struct answer a;
+	int records = 0, progress = 0, done = 0;
+	char *line;
+
+	(void)state;
+	profiles[0].mode = RUN_HOLD;
+	profiles[0].records = 0;
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\",\"progress\":true}\n");
+	fake_settle(base);
+	/*
+	 * Records the client does not read, up to the high water: more than
+	 * the pipe holds and the low water together stay in exod.
+	 */
+	do
+		records++;
+	while (runs[0].sink->record(runs[0].arg, rec, sizeof(rec) - 1) == EXO_SINK_OK);
+	assert_true(fcntl(cl->from_server, F_GETPIPE_SZ) < SERVER_HIGH_WATER - SERVER_LOW_WATER);
+	run_report(0, EXO_PROGRESS_RUNNING, (unsigned long long)records, 0, 0, 0);
+	run_report(0, EXO_PROGRESS_THROTTLED, (unsigned long long)records, 0, 5000, 1);
+	run_report(0, EXO_PROGRESS_RUNNING, (unsigned long long)records, 0, 0, 0);
+	/* The client reads everything; the next news is sent. */
+	for (int turns = 0; turns < 100; turns++) {
+		fake_settle(base);
+		client_pump(cl);
+	}
+	run_report(0, EXO_PROGRESS_RUNNING, (unsigned long long)records, 0, 0, 0);
+	run_release(0);
+	fake_settle(base);
+	client_pump(cl);
+	while ((line = client_line(cl)) != NULL) {
+		answer_parse(line, &a);
+		assert_false(done);
+		if (strcmp(a.type, "record") == 0) {
+			assert_int_equal(progress, 0);  /* nothing among the records */
+			records--;
+		} else if (strcmp(a.type, "progress") == 0) {
+			assert_int_equal(records, 0);
+			progress++;
+		} else {
+			assert_string_equal(a.type, "done");
+			done = 1;
+		}
+		yajl_tree_free(a.root);
+	}
+	assert_int_equal(records, 0);
+	assert_int_equal(progress, 1);
+	assert_true(done);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1296,6 +1536,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_close_while_run_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_after_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_lines_not_half_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_only_when_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_dropped_over_low_water, setup, teardown),
 	};
 
 	/* A client that has gone must not kill the test with SIGPIPE (exod ignores it too). */
