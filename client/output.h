@@ -15,6 +15,7 @@
 #define OUTPUT_TABLE_MAX_BUFFER 1000    /* rows held back to size table columns */
 #define OUTPUT_TABLE_MAX_COLUMNS 6      /* columns a table picks by itself */
 #define OUTPUT_TABLE_MAX_CELL 1024      /* bytes of one table cell kept */
+#define OUTPUT_TABLE_KEEP_WIDTH 16      /* columns are squeezed to this before any is dropped */
 #define OUTPUT_TABLE_MIN_WIDTH 6        /* a column is not squeezed below this */
 #define OUTPUT_LIST_MIN_VALUE 20        /* a list value wraps at no fewer columns */
 #define OUTPUT_SELECT_MAX_FIELDS 128    /* names in one --select */

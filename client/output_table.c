@@ -80,28 +80,40 @@ static size_t output_table_total(const struct output *o)
 	return total;
 }
 
-/* Squeezes the widest columns first, then drops columns off the right. */
-static void output_table_fit(struct output *o)
+/* Narrows the widest columns, one column at a time, while the table is too wide. */
+static void output_table_squeeze(struct output *o, size_t *total, size_t floor)
 {
-	size_t width = (size_t)o->width, total = output_table_total(o);
-
-	while (total > width) {
+	while (*total > (size_t)o->width) {
 		size_t widest = 0;
 
 		for (size_t c = 1; c < o->nshown; c++)
 			if (o->widths[c] > o->widths[widest])
 				widest = c;
-		if (o->widths[widest] <= OUTPUT_TABLE_MIN_WIDTH)
-			break;
+		if (o->widths[widest] <= floor)
+			return;
 		o->widths[widest]--;
-		total--;
+		(*total)--;
 	}
-	while (total > width && o->nshown > 1) {
+}
+
+/*
+ * Squeezes wide columns to a readable width, then drops columns off the
+ * right (as Format-Table does) while the rest would have to give up more
+ * than half a column for them, and only then squeezes what is left.
+ */
+static void output_table_fit(struct output *o)
+{
+	size_t total = output_table_total(o);
+
+	output_table_squeeze(o, &total, OUTPUT_TABLE_KEEP_WIDTH);
+	while (total > (size_t)o->width && o->nshown > 1 &&
+	       total - (size_t)o->width > o->widths[o->nshown - 1] / 2) {
 		o->nshown--;
 		total -= o->widths[o->nshown] + OUTPUT_TABLE_SEP;
 	}
-	if (total > width)
-		o->widths[0] = width;
+	output_table_squeeze(o, &total, OUTPUT_TABLE_MIN_WIDTH);
+	if (total > (size_t)o->width)
+		o->widths[0] = (size_t)o->width;
 }
 
 /* The header: the column names cleaned like cells, since record keys come from the network too. */
