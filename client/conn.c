@@ -2,10 +2,12 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,6 +23,38 @@ struct conn {
 	size_t start;           /* first byte not yet handed out */
 	size_t end;             /* one past the last byte read */
 };
+
+/*
+ * Why connect() failed, with what to do about it.  A refusal names the
+ * socket's group: being added to it is how an administrator lets one in.
+ */
+static void conn_open_error(const char *path, int e, char *err, size_t errlen)
+{
+	struct stat st;
+	struct group gr, *found = NULL;
+	char buf[4096];
+	char gid[16];
+	const char *group = gid;
+
+	if (e != EACCES || stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot reach exod at %s: %s (%s)", path, strerror(e),
+			 e == EACCES ? "a directory on its path is closed to you"
+				     : "is it running? try 'systemctl start exod', or check -s and "
+				       "$EXOD_SOCKET");
+		return;
+	}
+	snprintf(gid, sizeof(gid), "%u", (unsigned)st.st_gid);
+	if (getgrgid_r(st.st_gid, &gr, buf, sizeof(buf), &found) == 0 && found != NULL)
+		group = gr.gr_name;
+	if ((st.st_mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP))
+		snprintf(err, errlen, "cannot reach exod at %s: %s (the socket is mode %04o, group "
+			 "%s: an administrator can add you to group %s)", path, strerror(e),
+			 (unsigned)(st.st_mode & 07777), group, group);
+	else
+		snprintf(err, errlen, "cannot reach exod at %s: %s (the socket is mode %04o, group "
+			 "%s: only its owner may connect)", path, strerror(e),
+			 (unsigned)(st.st_mode & 07777), group);
+}
 
 struct conn *conn_open(const char *path, char *err, size_t errlen)
 {
@@ -38,8 +72,7 @@ struct conn *conn_open(const char *path, char *err, size_t errlen)
 	}
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errlen, "cannot reach exod at %s: %s (is it running? try "
-			 "'systemctl start exod', or check -s and $EXOD_SOCKET)", path, strerror(errno));
+		conn_open_error(path, errno, err, errlen);
 		conn_close(c);
 		return NULL;
 	}
