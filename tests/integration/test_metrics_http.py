@@ -4,11 +4,10 @@ import select
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
-from conftest import EXOD, START_TIMEOUT, Exod, profile_text
+from conftest import EXOD, START_TIMEOUT, Exod, profile_text, wait_for
 
 MAX_CONNS = 4                   # METRICS_HTTP_MAX_CONNS in daemon/metrics_http.h
 MAX_HEADERS = 8192              # METRICS_HTTP_MAX_HEADERS
@@ -37,15 +36,6 @@ def fetch(port, path="/metrics", method="GET", data=None):
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
-
-
-def wait_for(cond, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def names(text):
