@@ -4,6 +4,7 @@ import select
 import signal
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -11,6 +12,7 @@ from conftest import EXOD, START_TIMEOUT, Exod, profile_text, wait_for
 
 MAX_CONNS = 4                   # METRICS_HTTP_MAX_CONNS in daemon/metrics_http.h
 MAX_HEADERS = 8192              # METRICS_HTTP_MAX_HEADERS
+IDLE_S, DEADLINE_S = 10, 30     # METRICS_HTTP_TIMEOUT_S, METRICS_HTTP_DEADLINE_S
 
 
 def free_port():
@@ -147,6 +149,36 @@ def test_a_few_connections_at_once(exod_factory, fake, creds):
     finally:
         for s in idle:
             s.close()
+    assert fetch(port)[0] == 200
+
+
+def test_idle_and_trickling_clients_are_cut(exod_factory, fake, creds):
+    port = free_port()
+    start(exod_factory, fake, creds, str(port))
+    t0 = time.monotonic()
+    idle = socket.create_connection(("127.0.0.1", port))
+    trickle = socket.create_connection(("127.0.0.1", port))
+    trickle.sendall(b"GET /metrics HTTP/1.1\r\n")
+    closed = {}
+    # A byte every 2 s keeps the idle timeout away from trickle; its deadline still comes.
+    while len(closed) < 2:
+        assert time.monotonic() - t0 < DEADLINE_S + 60, "not cut: %s" % closed
+        if trickle not in closed:
+            try:
+                trickle.sendall(b"X")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        open_ = [sock for sock in (idle, trickle) if sock not in closed]
+        for sock in select.select(open_, [], [], 2)[0]:
+            try:
+                assert sock.recv(100) == b"", "an answer to a request never finished"
+            except ConnectionResetError:
+                pass
+            closed[sock] = time.monotonic() - t0
+    assert IDLE_S - 1 <= closed[idle] < DEADLINE_S - 1, closed[idle]
+    assert closed[trickle] >= DEADLINE_S - 1, closed[trickle]
+    idle.close()
+    trickle.close()
     assert fetch(port)[0] == 200
 
 
