@@ -1,5 +1,6 @@
 """metrics_listen: GET /metrics over loopback HTTP, for Prometheus."""
 
+import os
 import select
 import signal
 import socket
@@ -7,6 +8,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+
+import pytest
 
 from conftest import EXOD, START_TIMEOUT, Exod, profile_text, wait_for
 
@@ -27,6 +30,14 @@ def held_port():
     s.bind(("127.0.0.1", 0))
     s.listen(1)
     return s.getsockname()[1], s
+
+
+def ipv6():
+    try:
+        socket.socket(socket.AF_INET6).close()
+        return True
+    except OSError:
+        return False
 
 
 def fetch(port, path="/metrics", method="GET", data=None):
@@ -182,6 +193,31 @@ def test_idle_and_trickling_clients_are_cut(exod_factory, fake, creds):
     assert fetch(port)[0] == 200
 
 
+def test_running_out_of_descriptors_pauses_the_listener(exod_factory, fake, creds):
+    if os.environ.get("EXOD_VALGRIND"):
+        pytest.skip("valgrind needs descriptors of its own")
+    port = free_port()
+    e = exod_factory("metrics_listen = %d\n" % port + profile_text("contoso", fake, creds))
+    e.logf = open(e.log, "ab")
+    e.proc = subprocess.Popen(["prlimit", "--nofile=40:40", EXOD, "-c", e.conf],
+                              stdout=e.logf, stderr=e.logf)
+    e.wait_ready()
+    clients = []
+    for _ in range(80):                 # every descriptor exod has, and more in the backlog
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(e.socket)
+        clients.append(c)
+    late = socket.create_connection(("127.0.0.1", port), timeout=30)
+    late.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    wait_for(lambda: "metrics on 127.0.0.1:%d: cannot accept: Too many open files" % port
+             in e.log_text(), "the listener to give up for a moment")
+    for c in clients:
+        c.close()
+    assert late.makefile("rb").readline().startswith(b"HTTP/1.1 200")
+    late.close()
+    assert e.log_text().count("cannot accept: Too many open files") < 20
+
+
 def test_reload_moves_the_listener(exod_factory, fake, creds):
     a, b = free_port(), free_port()
     e = start(exod_factory, fake, creds, str(a))
@@ -212,11 +248,14 @@ def test_reload_moves_the_listener(exod_factory, fake, creds):
     finally:
         holder.close()
 
-    # The same port on a wider address: the old listener is let go of first.
-    relisten("0.0.0.0:%d" % b)
-    wait_for(lambda: "serving metrics on http://0.0.0.0:%d" % b in e.log_text(), "0.0.0.0")
-    assert serves(b)
-    assert "not a loopback address" in e.log_text()
+    # An address that overlaps the old one on the same port (as 0.0.0.0 would; tests stay on
+    # loopback): the old listener is let go of first.
+    if ipv6():
+        relisten("[::ffff:127.0.0.1]:%d" % b)
+        wait_for(lambda: "serving metrics on http://[::ffff:127.0.0.1]:%d" % b in e.log_text(),
+                 "the v4-mapped address")
+        assert serves(b)
+    assert "not a loopback address" not in e.log_text()
 
     relisten(None)
     wait_for(lambda: "no longer serving metrics" in e.log_text(), "metrics off")
