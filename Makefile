@@ -9,6 +9,7 @@
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz/README.md)
 #   make fuzz-replay  the fuzz corpora and regressions, once, no mutation (part of check)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make uninstall  the same PREFIX and DESTDIR: removes what install put there
 #   make units      the systemd units with their paths filled in, in build/ (for systemd-analyze)
 
 PREFIX    ?= /usr/local
@@ -56,7 +57,8 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check unit golden integration demo asan valgrind bench install units clean lint FORCE \
+.PHONY: all deps check unit golden integration demo asan valgrind bench install uninstall units \
+	clean lint FORCE \
 	fuzz fuzz-replay fuzz-build fuzz-merge fuzz-bins catalogue-check
 .DELETE_ON_ERROR:
 
@@ -207,6 +209,24 @@ install: all units
 	-[ -n "$(DESTDIR)" ] || chgrp exod $(SYSCONFDIR)/exod/exod.conf
 	install -m 0644 $(BUILD)/exod.service $(DESTDIR)$(UNITDIR)/exod.service
 	install -m 0644 $(BUILD)/exod.socket $(DESTDIR)$(UNITDIR)/exod.socket
+
+# What install put there. exod.conf goes only while it is still the shipped sample (an edited
+# one is the administrator's: kept, and said so), and $(SYSCONFDIR)/exod only when that empties
+# it. Left alone, as install did not make them: the exod user and group, the state directory
+# systemd made, the units' enablement (systemctl disable --now exod.socket exod.service first),
+# and the shared directories (bin, man, ...) install -d may have created.
+INSTALLED := $(SBINDIR)/exod $(BINDIR)/exoctl $(MANDIR)/man1/exoctl.1 $(MANDIR)/man5/exod.conf.5 \
+	     $(MANDIR)/man8/exod.8 $(BASHCOMPDIR)/exoctl $(ZSHCOMPDIR)/_exoctl \
+	     $(SYSUSERSDIR)/exod.conf $(UNITDIR)/exod.service $(UNITDIR)/exod.socket
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@conf=$(DESTDIR)$(SYSCONFDIR)/exod/exod.conf; \
+	if [ -e "$$conf" ] && ! cmp -s conf/exod.conf "$$conf"; then \
+		echo "uninstall: keeping $$conf: it is not the shipped sample"; \
+	else rm -f "$$conf"; fi
+	@if [ -d $(DESTDIR)$(SYSCONFDIR)/exod ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/exod; fi
 
 clean:
 	rm -rf build build-asan $(FUZZ_BUILD)

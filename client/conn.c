@@ -25,28 +25,40 @@ struct conn {
 	size_t end;             /* one past the last byte read */
 };
 
-/* Why connect() failed, said so that the reader knows what to do next. */
-static void conn_explain(const char *path, int error, char *err, size_t errlen)
+/*
+ * Why connect() failed, with what to do about it.  A refusal names the
+ * socket's group: being added to it is how an administrator lets one in.
+ */
+static void conn_open_error(const char *path, int e, char *err, size_t errlen)
 {
 	struct stat st;
-	const struct group *gr;
+	struct group gr, *found = NULL;
+	char buf[4096];
+	char gid[16];
+	const char *group = gid;
 
-	if ((error == EACCES || error == EPERM) && stat(path, &st) == 0) {
-		gr = getgrgid(st.st_gid);
-		snprintf(err, errlen, "permission denied on %s (mode %04o, group %s): exod is "
-			 "running, but this user may not use it; ask an administrator to add you to "
-			 "group %s (see ACCESS in exoctl(1))", path, (unsigned)(st.st_mode & 07777),
-			 gr != NULL ? gr->gr_name : "?", gr != NULL ? gr->gr_name : "of the socket");
-	} else if (error == EACCES || error == EPERM) {
-		snprintf(err, errlen, "permission denied on %s: a directory on the way is closed "
-			 "to this user (see ACCESS in exoctl(1))", path);
-	} else if (error == ENOENT || error == ECONNREFUSED) {
-		snprintf(err, errlen, "cannot reach exod at %s: %s (is it running? try "
-			 "'systemctl start exod.socket', or check --socket and $EXOD_SOCKET)", path,
-			 strerror(error));
-	} else {
-		snprintf(err, errlen, "cannot reach exod at %s: %s", path, strerror(error));
+	if (e != EACCES && e != EPERM) {
+		snprintf(err, errlen, "cannot reach exod at %s: %s%s", path, strerror(e),
+			 e == ENOENT || e == ECONNREFUSED ? " (is it running? try 'systemctl start "
+			 "exod.socket', or check --socket and $EXOD_SOCKET)" : "");
+		return;
 	}
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "permission denied on %s: a directory on its path is closed to "
+			 "you (see ACCESS in exoctl(1))", path);
+		return;
+	}
+	snprintf(gid, sizeof(gid), "%u", (unsigned)st.st_gid);
+	if (getgrgid_r(st.st_gid, &gr, buf, sizeof(buf), &found) == 0 && found != NULL)
+		group = gr.gr_name;
+	if ((st.st_mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP))
+		snprintf(err, errlen, "permission denied on %s (mode %04o, group %s): exod runs, "
+			 "but not for you; an administrator can add you to group %s (see ACCESS in "
+			 "exoctl(1))", path, (unsigned)(st.st_mode & 07777), group, group);
+	else
+		snprintf(err, errlen, "permission denied on %s (mode %04o, group %s): only its "
+			 "owner may connect (see ACCESS in exoctl(1))", path,
+			 (unsigned)(st.st_mode & 07777), group);
 }
 
 struct conn *conn_open(const char *path, char *err, size_t errlen)
@@ -65,7 +77,7 @@ struct conn *conn_open(const char *path, char *err, size_t errlen)
 	}
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		conn_explain(path, errno, err, errlen);
+		conn_open_error(path, errno, err, errlen);
 		conn_close(c);
 		return NULL;
 	}

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 /* A key, its value, spacing and an inline comment. */
@@ -22,6 +24,9 @@
 #define CONF_SOCKET_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 #define CONF_THUMBPRINT_HEX 40          /* SHA-1 */
 #define CONF_UTF8_BOM "\xef\xbb\xbf"
+#define CONF_LISTEN_LOOPBACK "127.0.0.1"   /* metrics_listen given as a bare port */
+#define CONF_LISTEN_MAX (INET6_ADDRSTRLEN + sizeof("[]:65535"))
+#define CONF_PORT_MAX 65535
 
 #define CONF_DEF_SOCKET_MODE 0660
 #define CONF_DEF_MAX_CLIENTS 1024
@@ -524,6 +529,63 @@ static int conf_parse_http_url(const struct conf_key *k, const char *val, void *
 	return conf_store_str(field, val, why, whylen);
 }
 
+/*
+ * "ADDRESS:PORT" or "[IPv6]:PORT" into the address (without brackets) and
+ * the port's text; 1 for IPv6.  No name lookups: what exod binds to is
+ * what the file says, whatever DNS says at start-up.
+ */
+static int conf_split_listen(const char *val, char *host, size_t hostlen, const char **port)
+{
+	const char *colon = strrchr(val, ':');
+	const char *start = val;
+	size_t n;
+	int v6 = val[0] == '[';
+
+	if (colon == NULL)
+		return -1;
+	if (v6) {
+		start = val + 1;
+		if (colon == start || colon[-1] != ']')
+			return -1;
+		n = (size_t)(colon - 1 - start);
+	} else {
+		/* An unbracketed IPv6 address has colons of its own: ambiguous with the port. */
+		if (strchr(val, ':') != colon)
+			return -1;
+		n = (size_t)(colon - start);
+	}
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, start, n);
+	host[n] = '\0';
+	*port = colon + 1;
+	return v6;
+}
+
+/* metrics_listen: a bare PORT is 127.0.0.1:PORT; stored in the form of conf.h. */
+static int conf_parse_listen(const struct conf_key *k, const char *val, void *field,
+			     char *why, size_t whylen)
+{
+	char host[INET6_ADDRSTRLEN] = CONF_LISTEN_LOOPBACK;
+	char norm[CONF_LISTEN_MAX];
+	struct in6_addr addr;
+	const char *port = val;
+	int v6 = 0;
+	long n;
+
+	(void)k;
+	if (val[strspn(val, "0123456789")] != '\0')
+		v6 = conf_split_listen(val, host, sizeof(host), &port);
+	if (v6 < 0 || conf_parse_number(port, 10, &n) != 0 || n < 1 || n > CONF_PORT_MAX ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, host, &addr) != 1) {
+		snprintf(why, whylen, "must be ADDRESS:PORT, [IPv6]:PORT or a PORT alone (on %s): "
+			 "a numeric address and a port from 1 to %d", CONF_LISTEN_LOOPBACK, CONF_PORT_MAX);
+		return -1;
+	}
+	snprintf(norm, sizeof(norm), v6 ? "[%s]:%ld" : "%s:%ld", host, n);
+	return conf_store_str(field, norm, why, whylen);
+}
+
 /* ---- key tables ---- */
 
 #define XK(n, fn, st, lo, hi) { #n, fn, offsetof(struct conf, n), lo, hi, st, M_ALL }
@@ -540,6 +602,7 @@ static const struct conf_key conf_exod_keys[] = {
 	XK(reserved_clients, conf_parse_int, STORE_INT, 0, 100000),
 	XK(client_timeout, conf_parse_int, STORE_INT, 1, 3600),
 	XK(send_timeout, conf_parse_int, STORE_INT, 0, 86400),
+	XK(metrics_listen, conf_parse_listen, STORE_STR, 0, 0),
 };
 
 static const struct conf_key conf_profile_keys[] = {

@@ -102,6 +102,7 @@ struct conf {
 	int reserved_clients;           /* of max_clients, kept for root and exod's user; default 16 */
 	int client_timeout;             /* seconds a half-sent request line may wait, default 30 */
 	int send_timeout;               /* seconds answers may wait unread, 0 = forever; default 600 */
+	char *metrics_listen;           /* "ADDRESS:PORT" or "[IPv6]:PORT" for GET /metrics; NULL: off */
 	int nprofiles;
 	struct conf_profile *profiles;
 	int nroles;

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "daemon/cache.h"
 #include "daemon/http.h"
+#include "daemon/metrics_http.h"
 #include "daemon/profile.h"
 #include "daemon/server.h"
 
@@ -38,6 +39,7 @@ struct daemon {
 	struct http *http;
 	struct profile *profiles;
 	struct server *server;
+	struct metrics_http *metrics;   /* GET /metrics (metrics_listen), or NULL */
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain_timer, *watchdog;
 	int draining_ticks;
@@ -175,6 +177,11 @@ static int main_profile_same(const struct daemon *d, const struct conf *nc,
 	       conf_roles_equal(d->conf, nc, np->name);
 }
 
+static char *main_prometheus(void *server)
+{
+	return server_prometheus(server);
+}
+
 static void main_reload(struct daemon *d)
 {
 	struct conf *nc = NULL;
@@ -212,6 +219,9 @@ static void main_reload(struct daemon *d)
 			goto failed;
 		main_append(&fresh, p);
 	}
+	if (metrics_http_set(&d->metrics, d->base, nc->metrics_listen, main_prometheus, d->server,
+			     err, sizeof(err)) < 0)
+		goto failed;
 	/* Now the new list, in file order: kept profiles move over, the rest retire. */
 	{
 		struct main_list list = { NULL, NULL };
@@ -366,10 +376,24 @@ static int main_listen(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* metrics_listen: a port that cannot be had is a start-up error, as the socket is. */
+static int main_metrics(struct daemon *d, char *err, size_t errlen)
+{
+	if (d->conf->metrics_listen == NULL)
+		return 0;
+	d->metrics = metrics_http_new(d->base, d->conf->metrics_listen, main_prometheus, d->server,
+				      err, errlen);
+	if (d->metrics == NULL)
+		return -1;
+	log_info("serving metrics on http://%s%s", d->conf->metrics_listen, METRICS_HTTP_PATH);
+	return 0;
+}
+
 static void main_cleanup(struct daemon *d)
 {
 	struct profile *p;
 
+	metrics_http_free(d->metrics);
 	server_free(d->server);
 	while ((p = d->profiles) != NULL) {
 		d->profiles = profile_next(p);
@@ -468,7 +492,7 @@ int main(int argc, char **argv)
 		log_err("cannot set up the server");
 		goto out;
 	}
-	if (main_listen(&d, err, sizeof(err)) < 0) {
+	if (main_listen(&d, err, sizeof(err)) < 0 || main_metrics(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
 	}

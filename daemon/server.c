@@ -628,35 +628,52 @@ static void fill_pong(struct conn *c, yajl_gen g)
 	json_kv_str(g, "version", EXOD_VERSION);
 }
 
-/* The daemon's counters and those of the profiles the peer may see; *n of them. */
-static struct metrics_profile *server_metrics(struct conn *c, struct metrics_daemon *d, size_t *n)
+/* The daemon's counters and those of the profiles the peer may see (c NULL: all); *n of them. */
+static struct metrics_profile *server_metrics(struct server *s, struct conn *c,
+					      struct metrics_daemon *d, size_t *n)
 {
 	struct metrics_profile *ps;
 	struct http_stats hs;
 	size_t count = 0;
 
-	http_get_stats(c->s->http, &hs);
-	d->clients = c->s->nconns;
-	d->busy = c->s->busy;
+	http_get_stats(s->http, &hs);
+	d->clients = s->nconns;
+	d->busy = s->busy;
 	d->http_transfers = hs.transfers;
 	d->http_connects = hs.connects;
-	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+	for (struct profile *p = s->profiles; p != NULL; p = profile_next(p))
 		count++;
 	ps = calloc(count > 0 ? count : 1, sizeof(*ps));
 	*n = 0;
 	if (ps == NULL)
 		return NULL;
-	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
-		if (conn_sees(c, p))
+	for (struct profile *p = s->profiles; p != NULL; p = profile_next(p))
+		if (c == NULL || conn_sees(c, p))
 			profile_metrics(p, &ps[(*n)++]);
 	return ps;
+}
+
+static char *server_prometheus_for(struct server *s, struct conn *c)
+{
+	struct metrics_daemon d;
+	size_t n;
+	struct metrics_profile *ps = server_metrics(s, c, &d, &n);
+	char *text = ps != NULL ? metrics_prometheus(&d, ps, n) : NULL;
+
+	free(ps);
+	return text;
+}
+
+char *server_prometheus(struct server *s)
+{
+	return server_prometheus_for(s, NULL);
 }
 
 static void fill_metrics(struct conn *c, yajl_gen g)
 {
 	struct metrics_daemon d;
 	size_t n;
-	struct metrics_profile *ps = server_metrics(c, &d, &n);
+	struct metrics_profile *ps = server_metrics(c->s, c, &d, &n);
 
 	metrics_json(g, &d, ps, n);
 	free(ps);
@@ -664,14 +681,10 @@ static void fill_metrics(struct conn *c, yajl_gen g)
 
 static void fill_prometheus(struct conn *c, yajl_gen g)
 {
-	struct metrics_daemon d;
-	size_t n;
-	struct metrics_profile *ps = server_metrics(c, &d, &n);
-	char *text = ps != NULL ? metrics_prometheus(&d, ps, n) : NULL;
+	char *text = server_prometheus_for(c->s, c);
 
 	json_kv_str(g, "text", text != NULL ? text : "");
 	free(text);
-	free(ps);
 }
 
 static void op_ping(struct conn *c, const struct wire_request *wr)

@@ -38,6 +38,8 @@ void server_set_conf(struct server *s, const struct conf *conf, struct profile *
 void server_drain(struct server *s);
 /* Requests still running. */
 int server_busy(const struct server *s);
+/* The Prometheus text with every profile in it (for metrics_listen); malloc'd, or NULL. */
+char *server_prometheus(struct server *s);
 
 /*
  * Serves a client that reads from rfd and writes to wfd (the same

@@ -169,3 +169,13 @@ def exod_factory(tmp_path_factory):
 def exod(exod_factory, fake, creds):
     """exod with one certificate profile, 'contoso', against the fake."""
     return exod_factory(profile_text("contoso", fake, creds)).start()
+
+
+def wait_for(cond, what, timeout=30):
+    """Polls cond() until it is true; fails naming what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)

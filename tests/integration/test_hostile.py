@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import EXOD, profile_text, read_answer
+from conftest import EXOD, profile_text, read_answer, wait_for
 
 SLOW = bool(os.environ.get("EXOD_VALGRIND") or os.environ.get("EXOD_SANITIZED"))
 PYTHON = "/usr/bin/python3"
@@ -27,15 +27,6 @@ def start(exod_factory, fake, creds, exod_keys="", **keys):
 
 def status(e, sock=None):
     return e.request({"op": "status"}, sock)[-1]["profiles"][0]
-
-
-def wait_for(cond, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def read_lines(s, n):

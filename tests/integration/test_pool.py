@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from conftest import profile_text
+from conftest import profile_text, wait_for
 
 
 def start(exod_factory, fake, creds, **keys):
@@ -14,15 +14,6 @@ def start(exod_factory, fake, creds, **keys):
 
 def status(e):
     return e.request({"op": "status"})[-1]["profiles"][0]
-
-
-def wait_for(cond, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def send_run(e, cmdlet="Get-Mailbox", params=None, rid=None):

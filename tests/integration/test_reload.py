@@ -2,22 +2,12 @@
 
 import json
 import signal
-import time
 
-from conftest import profile_text
+from conftest import profile_text, wait_for
 
 
 def statuses(e):
     return {p["name"]: p for p in e.request({"op": "status"})[-1]["profiles"]}
-
-
-def wait_for(cond, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def rewrite(e, profiles_text):

@@ -107,3 +107,39 @@ def test_verify_accepts_both_units(units):
                 os.path.join(units, "exod.socket"), cwd=units)
     assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", (
         "systemd-analyze verify:\n" + r.stdout + r.stderr)
+
+
+def test_sandbox_lets_exod_serve_metrics_on_loopback(units):
+    # metrics_listen: exod binds a TCP port itself, and Prometheus on the host must reach it.
+    d = directives(os.path.join(units, "exod.service"))
+    families = " ".join(d.get(("Service", "RestrictAddressFamilies"), [])).split()
+    assert "AF_INET" in families and "AF_INET6" in families, families
+    assert d.get(("Service", "PrivateNetwork"), ["no"])[-1] in ("no", "false", "0", "off"), (
+        "a private network would hide the listener from the host's loopback")
+    deny = " ".join(d.get(("Service", "IPAddressDeny"), []))
+    allow = " ".join(d.get(("Service", "IPAddressAllow"), []))
+    assert not deny or "localhost" in allow or "127.0.0.1" in allow, (deny, allow)
+    assert not d.get(("Service", "SocketBindDeny")), "exod must be able to bind metrics_listen"
+    syscalls = " ".join(d.get(("Service", "SystemCallFilter"), []))
+    assert "@system-service" in syscalls and "@network-io" not in syscalls.split("~", 1)[-1]
+
+
+def test_documented_socket_drop_in_verifies(units, tmp_path):
+    # README "Giving users access": the exod.socket drop-in it shows, as systemctl edit writes it.
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    section = readme.split("## Giving users access", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```ini\n(.*?)```", section, re.S)
+    drop_in = [b for b in blocks if b.lstrip().startswith("[Socket]")]
+    assert drop_in, "no [Socket] drop-in in README's Giving users access"
+    d = tmp_path / "units"
+    shutil.copytree(units, d)
+    (d / "exod.socket.d").mkdir()
+    (d / "exod.socket.d" / "override.conf").write_text(drop_in[0])
+    r = analyze("verify", "--man=no", str(d / "exod.service"), str(d / "exod.socket"), cwd=str(d))
+    assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", (
+        "systemd-analyze verify:\n" + r.stdout + r.stderr)
+    socket = directives(str(d / "exod.socket"))
+    socket.update(directives(str(d / "exod.socket.d" / "override.conf")))
+    assert socket[("Socket", "SocketMode")][-1] == "0660"
+    assert socket[("Socket", "SocketGroup")][-1] != "exod", "the example should change the group"

@@ -252,6 +252,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->reserved_clients, 16);
 	assert_int_equal(c->client_timeout, 30);
 	assert_int_equal(c->send_timeout, 600);
+	assert_null(c->metrics_listen);
 	assert_int_equal(c->nprofiles, 1);
 	assert_string_equal(p->name, "only");
 	assert_int_equal(p->environment, CONF_ENV_O365_DEFAULT);
@@ -296,6 +297,37 @@ static void test_values(void **state)
 	c = load_ok("[exod]\nlog_level = error\n[profile a]\nauth = device\norganization = contoso.onmicrosoft.com\n");
 	assert_int_equal(c->log_level, LOG_ERR);
 	conf_free(c);
+}
+
+/* metrics_listen: each accepted form and what conf.c stores for it. */
+static void test_metrics_listen(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "9100", "127.0.0.1:9100" },
+		{ "09100", "127.0.0.1:9100" },
+		{ "1", "127.0.0.1:1" },
+		{ "65535", "127.0.0.1:65535" },
+		{ "127.0.0.1:9100", "127.0.0.1:9100" },
+		{ "0.0.0.0:9100", "0.0.0.0:9100" },
+		{ "192.0.2.7:80", "192.0.2.7:80" },
+		{ "[::1]:9100", "[::1]:9100" },
+		{ "[::]:9100", "[::]:9100" },
+		{ "[2001:db8::7]:9100", "[2001:db8::7]:9100" },
+		{ "[::ffff:127.0.0.1]:9100", "[::ffff:127.0.0.1]:9100" },
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c;
+
+		snprintf(text, sizeof(text), "[exod]\nmetrics_listen = %s ; comment\n"
+			 "[profile a]\nauth = device\norganization = c.example\n", cases[i][0]);
+		c = load_ok(text);
+		assert_non_null(c->metrics_listen);
+		assert_string_equal(c->metrics_listen, cases[i][1]);
+		conf_free(c);
+	}
 }
 
 static void test_crlf(void **state)
@@ -429,6 +461,26 @@ static const struct error_case error_cases[] = {
 	{ "[exod]\nsocket_mode = 0800\n", "exod.conf:2: socket_mode: must be an octal mode between 0000 and 0777" },
 	{ "[exod]\nsocket_mode = 01000\n", "exod.conf:2: socket_mode: must be an octal mode" },
 	{ "[exod]\nsocket_mode = -0600\n", "exod.conf:2: socket_mode: must be an octal mode" },
+	{ "[exod]\nmetrics_listen = localhost:9100\n[profile a]\nauth = device\n",
+	  "exod.conf:2: metrics_listen: must be ADDRESS:PORT, [IPv6]:PORT or a PORT alone (on 127.0.0.1)" },
+	{ "[exod]\nmetrics_listen = 0\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 65536\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.1\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.1:\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = :9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.1:9100x\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.1:-1\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.1:+80\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 127.0.0.256:9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = ::1:9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = [::1]\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = [::1]9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = [127.0.0.1]:9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = []:9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = [fe80::1%eth0]:9100\n", "exod.conf:2: metrics_listen: must be ADDRESS:PORT" },
+	{ "[exod]\nmetrics_listen = 9100\nmetrics_listen = 9101\n", "exod.conf:3: metrics_listen: duplicate key" },
+	{ "[profile a]\nauth = device\nmetrics_listen = 9100\n",
+	  "exod.conf:3: metrics_listen: unknown key in [profile a]" },
 	{ "[exod]\nlog_level = verbose\n",
 	  "exod.conf:2: log_level: must be one of error, warning, notice, info, debug" },
 	{ "[exod]\nsocket = run/exod.sock\n", "exod.conf:2: socket: must be an absolute path" },
@@ -829,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_long_lines),
