@@ -11,10 +11,12 @@
 
 /* The options and commands exoctl has, for completion; keep in step with exoctl.c. */
 static const char *const discover_options[] = {
-	"--socket", "--profile", "--output", "--quiet", "--help", "--version", NULL,
+	"--socket", "--profile", "--output", "--select", "--query", "--slurp", "--quiet",
+	"--no-progress", "--help", "--version", NULL,
 };
 static const char *const discover_commands[] = {
-	"run", "status", "ping", "login", "logout", "refresh", "metrics", "cmdlets", "help", NULL,
+	"run", "status", "ping", "check", "login", "logout", "refresh", "metrics", "cmdlets", "help",
+	NULL,
 };
 static const char *const discover_formats[] = {
 	"table", "list", "json", "ndjson", "csv", "tsv", "yaml", NULL,
@@ -257,15 +259,27 @@ static int discover_takes_value(const char *w)
 {
 	return strcmp(w, "-s") == 0 || strcmp(w, "-p") == 0 || strcmp(w, "-o") == 0 ||
 	       strcmp(w, "--socket") == 0 || strcmp(w, "--profile") == 0 ||
-	       strcmp(w, "--output") == 0;
+	       strcmp(w, "--output") == 0 || strcmp(w, "--select") == 0 ||
+	       strcmp(w, "--query") == 0;
 }
 
-static void discover_after_command(FILE *out, int n, char *const words[], int cmd)
+static void discover_option_value(FILE *out, const char *opt, const char *cur,
+				  discover_profiles_fn profiles, void *arg);
+
+/* exoctl's long options are valid after the command too, values and all. */
+static void discover_after_command(FILE *out, int n, char *const words[], int cmd,
+				   discover_profiles_fn profiles, void *arg)
 {
 	const char *cur = words[n - 1];
 	const char *command = words[cmd];
 	int argi = n - 1 - cmd;         /* the word's place after the command, from 1 */
 
+	if (argi > 1 && strncmp(words[n - 2], "--", 2) == 0 && discover_takes_value(words[n - 2])) {
+		discover_option_value(out, words[n - 2], cur, profiles, arg);
+		return;
+	}
+	if (strncmp(cur, "--", 2) == 0)
+		discover_list(out, discover_options, cur);
 	if (strcmp(command, "run") == 0 || strcmp(command, "help") == 0) {
 		if (argi == 1)
 			discover_cmdlet_names(out, cur);
@@ -279,6 +293,10 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 		discover_list(out, opts, cur);
 	} else if (strcmp(command, "metrics") == 0) {
 		static const char *const opts[] = { "--prometheus", NULL };
+
+		discover_list(out, opts, cur);
+	} else if (strcmp(command, "check") == 0) {
+		static const char *const opts[] = { "--token-warning", "--token-critical", NULL };
 
 		discover_list(out, opts, cur);
 	}
@@ -320,5 +338,5 @@ void discover_complete(FILE *out, int n, char *const words[], discover_profiles_
 			discover_list(out, discover_commands, cur);
 		return;
 	}
-	discover_after_command(out, n, words, i);
+	discover_after_command(out, n, words, i, profiles, arg);
 }
