@@ -104,7 +104,7 @@ static const char exoctl_options_help[] =
 	"  -o, --output FORMAT   table, list, json, ndjson, csv, tsv or yaml\n"
 	"      --select A,B      only these fields, in this order\n"
 	"      --query JQ        a jq expression applied to each record (--slurp: to the whole result)\n"
-	"  -q, --quiet           no warnings, and no confirmation lines from login and logout\n"
+	"  -q, --quiet           no warnings, no progress line, no confirmations (pong, signed in)\n"
 	"      --no-progress     no live progress line on a terminal\n"
 	"  -h, --help            help (exoctl COMMAND --help, exoctl help CMDLET)\n"
 	"  -V, --version         exoctl's version\n"
