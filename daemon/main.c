@@ -51,15 +51,76 @@ static unsigned long long main_monotonic_usec(void)
 	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
 }
 
-static void usage(FILE *out)
+static void main_usage(void)
 {
-	fprintf(out,
-		"usage: exod [-c FILE] [-t] [-d] [-V]\n"
-		"  -c FILE  configuration file (default %s)\n"
-		"  -t       check the configuration and credentials, then exit\n"
-		"  -d       log at debug level\n"
-		"  -V       print the version and exit\n",
-		CONF_DEFAULT_PATH);
+	printf("usage: exod [-c FILE] [-t] [-d]\n"
+	       "Keeps signed-in Exchange Online sessions and serves them on a Unix socket.\n"
+	       "\n"
+	       "  -c, --config FILE  the configuration (default %s)\n"
+	       "  -t, --check        check the configuration and load the credentials, then exit\n"
+	       "  -d, --debug        log at debug level, whatever log_level says\n"
+	       "  -h, --help         print this help and exit\n"
+	       "  -V, --version      print the version and exit\n"
+	       "\n"
+	       "Signals: SIGHUP reloads the configuration, SIGTERM drains and stops.\n"
+	       "See exod(8) and exod.conf(5).\n",
+	       CONF_DEFAULT_PATH);
+}
+
+/* What was wrong has been said (by getopt, or the caller); the exit status of a usage error. */
+static int main_usage_error(void)
+{
+	fputs("Try 'exod --help'.\n", stderr);
+	return 2;
+}
+
+/* Leaves the options in *path, *check_only and *debug; -1 to go on, else the exit status. */
+static int main_options(int argc, char **argv, const char **path, int *check_only, int *debug)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	opterr = 0;     /* said here, as "exod:" rather than as argv[0] */
+	while ((opt = getopt_long(argc, argv, ":c:tdhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*path = optarg;
+			break;
+		case 't':
+			*check_only = 1;
+			break;
+		case 'd':
+			*debug = 1;
+			break;
+		case 'h':
+			main_usage();
+			return fflush(stdout) == 0 ? 0 : 1;
+		case 'V':
+			printf("exod %s\n", EXOD_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
+		case ':':
+			fprintf(stderr, "exod: %s needs an argument\n", argv[optind - 1]);
+			return main_usage_error();
+		default:
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, "exod: bad option '%s'\n", argv[optind - 1]);
+			else
+				fprintf(stderr, "exod: unknown option '-%c'\n", optopt);
+			return main_usage_error();
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "exod: unexpected argument '%s'\n", argv[optind]);
+		return main_usage_error();
+	}
+	return -1;
 }
 
 static void main_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -406,34 +467,11 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	const char *path = CONF_DEFAULT_PATH;
 	char err[1024];
-	int check_only = 0, debug = 0, opt, rc = 1;
+	int check_only = 0, debug = 0, rc;
 
-	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check_only = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'V':
-			printf("exod %s\n", EXOD_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if ((rc = main_options(argc, argv, &path, &check_only, &debug)) >= 0)
+		return rc;
+	rc = 1;
 	/* Tokens and keys live in this process: keep them out of core dumps and ptrace. */
 	prctl(PR_SET_DUMPABLE, 0);
 	d.conf_path = path;
