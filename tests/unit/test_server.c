@@ -146,10 +146,10 @@ enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, cons
 int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
 			   const char *cmdlet, char *why, size_t whylen);
 void __wrap_profile_observe(struct profile *p, double ms);
-int __wrap_profile_login(struct profile *p, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
 void __wrap_profile_login_detach(struct profile *p);
-void __wrap_profile_logout(struct profile *p);
+void __wrap_profile_logout(struct profile *p, char *msg, size_t msglen);
 void __wrap_profile_refresh(struct profile *p);
 struct token_wait *__wrap_profile_wait(struct profile *p, token_cb cb, void *arg);
 void __wrap_profile_wait_cancel(struct token_wait *w);
@@ -272,10 +272,11 @@ void __wrap_profile_observe(struct profile *p, double ms)
 	(void)ms;
 }
 
-int __wrap_profile_login(struct profile *p, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
 {
 	(void)p;
+	(void)method;
 	(void)password;
 	(void)progress;
 	(void)progress_arg;
@@ -288,9 +289,9 @@ void __wrap_profile_login_detach(struct profile *p)
 	(void)p;
 }
 
-void __wrap_profile_logout(struct profile *p)
+void __wrap_profile_logout(struct profile *p, char *msg, size_t msglen)
 {
-	(void)p;
+	snprintf(msg, msglen, "fake: forgot the token of %s", ((struct fake_profile *)p)->name);
 }
 
 void __wrap_profile_refresh(struct profile *p)
