@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -409,6 +412,26 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The commands exod suggests name exod.conf's socket: say so when systemd passed another. */
+static void main_check_passed_socket(const struct daemon *d, int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	char path[sizeof(sun.sun_path) + 1];
+	size_t n;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 || sun.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || sun.sun_path[0] == '\0')
+		return;         /* not a Unix socket with a path: nothing to compare */
+	n = strnlen(sun.sun_path, sizeof(sun.sun_path));
+	memcpy(path, sun.sun_path, n);
+	path[n] = '\0';
+	if (strcmp(path, d->conf->socket) != 0)
+		log_warn("systemd passed the socket %s, but %s has socket = %s: the commands exod "
+			 "suggests name the latter", path, d->conf_path, d->conf->socket);
+}
+
 static int main_listen(struct daemon *d, char *err, size_t errlen)
 {
 	int n = sd_listen_fds(1);
@@ -419,6 +442,7 @@ static int main_listen(struct daemon *d, char *err, size_t errlen)
 	}
 	if (n == 1) {
 		log_info("serving the socket systemd passed");
+		main_check_passed_socket(d, SD_LISTEN_FDS_START);
 		return server_adopt(d->server, SD_LISTEN_FDS_START, err, errlen);
 	}
 	if (server_listen(d->server, err, errlen) < 0)
