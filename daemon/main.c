@@ -44,6 +44,7 @@ struct daemon {
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain_timer, *watchdog;
 	int draining_ticks;
+	char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* "": exod.conf's */
 };
 
 static unsigned long long main_monotonic_usec(void)
@@ -212,6 +213,15 @@ static struct profile *main_take_profile(struct profile **list, const char *name
 	return NULL;
 }
 
+/* Every profile's messages name the socket exod listens on. */
+static void main_tell_profiles(const struct daemon *d, struct conf *c)
+{
+	if (d->listen_path[0] == '\0')
+		return;
+	for (struct conf_profile *cp = c->profiles; cp != NULL; cp = cp->next)
+		cp->socket = d->listen_path;
+}
+
 /* A list of profiles being built in file order. */
 struct main_list {
 	struct profile *first, *last;
@@ -256,6 +266,7 @@ static void main_reload(struct daemon *d)
 	}
 	if (conf_load(d->conf_path, &nc, err, sizeof(err)) < 0)
 		goto failed;
+	main_tell_profiles(d, nc);
 	if (strcmp(nc->socket, d->conf->socket) != 0 || strcmp(nc->state_dir, d->conf->state_dir) != 0 ||
 	    nc->socket_mode != d->conf->socket_mode) {
 		snprintf(err, sizeof(err), "socket, socket_mode and state_dir take a restart to change");
@@ -412,24 +423,26 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* The commands exod suggests name exod.conf's socket: say so when systemd passed another. */
-static void main_check_passed_socket(const struct daemon *d, int fd)
+/*
+ * The commands exod suggests name the socket clients reach it on: the one
+ * systemd passed (when it has a path), else exod.conf's.
+ */
+static void main_passed_path(struct daemon *d, int fd)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
-	char path[sizeof(sun.sun_path) + 1];
 	size_t n;
 
 	memset(&sun, 0, sizeof(sun));
 	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 || sun.sun_family != AF_UNIX ||
 	    len <= offsetof(struct sockaddr_un, sun_path) || sun.sun_path[0] == '\0')
-		return;         /* not a Unix socket with a path: nothing to compare */
+		return;         /* no path (abstract, or not a Unix socket): exod.conf's it is */
 	n = strnlen(sun.sun_path, sizeof(sun.sun_path));
-	memcpy(path, sun.sun_path, n);
-	path[n] = '\0';
-	if (strcmp(path, d->conf->socket) != 0)
-		log_warn("systemd passed the socket %s, but %s has socket = %s: the commands exod "
-			 "suggests name the latter", path, d->conf_path, d->conf->socket);
+	memcpy(d->listen_path, sun.sun_path, n);
+	d->listen_path[n] = '\0';
+	if (strcmp(d->listen_path, d->conf->socket) != 0)
+		log_warn("systemd passed the socket %s, but %s has socket = %s", d->listen_path,
+			 d->conf_path, d->conf->socket);
 }
 
 static int main_listen(struct daemon *d, char *err, size_t errlen)
@@ -442,7 +455,8 @@ static int main_listen(struct daemon *d, char *err, size_t errlen)
 	}
 	if (n == 1) {
 		log_info("serving the socket systemd passed");
-		main_check_passed_socket(d, SD_LISTEN_FDS_START);
+		main_passed_path(d, SD_LISTEN_FDS_START);
+		main_tell_profiles(d, d->conf);
 		return server_adopt(d->server, SD_LISTEN_FDS_START, err, errlen);
 	}
 	if (server_listen(d->server, err, errlen) < 0)
