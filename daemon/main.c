@@ -280,8 +280,12 @@ static void main_reload(struct daemon *d)
 		for (const struct profile *q = old; q != NULL; q = profile_next(q))
 			if (strcmp(profile_name(q), np->name) == 0 && main_profile_same(d, nc, q, np))
 				same = q;
-		if (same != NULL)
+		/* Kept warm or not, the file must pass what exod -t would check. */
+		if (same != NULL) {
+			if (profile_check_paths(np, err, sizeof(err)) < 0)
+				goto failed;
 			continue;
+		}
 		p = profile_new(d->base, d->http, np, nc->roles, nc->state_dir, err, sizeof(err));
 		if (p == NULL)
 			goto failed;

@@ -40,12 +40,7 @@ static int profile_check_path(void *arg, const char *key, const char *path,
 	return -1;
 }
 
-/*
- * Every file the profile names opens, or the error names the file, line
- * and key of exod.conf, as any other error in it would; what is in the
- * files is for the loaders to judge.
- */
-static int profile_check_paths(const struct conf_profile *conf, char *err, size_t errlen)
+int profile_check_paths(const struct conf_profile *conf, char *err, size_t errlen)
 {
 	struct profile_path_check pc = { conf, err, errlen };
 

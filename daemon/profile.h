@@ -28,6 +28,13 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const struct conf_role *roles,
 			    const char *state_dir, char *err, size_t errlen);
 void profile_free(struct profile *p);
+/*
+ * Whether every file and directory the settings name (for their auth
+ * method) opens: else -1, with an error naming the file, line and key of
+ * exod.conf, as any other error in it would.  What is in the files is for
+ * the loaders to judge.  profile_new does this first.
+ */
+int profile_check_paths(const struct conf_profile *conf, char *err, size_t errlen);
 /* Profiles form a list in file order. */
 struct profile *profile_next(const struct profile *p);
 void profile_set_next(struct profile *p, struct profile *next);

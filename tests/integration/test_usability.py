@@ -460,3 +460,17 @@ def test_missing_file_at_start_and_at_reload(exod_factory, fake, creds, tmp_path
         e.conf, line_of(e.conf, "certificate_file"), missing)
     assert "reload failed, keeping the running configuration: " + where in e.log_text()
     assert run(e)["type"] == "done"
+
+
+def test_a_file_gone_under_an_unchanged_profile_fails_the_reload(exod_factory, fake, creds, tmp_path):
+    pfx = str(tmp_path / "app.pfx")
+    shutil.copy(creds["pfx"], pfx)
+    e = exod_factory(profile_text("contoso", fake, creds, certificate_file=pfx)).start()
+    assert run(e)["type"] == "done"
+    os.unlink(pfx)
+    # Nothing of the profile changed, but exod -t would refuse the file: so does the reload.
+    reload(e, lambda t: t.replace("log_level = debug", "log_level = info"))
+    where = "%s:%d: certificate_file: %s: No such file or directory" % (
+        e.conf, line_of(e.conf, "certificate_file"), pfx)
+    assert "reload failed, keeping the running configuration: " + where in e.log_text()
+    assert run(e)["type"] == "done"         # the warm session goes on
