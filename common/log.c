@@ -41,8 +41,10 @@ int log_to_journal(void)
 	struct stat st;
 	int used = 0;
 
-	if (env == NULL || sscanf(env, "%llu:%llu%n", &dev, &ino, &used) != 2 ||
-	    env[used] != '\0' || fstat(STDERR_FILENO, &st) < 0)
+	/* Digits, a colon, digits: sscanf alone would take blanks and signs. */
+	if (env == NULL || env[strspn(env, "0123456789:")] != '\0' ||
+	    sscanf(env, "%llu:%llu%n", &dev, &ino, &used) != 2 || env[used] != '\0' ||
+	    fstat(STDERR_FILENO, &st) < 0)
 		return 0;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }

@@ -801,7 +801,7 @@ static struct profile *conn_default_profile(struct conn *c, int *usable)
 }
 
 /* text, then the profiles the peer may use and how to pick one (how); never any other profile. */
-static void profile_list_message(struct conn *c, const char *text, const char *how, char *msg,
+static void conn_profiles_message(struct conn *c, const char *text, const char *how, char *msg,
 				 size_t len)
 {
 	size_t off = (size_t)snprintf(msg, len, "%s", text);
@@ -834,7 +834,7 @@ static void request_fail_listing(struct conn *c, enum wire_error e, const char *
 	yajl_gen g = line_open(c->req->id, "error");
 
 	if (g != NULL) {
-		profile_list_message(c, text, how, msg, sizeof(msg));
+		conn_profiles_message(c, text, how, msg, sizeof(msg));
 		json_str(g, "error");
 		yajl_gen_map_open(g);
 		json_kv_str(g, "code", wire_error_code(e));
