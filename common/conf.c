@@ -19,6 +19,7 @@
 /* A key, its value, spacing and an inline comment. */
 #define CONF_LINE_MAX (CONF_VALUE_MAX + 256)
 #define CONF_WHY_MAX 256                /* bytes in one reason */
+#define CONF_ERR_MAX 1024               /* bytes of a loader's message conf_key_error takes */
 #define CONF_TENANT_MAX 253             /* a DNS name */
 #define CONF_ACCOUNT_MAX 256            /* a user or group name in an access list */
 #define CONF_SOCKET_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -63,6 +64,13 @@ struct conf_key;
 typedef int (*conf_parse_fn)(const struct conf_key *k, const char *val, void *field,
 			     char *why, size_t whylen);
 
+/* What a value names, for the checks made once it is loaded (conf_profile_each_path). */
+enum conf_names {
+	NAMES_VALUE,
+	NAMES_FILE,
+	NAMES_DIR,
+};
+
 struct conf_key {
 	const char *name;
 	conf_parse_fn parse;
@@ -70,6 +78,7 @@ struct conf_key {
 	long min, max;
 	enum conf_store store;
 	unsigned methods;               /* auth methods that use the key; 0: all */
+	enum conf_names names;
 };
 
 enum conf_section {
@@ -92,6 +101,7 @@ struct conf_parse {
 	struct conf_role **role_tail;
 	int sec_line;
 	uint64_t seen;                  /* keys set in the current section */
+	int exod_line[CONF_MAX_KEYS];   /* where each [exod] key was set */
 	int exod_seen;
 	int done;
 	int failed;
@@ -133,6 +143,8 @@ static const char *const conf_tenant_aliases[] = {
 };
 
 /* ---- value parsers ---- */
+
+static int conf_name_valid(const char *name);
 
 static int conf_store_str(void *field, const char *val, char *why, size_t whylen)
 {
@@ -423,6 +435,19 @@ static int conf_parse_list(const struct conf_key *k, const char *val, void *fiel
 	return conf_store_str(field, val, why, whylen);
 }
 
+/* A profile's name, as in [profile NAME]; that it is configured is checked once all are read. */
+static int conf_parse_name(const struct conf_key *k, const char *val, void *field,
+			   char *why, size_t whylen)
+{
+	(void)k;
+	if (!conf_name_valid(val)) {
+		snprintf(why, whylen, "must be a profile name (1 to %d of A-Z a-z 0-9 _ . -)",
+			 CONF_NAME_MAX);
+		return -1;
+	}
+	return conf_store_str(field, val, why, whylen);
+}
+
 /*
  * Cmdlet globs: Verb-Noun with * and ? (fnmatch, case-insensitive), e.g.
  * "Get-*, Set-Mailbox".  No brackets: a cmdlet name never needs them.
@@ -588,9 +613,11 @@ static int conf_parse_listen(const struct conf_key *k, const char *val, void *fi
 
 /* ---- key tables ---- */
 
-#define XK(n, fn, st, lo, hi) { #n, fn, offsetof(struct conf, n), lo, hi, st, M_ALL }
-#define PK(n, fn, st, lo, hi, m) { #n, fn, offsetof(struct conf_profile, n), lo, hi, st, m }
+#define XK(n, fn, st, lo, hi) { #n, fn, offsetof(struct conf, n), lo, hi, st, M_ALL, NAMES_VALUE }
+#define PKN(n, fn, st, lo, hi, m, nm) { #n, fn, offsetof(struct conf_profile, n), lo, hi, st, m, nm }
+#define PK(n, fn, st, lo, hi, m) PKN(n, fn, st, lo, hi, m, NAMES_VALUE)
 #define PS(n, fn, m) PK(n, fn, STORE_STR, 0, 0, m)
+#define PF(n, fn, m) PKN(n, fn, STORE_STR, 0, 0, m, NAMES_FILE)
 
 static const struct conf_key conf_exod_keys[] = {
 	XK(socket, conf_parse_socket, STORE_STR, 0, 0),
@@ -603,6 +630,7 @@ static const struct conf_key conf_exod_keys[] = {
 	XK(client_timeout, conf_parse_int, STORE_INT, 1, 3600),
 	XK(send_timeout, conf_parse_int, STORE_INT, 0, 86400),
 	XK(metrics_listen, conf_parse_listen, STORE_STR, 0, 0),
+	XK(default_profile, conf_parse_name, STORE_STR, 0, 0),
 };
 
 static const struct conf_key conf_profile_keys[] = {
@@ -610,24 +638,24 @@ static const struct conf_key conf_profile_keys[] = {
 	PK(environment, conf_parse_env, STORE_ENV, 0, 0, M_ALL),
 	PK(auth, conf_parse_auth, STORE_AUTH, 0, 0, M_ALL),
 	PS(app_id, conf_parse_guid, M_CERT | M_SECRET | M_DEVICE | M_PASSWORD),
-	PS(certificate_file, conf_parse_secret_path, M_CERT),
-	PS(certificate_key_file, conf_parse_secret_path, M_CERT),
-	PS(certificate_password_file, conf_parse_secret_path, M_CERT),
+	PF(certificate_file, conf_parse_secret_path, M_CERT),
+	PF(certificate_key_file, conf_parse_secret_path, M_CERT),
+	PF(certificate_password_file, conf_parse_secret_path, M_CERT),
 	PS(certificate_thumbprint, conf_parse_thumbprint, M_CERT),
-	PS(certificate_store, conf_parse_path, M_CERT),
+	PKN(certificate_store, conf_parse_path, STORE_STR, 0, 0, M_CERT, NAMES_DIR),
 	PK(assertion_algorithm, conf_parse_alg, STORE_ALG, 0, 0, M_CERT),
-	PS(client_secret_file, conf_parse_secret_path, M_SECRET),
+	PF(client_secret_file, conf_parse_secret_path, M_SECRET),
 	PS(user_principal_name, conf_parse_upn, M_DEVICE | M_PASSWORD | M_TOKEN),
-	PS(password_file, conf_parse_secret_path, M_PASSWORD),
+	PF(password_file, conf_parse_secret_path, M_PASSWORD),
 	PS(managed_identity_client_id, conf_parse_guid, M_MI),
 	PS(managed_identity_object_id, conf_parse_guid, M_MI),
 	PS(managed_identity_resource_id, conf_parse_resource_id, M_MI),
 	PS(managed_identity_endpoint, conf_parse_http_url, M_MI),
-	PS(access_token_file, conf_parse_secret_path, M_TOKEN),
+	PF(access_token_file, conf_parse_secret_path, M_TOKEN),
 	PS(delegated_organization, conf_parse_tenant, M_ALL),
 	PS(connection_uri, conf_parse_https_url, M_ALL),
 	PS(authority_uri, conf_parse_https_url, M_CERT | M_SECRET | M_DEVICE | M_PASSWORD),
-	PS(ca_file, conf_parse_path, M_ALL),
+	PF(ca_file, conf_parse_path, M_ALL),
 	PS(proxy, conf_parse_http_url, M_ALL),
 	PK(page_size, conf_parse_int, STORE_INT, 1, 1000, M_ALL),
 	PK(max_pages, conf_parse_int, STORE_INT, 1, 1000000, M_ALL),
@@ -643,7 +671,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PS(cmdlets, conf_parse_globs, M_ALL),
 };
 
-#define RK(n, fn) { #n, fn, offsetof(struct conf_role, n), 0, 0, STORE_STR, M_ALL }
+#define RK(n, fn) { #n, fn, offsetof(struct conf_role, n), 0, 0, STORE_STR, M_ALL, NAMES_VALUE }
 
 static const struct conf_key conf_role_keys[] = {
 	RK(users, conf_parse_list),
@@ -653,6 +681,8 @@ static const struct conf_key conf_role_keys[] = {
 };
 
 _Static_assert(NELEM(conf_profile_keys) <= 64, "seen mask is 64 bits");
+_Static_assert(NELEM(conf_profile_keys) <= CONF_MAX_KEYS, "key_line has a slot for each key");
+_Static_assert(NELEM(conf_exod_keys) <= CONF_MAX_KEYS, "exod_line has a slot for each key");
 
 static const struct conf_key *conf_key_find(const struct conf_key *keys, size_t n,
 					    const char *name, size_t *index)
@@ -867,8 +897,6 @@ static int conf_check_profile(struct conf_parse *p, struct conf_profile *pr)
 
 /* ---- roles ---- */
 
-static int conf_name_valid(const char *name);
-
 static void conf_role_free(struct conf_role *r)
 {
 	for (size_t i = 0; i < NELEM(conf_role_keys); i++)
@@ -1006,6 +1034,8 @@ static int conf_profile_open(struct conf_parse *p, const char *name)
 		conf_fail(p, "out of memory");
 		return -1;
 	}
+	pr->source = p->conf->path;
+	pr->line = p->lineno;
 	*p->tail = pr;
 	p->tail = &pr->next;
 	p->conf->nprofiles++;
@@ -1219,6 +1249,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return 0;
 	}
 	p->seen |= (uint64_t)1 << i;
+	if (p->sec == SEC_PROFILE)
+		p->prof->key_line[i] = p->lineno;
+	else if (p->sec == SEC_EXOD)
+		p->exod_line[i] = p->lineno;
 	val = p->long_value != NULL ? conf_trim_value(p->long_value) : value;
 	if (*val == '\0') {
 		conf_fail(p, "%s: empty value", name);
@@ -1265,6 +1299,23 @@ static struct conf *conf_new(const char *path)
 	return c;
 }
 
+/* default_profile names a profile of the file; every profile learns the socket, for its hints. */
+static int conf_finish(struct conf_parse *p)
+{
+	struct conf *c = p->conf;
+	size_t i = 0;
+
+	if (c->default_profile != NULL && conf_find_profile(c, c->default_profile) == NULL) {
+		conf_key_find(conf_exod_keys, NELEM(conf_exod_keys), "default_profile", &i);
+		p->lineno = p->exod_line[i];
+		conf_fail(p, "default_profile: no [profile %s] in this file", c->default_profile);
+		return -1;
+	}
+	for (struct conf_profile *pr = c->profiles; pr != NULL; pr = pr->next)
+		pr->socket = c->socket;
+	return 0;
+}
+
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
 	struct conf_parse p = { .err = err, .errlen = errlen };
@@ -1294,7 +1345,7 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no [profile NAME] section; at least one is required", path);
 		goto out;
 	}
-	if (conf_check_role_profiles(p.conf, err, errlen) != 0)
+	if (conf_check_role_profiles(p.conf, err, errlen) != 0 || conf_finish(&p) != 0)
 		goto out;
 	if (p.conf->reserved_clients >= p.conf->max_clients) {
 		snprintf(err, errlen, "%s: reserved_clients (%d) must be less than max_clients (%d)",
@@ -1347,6 +1398,44 @@ const struct conf_profile *conf_find_profile(const struct conf *c, const char *n
 		if (strcmp(pr->name, name) == 0)
 			return pr;
 	return NULL;
+}
+
+int conf_key_line(const struct conf_profile *p, const char *key)
+{
+	size_t i = 0;
+
+	if (conf_key_find(conf_profile_keys, NELEM(conf_profile_keys), key, &i) == NULL ||
+	    p->key_line[i] == 0)
+		return p->line;
+	return p->key_line[i];
+}
+
+void conf_key_error(const struct conf_profile *p, const char *key, char *err, size_t errlen)
+{
+	char why[CONF_ERR_MAX];
+
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "%s:%d: %s: %s", p->source != NULL ? p->source : "exod.conf",
+		 conf_key_line(p, key), key, why);
+}
+
+int conf_profile_each_path(const struct conf_profile *p,
+			   int (*fn)(void *arg, const char *key, const char *path,
+				     enum conf_path_kind kind),
+			   void *arg)
+{
+	for (size_t i = 0; i < NELEM(conf_profile_keys); i++) {
+		const struct conf_key *k = &conf_profile_keys[i];
+		const char *path = k->names != NAMES_VALUE ? CSTR_FIELD(p, k) : NULL;
+		int rc;
+
+		if (path == NULL || (k->methods != M_ALL && !(k->methods & M(p->auth))))
+			continue;
+		rc = fn(arg, k->name, path, k->names == NAMES_DIR ? CONF_PATH_DIR : CONF_PATH_FILE);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int conf_str_equal(const char *a, const char *b)

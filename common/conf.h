@@ -18,6 +18,7 @@
 #define CONF_GLOB_MAX 128               /* bytes in one cmdlet glob, as in a cmdlet name */
 #define CONF_MAX_GLOBS 1024             /* globs in one cmdlets list */
 #define CONF_DEVICE_APP_ID "fb78d390-0c51-40cd-8e17-fdbfab77341b"  /* the module's public client */
+#define CONF_MAX_KEYS 64                /* keys a [profile] section may have (conf.c's table) */
 
 enum conf_auth {
 	CONF_AUTH_CERTIFICATE,
@@ -78,6 +79,11 @@ struct conf_profile {
 	char *read_only_users;          /* may only run read cmdlets */
 	char *read_only_groups;
 	char *cmdlets;                  /* globs the profile may run (-CommandName); NULL: all */
+	/* Not configuration (conf_profile_equal ignores them): where it was read, and what for. */
+	const char *source;             /* the file, as struct conf's path */
+	int line;                       /* of its [profile NAME] header */
+	int key_line[CONF_MAX_KEYS];    /* of each key set, in conf.c's order; see conf_key_line */
+	const char *socket;             /* [exod] socket: where exoctl reaches this exod, for hints */
 	struct conf_profile *next;      /* in file order */
 };
 
@@ -103,6 +109,7 @@ struct conf {
 	int client_timeout;             /* seconds a half-sent request line may wait, default 30 */
 	int send_timeout;               /* seconds answers may wait unread, 0 = forever; default 600 */
 	char *metrics_listen;           /* "ADDRESS:PORT" or "[IPv6]:PORT" for GET /metrics; NULL: off */
+	char *default_profile;          /* for requests that name none; NULL: none (a configured one) */
 	int nprofiles;
 	struct conf_profile *profiles;
 	int nroles;
@@ -120,6 +127,28 @@ void conf_free(struct conf *c);
 const struct conf_profile *conf_find_profile(const struct conf *c, const char *name);
 /* 1 when the two profiles would connect identically (for reload). */
 int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *b);
+
+/* The line where the profile sets key, or that of its [profile NAME] header if it does not. */
+int conf_key_line(const struct conf_profile *p, const char *key);
+/*
+ * For errors found after loading (a credential file that will not open):
+ * rewrites err, a message about the value of the profile's key, as
+ * "FILE:LINE: KEY: err", as conf_load names its own errors.
+ */
+void conf_key_error(const struct conf_profile *p, const char *key, char *err, size_t errlen);
+enum conf_path_kind {
+	CONF_PATH_FILE,
+	CONF_PATH_DIR,
+};
+/*
+ * Calls fn for each key that names a file or a directory and is set and
+ * used by the profile's auth method, in file order of the key table;
+ * stops at a nonzero return and returns it.
+ */
+int conf_profile_each_path(const struct conf_profile *p,
+			   int (*fn)(void *arg, const char *key, const char *path,
+				     enum conf_path_kind kind),
+			   void *arg);
 
 /* 1 when the role is for the named profile. */
 int conf_role_applies(const struct conf_role *r, const char *profile);

@@ -1,6 +1,8 @@
 /*
- * Logging to stderr with sd-daemon priority prefixes, so that journald
- * files each line under its priority.  Never pass a secret to these.
+ * Logging to stderr, one line per message.  When stderr is the journal,
+ * lines carry sd-daemon priority prefixes ("<3>"), so that journald files
+ * each under its priority; on a terminal, in a file or a pipe they are
+ * plain.  Never pass a secret to these.
  */
 #ifndef EXOD_LOG_H
 #define EXOD_LOG_H
@@ -11,7 +13,8 @@ void log_set_level(int priority);       /* LOG_ERR .. LOG_DEBUG */
 int log_get_level(void);
 int log_parse_level(const char *name);  /* "error", "warning", "info", "debug"; -1 if unknown */
 const char *log_level_name(int priority);
-void log_set_prefix(int on);            /* sd-daemon "<N>" prefixes; on by default */
+void log_set_prefix(int on);            /* sd-daemon "<N>" prefixes; by default log_to_journal() */
+int log_to_journal(void);               /* 1 when $JOURNAL_STREAM names stderr's device:inode */
 
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -8,6 +8,7 @@
 
 #include "common/sbuf.h"
 #include "daemon/cloud.h"
+#include "daemon/hint.h"
 #include "daemon/http.h"
 
 void auth_result_clear(struct auth_result *r)
@@ -168,6 +169,72 @@ int auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb pro
 		return -1;
 	}
 	return a->method->login(a, password, progress, progress_arg, err, errlen);
+}
+
+/* The method word of a login request: "device" or "password". */
+static int auth_method_is(const char *method, const char *word)
+{
+	return method == NULL || strcmp(method, word) == 0;
+}
+
+int auth_login_check(const struct conf_profile *c, const char *method, int has_password,
+		     char *err, size_t errlen)
+{
+	char hint[HINT_MAX];
+
+	if (method != NULL && strcmp(method, "device") != 0 && strcmp(method, "password") != 0) {
+		snprintf(err, errlen, "login \"method\" is \"device\" or \"password\"");
+		return -1;
+	}
+	switch (c->auth) {
+	case CONF_AUTH_DEVICE:
+		if (auth_method_is(method, "device"))
+			return 0;
+		snprintf(err, errlen, "profile %s signs in with device code: run %s", c->name,
+			 hint_login(c, hint, sizeof(hint)));
+		return -1;
+	case CONF_AUTH_PASSWORD:
+		if (auth_method_is(method, "password") && has_password)
+			return 0;
+		snprintf(err, errlen, "profile %s signs in with a password: run %s", c->name,
+			 hint_login(c, hint, sizeof(hint)));
+		return -1;
+	case CONF_AUTH_ACCESS_TOKEN:
+		snprintf(err, errlen, "profile %s takes the token written to its access_token_file "
+			 "and has no login: write a new token to the file", c->name);
+		return -1;
+	case CONF_AUTH_CERTIFICATE:
+	case CONF_AUTH_SECRET:
+	case CONF_AUTH_MANAGED_IDENTITY:
+		break;
+	}
+	snprintf(err, errlen, "profile %s signs in by itself as an application (auth = %s) and has "
+		 "no login: run %s for a new token", c->name, conf_auth_name(c->auth),
+		 hint_exoctl(c, "refresh", hint, sizeof(hint)));
+	return -1;
+}
+
+void auth_logout_message(const struct conf_profile *c, char *buf, size_t len)
+{
+	char hint[HINT_MAX];
+
+	switch (c->auth) {
+	case CONF_AUTH_DEVICE:
+	case CONF_AUTH_PASSWORD:
+		snprintf(buf, len, "signed out of %s: the saved sign-in was removed; run %s to sign "
+			 "in again", c->name, hint_login(c, hint, sizeof(hint)));
+		return;
+	case CONF_AUTH_ACCESS_TOKEN:
+		snprintf(buf, len, "forgot the token of %s; the next request reads its "
+			 "access_token_file again", c->name);
+		return;
+	case CONF_AUTH_CERTIFICATE:
+	case CONF_AUTH_SECRET:
+	case CONF_AUTH_MANAGED_IDENTITY:
+		break;
+	}
+	snprintf(buf, len, "forgot the token of %s; app-only: the next request signs in again",
+		 c->name);
 }
 
 void auth_login_detach(struct auth *a)

@@ -71,6 +71,16 @@ int auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb pro
 	       void *progress_arg, char *err, size_t errlen);
 /* The person waiting on a login left: no more progress for them. */
 void auth_login_detach(struct auth *a);
+/*
+ * Whether a login with this method ("device", "password" or NULL for the
+ * profile's own) can sign the profile in; -1 with a message that names
+ * the profile's method and the command that works, e.g. "profile contoso
+ * signs in with device code: run 'exoctl login -p contoso'".
+ */
+int auth_login_check(const struct conf_profile *c, const char *method, int has_password,
+		     char *err, size_t errlen);
+/* What logging out of the profile does, for the person who asked (see token_forget). */
+void auth_logout_message(const struct conf_profile *c, char *buf, size_t len);
 /* Drops the request in flight, any timer of the method and an undelivered result. */
 void auth_cancel(struct auth *a);
 /* Delegated flows: the refresh token to use from now on (borrowed; NULL for none). */

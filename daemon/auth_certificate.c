@@ -20,8 +20,10 @@ static int auth_certificate_init(struct auth *a, char *err, size_t errlen)
 
 	if (c->certificate_password_file != NULL) {
 		if (secret_read_file(c->certificate_password_file, SECRET_MAX_SIZE, &password, err,
-				     errlen) < 0)
+				     errlen) < 0) {
+			conf_key_error(c, "certificate_password_file", err, errlen);
 			return -1;
+		}
 		pw = sbuf_str(password);
 	}
 	if (c->certificate_thumbprint != NULL)
@@ -31,8 +33,12 @@ static int auth_certificate_init(struct auth *a, char *err, size_t errlen)
 		rc = cert_load_file(c->certificate_file, c->certificate_key_file, pw, &cred, err,
 				    errlen);
 	sbuf_free(password);
-	if (rc < 0)
+	if (rc < 0) {
+		/* A key file that will not open was named by profile_check_paths already. */
+		conf_key_error(c, c->certificate_thumbprint != NULL ? "certificate_thumbprint" :
+			       "certificate_file", err, errlen);
 		return -1;
+	}
 	a->state = cred;
 	return 0;
 }

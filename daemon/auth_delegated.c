@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/sbuf.h"
+#include "daemon/hint.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
 
@@ -18,10 +19,12 @@ static void auth_refresh_done(void *arg, const struct http_result *hr)
 	/* A refused refresh token is dead (expired, revoked, password changed): a person must sign in. */
 	if (!res.ok && strcmp(res.oauth_error, "invalid_grant") == 0) {
 		size_t n = strlen(res.message);
+		char hint[HINT_MAX];
 
 		res.error = WIRE_E_NEEDS_LOGIN;
 		snprintf(res.message + n, sizeof(res.message) - n,
-			 "; the saved sign-in is no longer valid: run exoctl login -p %s", a->conf->name);
+			 "; the saved sign-in is no longer valid: run %s",
+			 hint_login(a->conf, hint, sizeof(hint)));
 	}
 	auth_finish(a, &res);
 }

@@ -15,6 +15,7 @@
 #include "common/jtree.h"
 #include "common/sbuf.h"
 #include "daemon/clock.h"
+#include "daemon/hint.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
 
@@ -70,6 +71,15 @@ static void device_arm(struct auth *a)
 	evtimer_add(device_state(a)->poll, &tv);
 }
 
+static void device_expired_message(const struct auth *a, struct auth_result *res)
+{
+	char hint[HINT_MAX];
+
+	snprintf(res->message, sizeof(res->message),
+		 "the device code expired before sign-in completed: run %s",
+		 hint_login(a->conf, hint, sizeof(hint)));
+}
+
 static void device_poll_done(void *arg, const struct http_result *hr)
 {
 	struct auth *a = arg;
@@ -91,13 +101,11 @@ static void device_poll_done(void *arg, const struct http_result *hr)
 			device_arm(a);
 			return;
 		}
-		snprintf(res.message, sizeof(res.message),
-			 "the device code expired before sign-in completed: run exoctl login again");
+		device_expired_message(a, &res);
 	} else if (strcmp(res.oauth_error, "authorization_declined") == 0) {
 		snprintf(res.message, sizeof(res.message), "the sign-in was declined");
 	} else if (strcmp(res.oauth_error, "expired_token") == 0) {
-		snprintf(res.message, sizeof(res.message),
-			 "the device code expired before sign-in completed: run exoctl login again");
+		device_expired_message(a, &res);
 	}
 	res.error = WIRE_E_AUTH_FAILED;
 	res.transient = 0;
@@ -257,11 +265,12 @@ out:
 static int auth_device_start(struct auth *a, const char *claims, char *err, size_t errlen)
 {
 	struct auth_result res = { .error = WIRE_E_NEEDS_LOGIN };
+	char hint[HINT_MAX];
 
 	if (a->refresh_token != NULL)
 		return auth_refresh_grant(a, claims, err, errlen);
-	snprintf(res.message, sizeof(res.message),
-		 "profile %s needs a sign-in: run exoctl login -p %s", a->conf->name, a->conf->name);
+	snprintf(res.message, sizeof(res.message), "profile %s needs a sign-in: run %s",
+		 a->conf->name, hint_login(a->conf, hint, sizeof(hint)));
 	auth_finish(a, &res);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/sbuf.h"
+#include "daemon/hint.h"
 #include "daemon/http.h"
 #include "daemon/oauth.h"
 #include "daemon/secret.h"
@@ -53,14 +54,14 @@ static int auth_password_start(struct auth *a, const char *claims, char *err, si
 {
 	struct auth_result res = { .error = WIRE_E_NEEDS_LOGIN };
 	struct sbuf *password = NULL;
+	char hint[HINT_MAX];
 	int rc;
 
 	if (a->refresh_token != NULL)
 		return auth_refresh_grant(a, claims, err, errlen);
 	if (a->conf->password_file == NULL) {
-		snprintf(res.message, sizeof(res.message),
-			 "profile %s needs a sign-in: run exoctl login --password -p %s",
-			 a->conf->name, a->conf->name);
+		snprintf(res.message, sizeof(res.message), "profile %s needs a sign-in: run %s",
+			 a->conf->name, hint_login(a->conf, hint, sizeof(hint)));
 		auth_finish(a, &res);
 		return 0;
 	}
@@ -87,8 +88,11 @@ static int auth_password_login(struct auth *a, const struct sbuf *password,
 
 static int auth_password_init(struct auth *a, char *err, size_t errlen)
 {
-	if (a->conf->password_file != NULL)
-		return secret_check_file(a->conf->password_file, err, errlen);
+	if (a->conf->password_file != NULL &&
+	    secret_check_file(a->conf->password_file, err, errlen) < 0) {
+		conf_key_error(a->conf, "password_file", err, errlen);
+		return -1;
+	}
 	return 0;
 }
 

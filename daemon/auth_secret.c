@@ -12,8 +12,10 @@ static int auth_secret_init(struct auth *a, char *err, size_t errlen)
 	struct sbuf *secret = NULL;
 
 	if (secret_read_file(a->conf->client_secret_file, SECRET_MAX_SIZE, &secret, err,
-			     errlen) < 0)
+			     errlen) < 0) {
+		conf_key_error(a->conf, "client_secret_file", err, errlen);
 		return -1;
+	}
 	a->state = secret;
 	return 0;
 }

@@ -19,7 +19,11 @@
 static int auth_token_init(struct auth *a, char *err, size_t errlen)
 {
 	/* Only checked now: the token itself may be written later, and is re-read each time. */
-	return secret_check_file(a->conf->access_token_file, err, errlen);
+	if (secret_check_file(a->conf->access_token_file, err, errlen) < 0) {
+		conf_key_error(a->conf, "access_token_file", err, errlen);
+		return -1;
+	}
+	return 0;
 }
 
 static void auth_token_utc(long long t, char *buf, size_t len)

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +46,7 @@ struct daemon {
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain_timer, *watchdog;
 	int draining_ticks;
+	char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* "": exod.conf's */
 };
 
 static unsigned long long main_monotonic_usec(void)
@@ -53,15 +57,76 @@ static unsigned long long main_monotonic_usec(void)
 	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
 }
 
-static void usage(FILE *out)
+static void main_usage(void)
 {
-	fprintf(out,
-		"usage: exod [-c FILE] [-t] [-d] [-V]\n"
-		"  -c FILE  configuration file (default %s)\n"
-		"  -t       check the configuration and credentials, then exit\n"
-		"  -d       log at debug level\n"
-		"  -V       print the version and exit\n",
-		CONF_DEFAULT_PATH);
+	printf("usage: exod [-c FILE] [-t] [-d]\n"
+	       "Keeps signed-in Exchange Online sessions and serves them on a Unix socket.\n"
+	       "\n"
+	       "  -c, --config FILE  the configuration (default %s)\n"
+	       "  -t, --check        check the configuration and load the credentials, then exit\n"
+	       "  -d, --debug        log at debug level, whatever log_level says\n"
+	       "  -h, --help         print this help and exit\n"
+	       "  -V, --version      print the version and exit\n"
+	       "\n"
+	       "Signals: SIGHUP reloads the configuration, SIGTERM drains and stops.\n"
+	       "See exod(8) and exod.conf(5).\n",
+	       CONF_DEFAULT_PATH);
+}
+
+/* What was wrong has been said (by getopt, or the caller); the exit status of a usage error. */
+static int main_usage_error(void)
+{
+	fputs("Try 'exod --help'.\n", stderr);
+	return 2;
+}
+
+/* Leaves the options in *path, *check_only and *debug; -1 to go on, else the exit status. */
+static int main_options(int argc, char **argv, const char **path, int *check_only, int *debug)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	opterr = 0;     /* said here, as "exod:" rather than as argv[0] */
+	while ((opt = getopt_long(argc, argv, ":c:tdhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*path = optarg;
+			break;
+		case 't':
+			*check_only = 1;
+			break;
+		case 'd':
+			*debug = 1;
+			break;
+		case 'h':
+			main_usage();
+			return fflush(stdout) == 0 ? 0 : 1;
+		case 'V':
+			printf("exod %s\n", EXOD_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
+		case ':':
+			fprintf(stderr, "exod: %s needs an argument\n", argv[optind - 1]);
+			return main_usage_error();
+		default:
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				fprintf(stderr, "exod: bad option '%s'\n", argv[optind - 1]);
+			else
+				fprintf(stderr, "exod: unknown option '-%c'\n", optopt);
+			return main_usage_error();
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "exod: unexpected argument '%s'\n", argv[optind]);
+		return main_usage_error();
+	}
+	return -1;
 }
 
 static void main_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -150,6 +215,15 @@ static struct profile *main_take_profile(struct profile **list, const char *name
 	return NULL;
 }
 
+/* Every profile's messages name the socket exod listens on. */
+static void main_tell_profiles(const struct daemon *d, struct conf *c)
+{
+	if (d->listen_path[0] == '\0')
+		return;
+	for (struct conf_profile *cp = c->profiles; cp != NULL; cp = cp->next)
+		cp->socket = d->listen_path;
+}
+
 /* A list of profiles being built in file order. */
 struct main_list {
 	struct profile *first, *last;
@@ -199,6 +273,7 @@ static void main_reload(struct daemon *d)
 	}
 	if (conf_load(d->conf_path, &nc, err, sizeof(err)) < 0)
 		goto failed;
+	main_tell_profiles(d, nc);
 	if (strcmp(nc->socket, d->conf->socket) != 0 || strcmp(nc->state_dir, d->conf->state_dir) != 0 ||
 	    nc->socket_mode != d->conf->socket_mode) {
 		snprintf(err, sizeof(err), "socket, socket_mode and state_dir take a restart to change");
@@ -212,8 +287,12 @@ static void main_reload(struct daemon *d)
 		for (const struct profile *q = old; q != NULL; q = profile_next(q))
 			if (strcmp(profile_name(q), np->name) == 0 && main_profile_same(d, nc, q, np))
 				same = q;
-		if (same != NULL)
+		/* Kept warm or not, the file must pass what exod -t would check. */
+		if (same != NULL) {
+			if (profile_check_paths(np, err, sizeof(err)) < 0)
+				goto failed;
 			continue;
+		}
 		p = profile_new(d->base, d->http, np, nc->roles, nc->state_dir, err, sizeof(err));
 		if (p == NULL)
 			goto failed;
@@ -358,6 +437,28 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The commands exod suggests name the socket clients reach it on: the one
+ * systemd passed (when it has a path), else exod.conf's.
+ */
+static void main_passed_path(struct daemon *d, int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	size_t n;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 || sun.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || sun.sun_path[0] == '\0')
+		return;         /* no path (abstract, or not a Unix socket): exod.conf's it is */
+	n = strnlen(sun.sun_path, sizeof(sun.sun_path));
+	memcpy(d->listen_path, sun.sun_path, n);
+	d->listen_path[n] = '\0';
+	if (strcmp(d->listen_path, d->conf->socket) != 0)
+		log_warn("systemd passed the socket %s, but %s has socket = %s", d->listen_path,
+			 d->conf_path, d->conf->socket);
+}
+
 static int main_listen(struct daemon *d, char *err, size_t errlen)
 {
 	int n = sd_listen_fds(1);
@@ -368,6 +469,8 @@ static int main_listen(struct daemon *d, char *err, size_t errlen)
 	}
 	if (n == 1) {
 		log_info("serving the socket systemd passed");
+		main_passed_path(d, SD_LISTEN_FDS_START);
+		main_tell_profiles(d, d->conf);
 		return server_adopt(d->server, SD_LISTEN_FDS_START, err, errlen);
 	}
 	if (server_listen(d->server, err, errlen) < 0)
@@ -430,34 +533,11 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	const char *path = CONF_DEFAULT_PATH;
 	char err[1024];
-	int check_only = 0, debug = 0, opt, rc = 1;
+	int check_only = 0, debug = 0, rc;
 
-	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			check_only = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'V':
-			printf("exod %s\n", EXOD_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if ((rc = main_options(argc, argv, &path, &check_only, &debug)) >= 0)
+		return rc;
+	rc = 1;
 	/* Tokens and keys live in this process: keep them out of core dumps and ptrace. */
 	prctl(PR_SET_DUMPABLE, 0);
 	d.conf_path = path;

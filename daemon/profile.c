@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sbuf.h"
 #include "daemon/cloud.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
 #include "daemon/pool.h"
+#include "daemon/secret.h"
 
 struct profile {
 	const struct conf_profile *conf; /* lives in the daemon's struct conf */
@@ -21,12 +23,39 @@ struct profile {
 	struct profile *next;
 };
 
+struct profile_path_check {
+	const struct conf_profile *conf;
+	char *err;
+	size_t errlen;
+};
+
+static int profile_check_path(void *arg, const char *key, const char *path,
+			      enum conf_path_kind kind)
+{
+	struct profile_path_check *pc = arg;
+
+	if (secret_check_open(path, kind == CONF_PATH_DIR, pc->err, pc->errlen) == 0)
+		return 0;
+	conf_key_error(pc->conf, key, pc->err, pc->errlen);
+	return -1;
+}
+
+int profile_check_paths(const struct conf_profile *conf, char *err, size_t errlen)
+{
+	struct profile_path_check pc = { conf, err, errlen };
+
+	return conf_profile_each_path(conf, profile_check_path, &pc);
+}
+
 struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const struct conf_role *roles,
 			    const char *state_dir, char *err, size_t errlen)
 {
-	struct profile *p = calloc(1, sizeof(*p));
+	struct profile *p;
 
+	if (profile_check_paths(conf, err, errlen) != 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -138,9 +167,12 @@ void profile_observe(struct profile *p, double ms)
 	metrics_observe(&p->latency, ms);
 }
 
-int profile_login(struct profile *p, const struct sbuf *password, auth_progress_cb progress,
-		  void *progress_arg, char *err, size_t errlen)
+int profile_login(struct profile *p, const char *method, const struct sbuf *password,
+		  auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
 {
+	if (auth_login_check(p->conf, method, password != NULL && sbuf_len(password) > 0, err,
+			     errlen) < 0)
+		return -1;
 	return token_login(p->token, password, progress, progress_arg, err, errlen);
 }
 
@@ -149,9 +181,10 @@ void profile_login_detach(struct profile *p)
 	token_login_detach(p->token);
 }
 
-void profile_logout(struct profile *p)
+void profile_logout(struct profile *p, char *msg, size_t msglen)
 {
 	token_forget(p->token);
+	auth_logout_message(p->conf, msg, msglen);
 }
 
 void profile_refresh(struct profile *p)

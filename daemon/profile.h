@@ -28,6 +28,13 @@ struct profile *profile_new(struct event_base *base, struct http *http,
 			    const struct conf_profile *conf, const struct conf_role *roles,
 			    const char *state_dir, char *err, size_t errlen);
 void profile_free(struct profile *p);
+/*
+ * Whether every file and directory the settings name (for their auth
+ * method) opens: else -1, with an error naming the file, line and key of
+ * exod.conf, as any other error in it would.  What is in the files is for
+ * the loaders to judge.  profile_new does this first.
+ */
+int profile_check_paths(const struct conf_profile *conf, char *err, size_t errlen);
 /* Profiles form a list in file order. */
 struct profile *profile_next(const struct profile *p);
 void profile_set_next(struct profile *p, struct profile *next);
@@ -55,11 +62,16 @@ int profile_run(struct profile *p, const struct exo_request *rq, const struct ex
 		void *arg, struct exo_call **out, struct exo_end *end);
 void profile_observe(struct profile *p, double ms);
 
-/* exoctl login: see token_login. */
-int profile_login(struct profile *p, const struct sbuf *password, auth_progress_cb progress,
-		  void *progress_arg, char *err, size_t errlen);
+/*
+ * exoctl login with method "device", "password" or NULL (the profile's
+ * own): refused when it cannot sign the profile in (auth_login_check),
+ * else see token_login.
+ */
+int profile_login(struct profile *p, const char *method, const struct sbuf *password,
+		  auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
 void profile_login_detach(struct profile *p);
-void profile_logout(struct profile *p);
+/* exoctl logout (token_forget); msg says what that did and what comes next. */
+void profile_logout(struct profile *p, char *msg, size_t msglen);
 void profile_refresh(struct profile *p);
 /* cb once a token is held or getting one failed (from the event loop). */
 struct token_wait *profile_wait(struct profile *p, token_cb cb, void *arg);

@@ -197,6 +197,23 @@ int secret_read_file(const char *path, size_t max, struct sbuf **out, char *err,
 			   SECRET_PRIVATE | SECRET_STRIP_NEWLINE, out, NULL, err, errlen);
 }
 
+int secret_check_open(const char *path, int dir, char *err, size_t errlen)
+{
+	char resolved[PATH_MAX];
+	int fd;
+
+	if (secret_path(path, resolved, sizeof(resolved), err, errlen) < 0)
+		return -1;
+	/* O_NONBLOCK: a FIFO in its place does not hang us. */
+	fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (dir ? O_DIRECTORY : 0));
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", resolved, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int secret_check_file(const char *path, char *err, size_t errlen)
 {
 	char resolved[PATH_MAX], shown[PATH_MAX + 16];

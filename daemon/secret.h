@@ -39,5 +39,11 @@ int secret_read_file(const char *path, size_t max, struct sbuf **out, char *err,
 int secret_path(const char *path, char *buf, size_t buflen, char *err, size_t errlen);
 /* Only the checks of secret_read_file, for start-up validation. */
 int secret_check_file(const char *path, char *err, size_t errlen);
+/*
+ * Whether path (as secret_path resolves it) can be opened for reading, as
+ * a directory when dir is set: "PATH: No such file or directory" if not.
+ * Nothing is read, and no other check is made.
+ */
+int secret_check_open(const char *path, int dir, char *err, size_t errlen);
 
 #endif

@@ -37,6 +37,8 @@
 #include "daemon/readonly.h"
 
 #define SERVER_READ_CHUNK 65536         /* bytes asked of read() at once */
+#define SERVER_NAMES_SHOWN 16           /* profile names a message lists ("profiles" has all) */
+#define SERVER_MESSAGE_MAX 2048         /* bytes of a message that lists profile names */
 #define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
 
 /*
@@ -696,11 +698,7 @@ static void op_ping(struct conn *c, const struct wire_request *wr)
 static void op_status(struct conn *c, const struct wire_request *wr)
 {
 	(void)wr;
-	if (c->req->profile != NULL && !conn_sees(c, c->req->profile)) {
-		request_fail(c, WIRE_E_FORBIDDEN, "this user may not use this profile");
-		return;
-	}
-	request_done(c, fill_status);
+	request_done(c, fill_status);   /* a named profile the peer may not use was refused */
 }
 
 static void op_metrics(struct conn *c, const struct wire_request *wr)
@@ -717,9 +715,19 @@ static void op_metrics(struct conn *c, const struct wire_request *wr)
 
 static void op_logout(struct conn *c, const struct wire_request *wr)
 {
+	char msg[512];
+	yajl_gen g;
+
 	(void)wr;
-	profile_logout(c->req->profile);
-	request_done(c, NULL);
+	profile_logout(c->req->profile, msg, sizeof(msg));
+	log_info("profile %s: logged out by uid=%u: %s", profile_name(c->req->profile),
+		 (unsigned)c->uid, msg);
+	g = line_open(c->req->id, "done");
+	if (g != NULL) {
+		json_kv_str(g, "message", msg);
+		line_send(c, g);
+	}
+	request_end(c, "ok", 0);
 }
 
 static void op_cancel(struct conn *c, const struct wire_request *wr)
@@ -796,20 +804,22 @@ static void login_ready(void *arg, const char *token, unsigned gen, enum wire_er
 static void op_login(struct conn *c, const struct wire_request *wr)
 {
 	yajl_val pw = jtree_get(wr->root, "password");
+	yajl_val method = jtree_get(wr->root, "method");
 	struct request *r = c->req;
 	struct sbuf *password = NULL;
-	char err[512];
+	char err[1024];
 	int rc;
 
-	if (pw != NULL && !YAJL_IS_STRING(pw)) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" must be a string");
+	if ((pw != NULL && !YAJL_IS_STRING(pw)) || (method != NULL && !YAJL_IS_STRING(method))) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" and \"method\" are strings");
 		return;
 	}
 	if (pw != NULL && (password = sbuf_dup_str(pw->u.string)) == NULL) {
 		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;
 	}
-	rc = profile_login(r->profile, password, login_progress, c, err, sizeof(err));
+	rc = profile_login(r->profile, method != NULL ? method->u.string : NULL, password,
+			   login_progress, c, err, sizeof(err));
 	sbuf_free(password);
 	if (rc < 0) {
 		request_fail(c, WIRE_E_BAD_REQUEST, err);
@@ -844,27 +854,136 @@ static const struct server_op *server_op_find(const char *name)
 	return NULL;
 }
 
-static struct profile *server_profile(struct server *s, const char *name, int *ambiguous)
+static struct profile *server_find(const struct server *s, const char *name)
 {
-	struct profile *only = s->profiles;
-
-	*ambiguous = 0;
-	for (struct profile *p = s->profiles; name != NULL && p != NULL; p = profile_next(p))
+	for (struct profile *p = s->profiles; p != NULL; p = profile_next(p))
 		if (strcmp(profile_name(p), name) == 0)
 			return p;
-	if (name != NULL)
-		return NULL;
-	if (only != NULL && profile_next(only) == NULL)
-		return only;
-	*ambiguous = 1;
 	return NULL;
+}
+
+/*
+ * The profile of a request that names none: default_profile when the peer
+ * may use it, else the only profile the peer may use; NULL when neither,
+ * with *usable the number it may use.
+ */
+static struct profile *conn_default_profile(struct conn *c, int *usable)
+{
+	const char *name = c->s->conf->default_profile;
+	struct profile *dflt = name != NULL ? server_find(c->s, name) : NULL;
+	struct profile *only = NULL;
+
+	*usable = 0;
+	if (dflt != NULL && conn_sees(c, dflt))
+		return dflt;
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p)) {
+		if (conn_sees(c, p)) {
+			only = p;
+			++*usable;
+		}
+	}
+	return *usable == 1 ? only : NULL;
+}
+
+/* text, then the profiles the peer may use and how to pick one (how); never any other profile. */
+static void conn_profiles_message(struct conn *c, const char *text, const char *how, char *msg,
+				 size_t len)
+{
+	size_t off = (size_t)snprintf(msg, len, "%s", text);
+	int n = 0;
+
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p)) {
+		if (!conn_sees(c, p))
+			continue;
+		if (n < SERVER_NAMES_SHOWN && off < len)
+			off += (size_t)snprintf(msg + off, len - off, "%s%s",
+						n == 0 ? "; you may use: " : ", ", profile_name(p));
+		n++;
+	}
+	if (off >= len)
+		return;
+	if (n == 0)
+		snprintf(msg + off, len - off, "; uid %u may use none of this exod's profiles",
+			 (unsigned)c->uid);
+	else if (n > SERVER_NAMES_SHOWN)
+		snprintf(msg + off, len - off, " and %d more (%s)", n - SERVER_NAMES_SHOWN, how);
+	else
+		snprintf(msg + off, len - off, " (%s)", how);
+}
+
+/* Ends the request with an error that lists the profiles the peer may use, as "profiles" too. */
+static void request_fail_listing(struct conn *c, enum wire_error e, const char *text,
+				 const char *how)
+{
+	char msg[SERVER_MESSAGE_MAX];
+	yajl_gen g = line_open(c->req->id, "error");
+
+	if (g != NULL) {
+		conn_profiles_message(c, text, how, msg, sizeof(msg));
+		json_str(g, "error");
+		yajl_gen_map_open(g);
+		json_kv_str(g, "code", wire_error_code(e));
+		json_kv_str(g, "message", msg);
+		json_str(g, "profiles");
+		yajl_gen_array_open(g);
+		for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+			if (conn_sees(c, p))
+				json_str(g, profile_name(p));
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+		line_send(c, g);
+	}
+	request_end(c, wire_error_code(e), 0);
+}
+
+/*
+ * Finds the profile the request is for (see conn_default_profile), or
+ * answers why there is none: 0 to go on, -1 when the request has ended.
+ */
+static int request_find_profile(struct conn *c, const struct wire_request *wr)
+{
+	struct request *r = c->req;
+	char text[CONF_NAME_MAX + 96];
+	int usable;
+
+	if (wr->profile == NULL && !r->op->needs_profile)
+		return 0;
+	if (wr->profile == NULL) {
+		r->profile = conn_default_profile(c, &usable);
+		if (r->profile != NULL)
+			return 0;
+		if (usable == 0) {
+			log_warn("profile=- uid=%u pid=%d denied: %s (may use no profile)",
+				 (unsigned)c->uid, (int)c->pid, r->op->name);
+			request_fail_listing(c, WIRE_E_FORBIDDEN, "no profile given", "");
+		} else {
+			request_fail_listing(c, WIRE_E_UNKNOWN_PROFILE, "no profile given",
+					     "exoctl -p NAME, or default_profile in exod.conf");
+		}
+		return -1;
+	}
+	r->profile = server_find(c->s, wr->profile);
+	if (r->profile == NULL) {
+		snprintf(text, sizeof(text), "no profile named \"%.64s\"", wr->profile);
+		request_fail_listing(c, WIRE_E_UNKNOWN_PROFILE, text, "exoctl -p NAME");
+		return -1;
+	}
+	if (!conn_sees(c, r->profile)) {
+		log_warn("profile=%s uid=%u pid=%d denied: %s (may not use the profile)",
+			 profile_name(r->profile), (unsigned)c->uid, (int)c->pid, r->op->name);
+		snprintf(text, sizeof(text), "uid %u may not use profile %s", (unsigned)c->uid,
+			 profile_name(r->profile));
+		r->profile = NULL;
+		request_fail_listing(c, WIRE_E_FORBIDDEN, text, "exoctl -p NAME");
+		return -1;
+	}
+	return 0;
 }
 
 static void request_dispatch(struct conn *c, const struct wire_request *wr)
 {
 	struct request *r = c->req;
 	char why[256];
-	int ambiguous;
 
 	r->op = server_op_find(wr->op);
 	if (r->op == NULL) {
@@ -875,23 +994,10 @@ static void request_dispatch(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_SHUTTING_DOWN, "exod is shutting down");
 		return;
 	}
-	/* The only profile stands in for a missing name, but only where a profile is needed. */
-	if (wr->profile != NULL || r->op->needs_profile)
-		r->profile = server_profile(c->s, wr->profile, &ambiguous);
-	else
-		ambiguous = 0;
+	if (request_find_profile(c, wr) < 0)
+		return;
 	if (r->profile != NULL)
 		profile_hold(r->profile);
-	if (r->profile == NULL && (wr->profile != NULL || r->op->needs_profile)) {
-		char msg[CONF_NAME_MAX + 96];
-
-		if (ambiguous)
-			snprintf(msg, sizeof(msg), "several profiles are configured: name one");
-		else
-			snprintf(msg, sizeof(msg), "no profile named \"%.64s\"", wr->profile);
-		request_fail(c, WIRE_E_UNKNOWN_PROFILE, msg);
-		return;
-	}
 	if (r->op->manages && !conn_allowed(c, r->op->name, NULL, why, sizeof(why))) {
 		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;

@@ -24,7 +24,7 @@ def as_user(e, uid, gid, request):
     return [json.loads(l) for l in r.stdout.splitlines()][-1]
 
 
-def started_shared(conf_text):
+def started_shared(conf_text, exod_keys=""):
     """exod in a directory others can traverse, with a socket they can open: the lists are the gate."""
     d = tempfile.mkdtemp(prefix="exod-access-")
     os.chmod(d, 0o755)
@@ -32,7 +32,7 @@ def started_shared(conf_text):
     with open(e.conf) as f:
         text = f.read()
     with open(e.conf, "w") as f:
-        f.write(text.replace("[exod]\n", "[exod]\nsocket_mode = 0666\n", 1))
+        f.write(text.replace("[exod]\n", "[exod]\nsocket_mode = 0666\n" + exod_keys, 1))
     e.start()
     return e
 

@@ -875,6 +875,85 @@ static void test_list_each(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void test_default_profile(void **state)
+{
+	static const char two[] = "[profile a]\nauth = device\norganization = c.example\n"
+				  "[profile b]\nauth = device\norganization = c.example\n";
+	char text[512];
+	struct conf *c;
+
+	(void)state;
+	c = load_ok(two);
+	assert_null(c->default_profile);
+	conf_free(c);
+	/* [exod] may come before the profile it names, or after. */
+	snprintf(text, sizeof(text), "[exod]\ndefault_profile = b\n%s", two);
+	c = load_ok(text);
+	assert_string_equal(c->default_profile, "b");
+	conf_free(c);
+	snprintf(text, sizeof(text), "%s[exod]\ndefault_profile = a\n", two);
+	c = load_ok(text);
+	assert_string_equal(c->default_profile, "a");
+	conf_free(c);
+	/* A name that is not configured is an error at the line of the key. */
+	snprintf(text, sizeof(text), "[exod]\nlog_level = info\ndefault_profile = c\n%s", two);
+	expect_error(text, "exod.conf:3: default_profile: no [profile c] in this file");
+	expect_error("[exod]\ndefault_profile = a b\n[profile a]\nauth = device\norganization = c.example\n",
+		     "exod.conf:2: default_profile: must be a profile name");
+}
+
+static int note_path(void *arg, const char *key, const char *path, enum conf_path_kind kind)
+{
+	char *seen = arg;
+	size_t n = strlen(seen);
+
+	snprintf(seen + n, 512 - n, "%s%s=%s;", kind == CONF_PATH_DIR ? "dir:" : "", key, path);
+	return 0;
+}
+
+/* Loaders of files learn where each key was set, to name it as conf_load names its own errors. */
+static void test_key_lines(void **state)
+{
+	struct conf *c = load_ok("[exod]\nsocket = /run/exod/other.sock\n"
+				 "[profile cert]\n"
+				 "auth = certificate\n"
+				 "organization = c.example\n"
+				 "app_id = 36ee4c6c-0812-40a2-b820-b22ebd02bce3\n"
+				 "\n"
+				 "certificate_file = /etc/exod/app.pem\n"
+				 "client_secret_file = /etc/exod/unused\n"
+				 "ca_file = /etc/exod/ca.pem\n"
+				 "[profile store]\n"
+				 "auth = certificate\n"
+				 "organization = c.example\n"
+				 "app_id = 36ee4c6c-0812-40a2-b820-b22ebd02bce3\n"
+				 "certificate_thumbprint = abcdef0123456789abcdef0123456789abcdef01\n"
+				 "certificate_store = /etc/exod/certs\n");
+	const struct conf_profile *p = conf_find_profile(c, "cert");
+	char err[ERR_MAX], seen[512] = "", want[ERR_MAX];
+
+	(void)state;
+	assert_int_equal(p->line, 3);
+	assert_int_equal(conf_key_line(p, "certificate_file"), 8);
+	assert_int_equal(conf_key_line(p, "ca_file"), 10);
+	/* A key the profile does not set: its section. */
+	assert_int_equal(conf_key_line(p, "certificate_key_file"), 3);
+	assert_string_equal(p->source, cfgpath);
+	assert_string_equal(p->socket, "/run/exod/other.sock");
+	snprintf(err, sizeof(err), "/etc/exod/app.pem: No such file or directory");
+	conf_key_error(p, "certificate_file", err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:8: certificate_file: /etc/exod/app.pem: No such file or directory",
+		 cfgpath);
+	assert_string_equal(err, want);
+	/* Only the files the method uses: client_secret_file is not a certificate's. */
+	assert_int_equal(conf_profile_each_path(p, note_path, seen), 0);
+	assert_string_equal(seen, "certificate_file=/etc/exod/app.pem;ca_file=/etc/exod/ca.pem;");
+	seen[0] = '\0';
+	assert_int_equal(conf_profile_each_path(p->next, note_path, seen), 0);
+	assert_string_equal(seen, "dir:certificate_store=/etc/exod/certs;");
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -895,6 +974,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_list_each),
+		cmocka_unit_test(test_default_profile),
+		cmocka_unit_test(test_key_lines),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

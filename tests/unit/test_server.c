@@ -77,6 +77,7 @@ struct fake_profile {
 	enum run_mode mode;
 	int records;                    /* what each run delivers */
 	int stop_when_full;             /* a run pauses when the sink says EXO_SINK_FULL */
+	int hidden;                     /* access lists that leave the test's users out */
 };
 
 struct fake_run {
@@ -149,10 +150,10 @@ enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, cons
 int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
 			   const char *cmdlet, char *why, size_t whylen);
 void __wrap_profile_observe(struct profile *p, double ms);
-int __wrap_profile_login(struct profile *p, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
 void __wrap_profile_login_detach(struct profile *p);
-void __wrap_profile_logout(struct profile *p);
+void __wrap_profile_logout(struct profile *p, char *msg, size_t msglen);
 void __wrap_profile_refresh(struct profile *p);
 struct token_wait *__wrap_profile_wait(struct profile *p, token_cb cb, void *arg);
 void __wrap_profile_wait_cancel(struct token_wait *w);
@@ -246,18 +247,17 @@ void __wrap_profile_release(struct profile *p)
 
 int __wrap_profile_open(const struct profile *p)
 {
-	(void)p;
-	return 1;               /* no access lists: everyone has full access */
+	/* No access lists: everyone has full access. */
+	return !((const struct fake_profile *)p)->hidden;
 }
 
 enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
 					int ngroups)
 {
-	(void)p;
 	(void)uid;
 	(void)groups;
 	(void)ngroups;
-	return ACCESS_FULL;
+	return ((const struct fake_profile *)p)->hidden ? ACCESS_NONE : ACCESS_FULL;
 }
 
 int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
@@ -279,10 +279,11 @@ void __wrap_profile_observe(struct profile *p, double ms)
 	(void)ms;
 }
 
-int __wrap_profile_login(struct profile *p, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
 {
 	(void)p;
+	(void)method;
 	(void)password;
 	(void)progress;
 	(void)progress_arg;
@@ -295,9 +296,9 @@ void __wrap_profile_login_detach(struct profile *p)
 	(void)p;
 }
 
-void __wrap_profile_logout(struct profile *p)
+void __wrap_profile_logout(struct profile *p, char *msg, size_t msglen)
 {
-	(void)p;
+	snprintf(msg, msglen, "fake: forgot the token of %s", ((struct fake_profile *)p)->name);
 }
 
 void __wrap_profile_refresh(struct profile *p)
@@ -616,6 +617,7 @@ static int teardown(void **state)
 		event_free(runs[i].ev);
 	/* Every request released its profile. */
 	assert_int_equal(profiles[0].holds, 0);
+	assert_int_equal(profiles[1].holds, 0);
 	event_base_free(base);
 	free(fx);
 	fx = NULL;
@@ -854,6 +856,140 @@ static void test_run_refused_on_the_spot(void **state)
 	fake_settle(base);
 	expect_error(cl, "QueueFull", "r");
 	expect_done(cl, "p");
+}
+
+/* ---- which profile a request is for ---- */
+
+/* Two profiles, p1 and p2, in that order. */
+static void two_profiles(void)
+{
+	profiles[0].next = &profiles[1];
+	profiles[1].name = "p2";
+	profiles[1].records = 1;
+}
+
+/* The next answer is an error with this code; its message, and "profiles" joined by commas. */
+static void expect_listing(struct client *cl, const char *code, char *msg, size_t msglen,
+			   char *names, size_t nameslen)
+{
+	static const char *msg_path[] = { "error", "message", NULL };
+	static const char *list_path[] = { "error", "profiles", NULL };
+	struct answer a;
+	yajl_val list;
+	size_t off = 0;
+
+	answer_next(cl, &a);
+	assert_string_equal(a.type, "error");
+	assert_string_equal(a.code, code);
+	snprintf(msg, msglen, "%s", YAJL_GET_STRING(yajl_tree_get(a.root, msg_path, yajl_t_string)));
+	list = yajl_tree_get(a.root, list_path, yajl_t_array);
+	assert_non_null(list);
+	names[0] = '\0';
+	for (size_t i = 0; i < YAJL_GET_ARRAY(list)->len; i++)
+		off += (size_t)snprintf(names + off, nameslen - off, "%s%s", i > 0 ? "," : "",
+					YAJL_GET_STRING(YAJL_GET_ARRAY(list)->values[i]));
+	yajl_tree_free(a.root);
+}
+
+/* The message of the next answer, a done line. */
+static void expect_done_message(struct client *cl, const char *id, const char *want)
+{
+	static const char *msg_path[] = { "message", NULL };
+	struct answer a;
+
+	answer_next(cl, &a);
+	assert_string_equal(a.type, "done");
+	assert_string_equal(YAJL_GET_STRING(a.id), id);
+	assert_string_equal(YAJL_GET_STRING(yajl_tree_get(a.root, msg_path, yajl_t_string)), want);
+	yajl_tree_free(a.root);
+}
+
+static void test_default_profile(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+	struct answer a;
+
+	(void)state;
+	two_profiles();
+	fx->conf.default_profile = "p2";
+	client_send_str(cl, "{\"id\":\"r\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\"}\n"
+			    "{\"id\":\"o\",\"op\":\"logout\"}\n"
+			    "{\"id\":\"n\",\"op\":\"logout\",\"profile\":\"p1\"}\n");
+	fake_settle(base);
+	assert_int_equal(profiles[0].runs, 0);
+	assert_int_equal(profiles[1].runs, 1);
+	answer_next(cl, &a);            /* p2's one record */
+	assert_string_equal(a.type, "record");
+	yajl_tree_free(a.root);
+	expect_done(cl, "r");
+	expect_done_message(cl, "o", "fake: forgot the token of p2");
+	/* A name always wins. */
+	expect_done_message(cl, "n", "fake: forgot the token of p1");
+	expect_nothing(cl);
+}
+
+static void test_only_usable_profile(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+
+	(void)state;
+	two_profiles();
+	/* The default the peer may not use is passed over for the one profile it may use. */
+	fx->conf.default_profile = "p2";
+	profiles[1].hidden = 1;
+	client_send_str(cl, "{\"id\":\"o\",\"op\":\"logout\"}\n");
+	fake_settle(base);
+	expect_done_message(cl, "o", "fake: forgot the token of p1");
+	expect_nothing(cl);
+}
+
+static void test_profiles_listed(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+	char msg[512], names[128];
+
+	(void)state;
+	two_profiles();
+	client_send_str(cl, "{\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\"}\n");
+	fake_settle(base);
+	expect_listing(cl, "UnknownProfile", msg, sizeof(msg), names, sizeof(names));
+	assert_string_equal(msg, "no profile given; you may use: p1, p2 "
+				 "(exoctl -p NAME, or default_profile in exod.conf)");
+	assert_string_equal(names, "p1,p2");
+
+	/* Never a profile the peer may not use: not for a wrong name, not for a hidden one. */
+	profiles[0].hidden = 1;
+	client_send_str(cl, "{\"op\":\"run\",\"profile\":\"p3\",\"cmdlet\":\"Get-Mailbox\"}\n"
+			    "{\"op\":\"status\",\"profile\":\"p1\"}\n");
+	fake_settle(base);
+	expect_listing(cl, "UnknownProfile", msg, sizeof(msg), names, sizeof(names));
+	assert_string_equal(msg, "no profile named \"p3\"; you may use: p2 (exoctl -p NAME)");
+	assert_string_equal(names, "p2");
+	expect_listing(cl, "Forbidden", msg, sizeof(msg), names, sizeof(names));
+	assert_non_null(strstr(msg, "may not use profile p1; you may use: p2 (exoctl -p NAME)"));
+	assert_string_equal(names, "p2");
+
+	/* A peer that may use none is forbidden, and told so. */
+	profiles[1].hidden = 1;
+	client_send_str(cl, "{\"op\":\"refresh\"}\n");
+	fake_settle(base);
+	expect_listing(cl, "Forbidden", msg, sizeof(msg), names, sizeof(names));
+	assert_non_null(strstr(msg, "no profile given; uid "));
+	assert_non_null(strstr(msg, " may use none of this exod's profiles"));
+	assert_string_equal(names, "");
+	assert_int_equal(profiles[0].runs + profiles[1].runs, 0);
+	expect_nothing(cl);
+}
+
+static void test_login_method_must_be_a_word(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+
+	(void)state;
+	client_send_str(cl, "{\"id\":\"l\",\"op\":\"login\",\"method\":7}\n");
+	fake_settle(base);
+	expect_error(cl, "BadRequest", "l");
+	expect_nothing(cl);
 }
 
 /* Bytes of the first n answers, newlines included. */
@@ -1539,6 +1675,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_progress_only_when_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_dropped_over_low_water, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_usable_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profiles_listed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_method_must_be_a_word, setup, teardown),
 	};
 
 	/* A client that has gone must not kill the test with SIGPIPE (exod ignores it too). */
