@@ -18,6 +18,7 @@
 #include "client/discover.h"
 #include "client/output.h"
 #include "client/params.h"
+#include "client/shell.h"
 #include "common/binder.h"
 #include "common/catalogue.h"
 #include "common/sbuf.h"
@@ -742,6 +743,8 @@ static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
 	return EXOCTL_EXIT_OK;
 }
 
+static int exoctl_shell(const struct exoctl *x, int argc, char **argv);
+
 static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "run", exoctl_run },
 	{ "status", exoctl_status },
@@ -753,7 +756,38 @@ static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "cmdlets", exoctl_cmdlets },
 	{ "help", exoctl_help },
 	{ "__complete", exoctl_complete },
+	{ "shell", exoctl_shell },
 };
+
+/* The shell's run: one line's words, dispatched as main dispatches a command. */
+static int exoctl_shell_run(void *arg, int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(exoctl_cmds) / sizeof(exoctl_cmds[0]); i++)
+		if (strcmp(argv[0], exoctl_cmds[i].name) == 0)
+			return exoctl_cmds[i].run(arg, argc, argv);
+	fprintf(stderr, "exoctl: unknown command '%.64s'; try help\n", argv[0]);
+	return EXOCTL_EXIT_USAGE;
+}
+
+static void exoctl_shell_complete(void *arg, FILE *out, int n, char *const words[])
+{
+	discover_complete(out, n, words, exoctl_complete_profiles, arg);
+}
+
+/* exoctl shell [-p PROFILE] */
+static int exoctl_shell(const struct exoctl *x, int argc, char **argv)
+{
+	struct exoctl here = *x;
+	struct shell_options o = { .run = exoctl_shell_run, .complete = exoctl_shell_complete,
+				   .arg = &here };
+
+	if (argc == 3 && (strcmp(argv[1], "-p") == 0 || strcmp(argv[1], "--profile") == 0))
+		here.profile = argv[2];
+	else if (argc != 1)
+		return exoctl_usage_error("shell: the only option is -p PROFILE");
+	o.profile = here.profile;
+	return shell_main(&o);
+}
 
 static int exoctl_width(void)
 {
