@@ -29,7 +29,6 @@
 #include "common/wire.h"
 
 #define SHELL_GO_ON (-1)                /* shell_line: read the next line */
-#define SHELL_EXIT_USAGE 2              /* a line that cannot be split, as exoctl's usage errors */
 #define SHELL_EXIT_SIGNAL 128           /* a command killed by signal N ends with 128 + N */
 #define SHELL_HISTORY_FILE "exoctl/history"
 #define SHELL_MAX_HISTORY_FILE ((off_t)SHELL_HISTORY_MAX * (SHELL_MAX_LINE + 1))
@@ -297,13 +296,14 @@ void shell_split_free(char **argv)
 
 /* ---- history ---- */
 
-static void shell_history_warn(struct shell *sh, const char *what)
+/* Says once why the history is not kept (errnum 0: what says it all); no saving after it. */
+static void shell_history_warn(struct shell *sh, const char *what, int errnum)
 {
 	if (sh->history_failed)
 		return;
 	sh->history_failed = 1;
-	fprintf(stderr, "exoctl: history: %s %s: %s (lines are not kept)\n", what, sh->history,
-		strerror(errno));
+	fprintf(stderr, "exoctl: history %s: %s%s%s; lines are not kept\n", sh->history, what,
+		errnum != 0 ? ": " : "", errnum != 0 ? strerror(errnum) : "");
 }
 
 /* The history file's place, from the options or the XDG base directory rules. */
@@ -345,7 +345,7 @@ static int shell_history_dirs(struct shell *sh)
 	for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			shell_history_warn(sh, "cannot create the directory of");
+			shell_history_warn(sh, "cannot create its directory", errno);
 			return -1;
 		}
 		*p = '/';
@@ -383,16 +383,15 @@ static void shell_history_load(struct shell *sh)
 
 	if (fd < 0) {
 		if (errno != ENOENT)
-			shell_history_warn(sh, "cannot read");
+			shell_history_warn(sh, "cannot read it", errno);
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SHELL_MAX_HISTORY_FILE) {
-		errno = EINVAL;
-		shell_history_warn(sh, "not a regular file of a sane size:");
+		shell_history_warn(sh, "not a regular file of a sane size", 0);
 		goto out;
 	}
 	if ((buf = malloc(SHELL_MAX_LINE + 2)) == NULL || (fp = fdopen(fd, "r")) == NULL) {
-		shell_history_warn(sh, "cannot read");
+		shell_history_warn(sh, "cannot read it", errno);
 		goto out;
 	}
 	fd = -1;
@@ -417,7 +416,7 @@ static void shell_history_save(struct shell *sh)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", sh->history);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
-		shell_history_warn(sh, "cannot write");
+		shell_history_warn(sh, "cannot write it", errno);
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
@@ -428,7 +427,7 @@ static void shell_history_save(struct shell *sh)
 		fprintf(fp, "%s\n", ev.str);
 	rc = ferror(fp);
 	if (fclose(fp) != 0 || rc != 0 || rename(tmp, sh->history) < 0) {
-		shell_history_warn(sh, "cannot write");
+		shell_history_warn(sh, "cannot write it", errno);
 		unlink(tmp);
 	}
 }

@@ -230,3 +230,31 @@ def test_a_script_on_standard_input(exod, tmp_path):
     assert "a ' quote is not closed" in r.stderr
     assert PROMPT not in r.stdout and "exo>" not in r.stdout
     assert not (tmp_path / ".local").exists()
+
+
+def test_history_is_bounded_and_never_followed_through_a_symlink(term):
+    state = term.home / ".local" / "state" / "exoctl"
+    state.mkdir(parents=True)
+    hist = state / "history"
+    hist.write_text("".join("cmd%04d\n" % i for i in range(1, 1006)))
+    t = term()
+    t.keys("Up")
+    t.wait_line(PROMPT + " cmd1005")
+    t.keys("C-u")
+    t.type("exit")
+    t.keys("Enter")
+    t.wait_exit(0)
+    lines = hist.read_text().splitlines()
+    assert len(lines) == 1000                   # SHELL_HISTORY_MAX
+    assert lines[0] == "cmd0007" and lines[-2:] == ["cmd1005", "exit"]
+
+    hist.unlink()
+    target = term.home / "elsewhere"
+    target.write_text("ping\n")
+    hist.symlink_to(target)
+    t = term()
+    assert "history %s: cannot read it" % hist in "\n".join(t.screen())
+    t.type("exit")
+    t.keys("Enter")
+    t.wait_exit(0)
+    assert hist.is_symlink() and target.read_text() == "ping\n"
