@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -811,11 +812,12 @@ static int shell_el_open(struct shell *sh)
 	el_set(el, EL_EDITOR, "emacs");
 	el_set(el, EL_SIGNAL, 1);
 	el_set(el, EL_HIST, history, sh->hist);
-	el_set(el, EL_SETTY, "-d", "-isig", NULL);
-	el_set(el, EL_ADDFN, "exoctl-complete", "Complete the word before the cursor",
-	       shell_el_complete);
-	el_set(el, EL_ADDFN, "exoctl-cancel", "Drop the line", shell_el_cancel);
-	el_set(el, EL_ADDFN, "exoctl-suspend", "Suspend exoctl", shell_el_suspend);
+	/* el_wset: el_set keeps wide copies of these strings that el_end never frees */
+	el_wset(el, EL_SETTY, L"-d", L"-isig", NULL);
+	el_wset(el, EL_ADDFN, L"exoctl-complete", L"Complete the word before the cursor",
+		shell_el_complete);
+	el_wset(el, EL_ADDFN, L"exoctl-cancel", L"Drop the line", shell_el_cancel);
+	el_wset(el, EL_ADDFN, L"exoctl-suspend", L"Suspend exoctl", shell_el_suspend);
 	el_set(el, EL_BIND, "^I", "exoctl-complete", NULL);
 	el_set(el, EL_BIND, "^C", "exoctl-cancel", NULL);
 	el_set(el, EL_BIND, "^Z", "exoctl-suspend", NULL);
@@ -842,6 +844,23 @@ static void shell_help(const struct shell *sh)
 }
 
 /*
+ * A command run from a script reads nothing of it: the script's next lines
+ * are not its input, and the file offset the shell reads at is not moved
+ * (glibc moves it back to what stdio has consumed when it cleans up).
+ */
+static void shell_detach_stdin(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && fd != STDIN_FILENO) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	/* and what the shell's stdio had read ahead is not the command's */
+	__fpurge(stdin);
+}
+
+/*
  * Runs a command in a child: Ctrl-C then ends the child (its connection
  * closes, and exod cancels the request) while the shell, ignoring SIGINT
  * meanwhile, goes on.
@@ -859,6 +878,8 @@ static int shell_execute(const struct shell *sh, int argc, char **argv)
 	if ((pid = fork()) == 0) {
 		sigaction(SIGINT, &oldint, NULL);
 		sigaction(SIGQUIT, &oldquit, NULL);
+		if (!sh->interactive)
+			shell_detach_stdin();
 		rc = sh->o->run(sh->o->arg, argc, argv);
 		fflush(NULL);
 		_exit(rc & 0xFF);

@@ -240,6 +240,11 @@ static int fake_run(void *arg, int argc, char **argv)
 	(void)arg;
 	for (int i = 0; fp != NULL && i < argc; i++)
 		fprintf(fp, "%s%s", i > 0 ? "|" : "", argv[i]);
+	if (fp != NULL && strcmp(argv[0], "slurp") == 0) {
+		char buf[64];
+
+		fprintf(fp, "|read %zu bytes", fread(buf, 1, sizeof(buf), stdin));
+	}
 	if (fp != NULL) {
 		fputc('\n', fp);
 		fclose(fp);
@@ -369,6 +374,15 @@ static void test_script_goes_on_after_failures(void **state)
 	assert_string_equal(log, "fail|now\nping\n");
 }
 
+static void test_script_is_no_command_input(void **state)
+{
+	const char *log;
+
+	(void)state;
+	assert_int_equal(script("slurp\nping\nslurp\nping\n", &log), 0);
+	assert_string_equal(log, "slurp|read 0 bytes\nping\nslurp|read 0 bytes\nping\n");
+}
+
 static void test_script_stops_at_ctrl_c(void **state)
 {
 	const char *log;
@@ -410,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_script_lines_the_shell_keeps),
 		cmocka_unit_test(test_script_exit),
 		cmocka_unit_test(test_script_goes_on_after_failures),
+		cmocka_unit_test(test_script_is_no_command_input),
 		cmocka_unit_test(test_script_stops_at_ctrl_c),
 		cmocka_unit_test(test_script_skips_a_line_too_long),
 	};
