@@ -2,6 +2,7 @@
 #include "client/discover.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,7 +17,7 @@ static const char *const discover_options[] = {
 };
 static const char *const discover_commands[] = {
 	"run", "status", "ping", "check", "login", "logout", "refresh", "metrics", "cmdlets", "help",
-	NULL,
+	"shell", NULL,
 };
 static const char *const discover_formats[] = {
 	"table", "list", "json", "ndjson", "csv", "tsv", "yaml", NULL,
@@ -266,20 +267,13 @@ static int discover_takes_value(const char *w)
 static void discover_option_value(FILE *out, const char *opt, const char *cur,
 				  discover_profiles_fn profiles, void *arg);
 
-/* exoctl's long options are valid after the command too, values and all. */
-static void discover_after_command(FILE *out, int n, char *const words[], int cmd,
-				   discover_profiles_fn profiles, void *arg)
+/* The words of the command itself: cmdlets, parameters, the command's own options. */
+static void discover_command_words(FILE *out, int n, char *const words[], int cmd)
 {
 	const char *cur = words[n - 1];
 	const char *command = words[cmd];
 	int argi = n - 1 - cmd;         /* the word's place after the command, from 1 */
 
-	if (argi > 1 && strncmp(words[n - 2], "--", 2) == 0 && discover_takes_value(words[n - 2])) {
-		discover_option_value(out, words[n - 2], cur, profiles, arg);
-		return;
-	}
-	if (strncmp(cur, "--", 2) == 0)
-		discover_list(out, discover_options, cur);
 	if (strcmp(command, "run") == 0 || strcmp(command, "help") == 0) {
 		if (argi == 1)
 			discover_cmdlet_names(out, cur);
@@ -300,6 +294,34 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 
 		discover_list(out, opts, cur);
 	}
+}
+
+/*
+ * exoctl's long options are valid after the command too, values and all;
+ * they are offered when none of the command's own words fits.
+ */
+static void discover_after_command(FILE *out, int n, char *const words[], int cmd,
+				   discover_profiles_fn profiles, void *arg)
+{
+	const char *cur = words[n - 1];
+	char *own = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (n - 1 - cmd > 1 && strncmp(words[n - 2], "--", 2) == 0 &&
+	    discover_takes_value(words[n - 2])) {
+		discover_option_value(out, words[n - 2], cur, profiles, arg);
+		return;
+	}
+	if ((mem = open_memstream(&own, &len)) == NULL)
+		return;
+	discover_command_words(mem, n, words, cmd);
+	fclose(mem);
+	if (len == 0 && strncmp(cur, "--", 2) == 0)
+		discover_list(out, discover_options, cur);
+	else if (own != NULL)
+		fwrite(own, 1, len, out);
+	free(own);
 }
 
 static void discover_option_value(FILE *out, const char *opt, const char *cur,

@@ -22,6 +22,7 @@
 #include "client/params.h"
 #include "client/progress.h"
 #include "client/query.h"
+#include "client/shell.h"
 #include "common/binder.h"
 #include "common/catalogue.h"
 #include "common/sbuf.h"
@@ -979,6 +980,8 @@ static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
 	return EXOCTL_EXIT_OK;
 }
 
+static int exoctl_shell(const struct exoctl *x, int argc, char **argv);
+
 static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "run", exoctl_run, "CMDLET [POSITIONAL] [-Name value] [-Switch] [--params JSON]",
 	  "Run a cmdlet on the profile's warm session",
@@ -1004,6 +1007,11 @@ static const struct exoctl_cmd exoctl_cmds[] = {
 	{ "cmdlets", exoctl_cmdlets, "[PATTERN]", "List the cmdlets, or those matching a glob",
 	  NULL },
 	{ "help", exoctl_help, "[COMMAND|CMDLET]", "Help for exoctl, a command or a cmdlet", NULL },
+	{ "shell", exoctl_shell, "", "A prompt that runs cmdlets on the warm session",
+	  "Lines are commands without 'exoctl': a cmdlet with its parameters (Get-Mailbox alice),\n"
+	  "  or one of exoctl's commands (status, help Get-Mailbox); exoctl's long options work\n"
+	  "  on every line.  TAB completes, history is kept in $XDG_STATE_HOME/exoctl/history,\n"
+	  "  Ctrl-C stops a running command, exit or Ctrl-D ends the shell.\n" },
 	{ "__complete", exoctl_complete, "WORD...", NULL, NULL },
 };
 
@@ -1034,6 +1042,49 @@ static void exoctl_cmd_usage(FILE *fp, const struct exoctl_cmd *cmd)
 	if (cmd->details != NULL)
 		fprintf(fp, "\n%s", cmd->details);
 	fputs("\nexoctl --help lists exoctl's options, valid with every command.\n", fp);
+}
+
+static int exoctl_dispatch(const struct args *a);
+
+/* The shell's run, in a child of its own: one line's words, parsed and run as a command line. */
+static int exoctl_shell_run(void *arg, int argc, char **argv)
+{
+	const struct exoctl *x = arg;
+	struct args line = *x->args;
+	char err[EXOCTL_ERR_LEN];
+	int rc;
+
+	/* the line's own options on top of the shell's; the shell's strings stay the shell's */
+	line.argv = NULL;
+	line.config_path = NULL;
+	memset(line.store, 0, sizeof(line.store));
+	if (x->profile != NULL)
+		line.profile = x->profile;
+	if (args_parse_command(&line, argc, argv, err, sizeof(err)) < 0)
+		rc = exoctl_usage_error(err);
+	else if (line.argc > 0 && strcmp(line.argv[0], "shell") == 0)
+		rc = exoctl_usage_error("already in the shell");
+	else
+		rc = exoctl_dispatch(&line);
+	args_free(&line);
+	return rc;
+}
+
+static void exoctl_shell_complete(void *arg, FILE *out, int n, char *const words[])
+{
+	discover_complete(out, n, words, exoctl_complete_profiles, arg);
+}
+
+/* exoctl shell */
+static int exoctl_shell(const struct exoctl *x, int argc, char **argv)
+{
+	struct shell_options o = { .run = exoctl_shell_run, .complete = exoctl_shell_complete,
+				   .arg = (void *)x, .profile = x->profile };
+	int rc;
+
+	if ((rc = exoctl_no_args(argc, argv)) != 0)
+		return rc;
+	return shell_main(&o);
 }
 
 static int exoctl_width(void)

@@ -1,0 +1,3 @@
+build-s/client/conn.o: client/conn.c client/conn.h common/wire.h
+client/conn.h:
+common/wire.h:

@@ -1,0 +1,2 @@
+build-s/client/progress.o: client/progress.c client/progress.h
+client/progress.h:

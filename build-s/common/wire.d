@@ -1,0 +1,3 @@
+build-s/common/wire.o: common/wire.c common/wire.h common/jtree.h
+common/wire.h:
+common/jtree.h:

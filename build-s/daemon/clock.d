@@ -1,0 +1,2 @@
+build-s/daemon/clock.o: daemon/clock.c daemon/clock.h
+daemon/clock.h:

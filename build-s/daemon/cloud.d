@@ -1,0 +1,3 @@
+build-s/daemon/cloud.o: daemon/cloud.c daemon/cloud.h common/conf.h
+daemon/cloud.h:
+common/conf.h:

@@ -1,0 +1,3 @@
+build-s/daemon/secret.o: daemon/secret.c daemon/secret.h common/sbuf.h
+daemon/secret.h:
+common/sbuf.h:

@@ -1,0 +1,3 @@
+build-s/tests/unit/test_catalogue.o: tests/unit/test_catalogue.c \
+ common/catalogue.h
+common/catalogue.h:
