@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -259,9 +261,13 @@ static int args_read_config(struct args *a, char *err, size_t errlen)
 	if ((fp = fopen(a->config_path, "re")) == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		/* su without -: $HOME is still another user's, and its config not ours to read */
+		/* su without -: $HOME is still another user's; only our own file is worth a word */
 		if (errno == EACCES) {
-			fprintf(stderr, "exoctl: %s: %s (ignored)\n", a->config_path, strerror(errno));
+			struct stat st;
+
+			if (stat(a->config_path, &st) == 0 && st.st_uid == geteuid())
+				fprintf(stderr, "exoctl: %s: %s (ignored)\n", a->config_path,
+					strerror(EACCES));
 			return 0;
 		}
 		snprintf(err, errlen, "%s: %s", a->config_path, strerror(errno));

@@ -73,7 +73,12 @@ def test_a_user_off_the_profiles_lists_is_forbidden(traversable, fake, creds):
     try:
         r = exoctl_as(NOBODY, NOBODY, e, "run", "Get-Mailbox")
         assert r.returncode == 6
-        assert "Forbidden: uid %d may not run Get-Mailbox on profile contoso" % NOBODY in r.stderr
+        assert ("Forbidden: no profile given; uid %d may use none of this exod's profiles"
+                % NOBODY) in r.stderr
+        r = exoctl_as(NOBODY, NOBODY, e, "-p", "contoso", "run", "Get-Mailbox")
+        assert r.returncode == 6
+        assert "Forbidden: uid %d may not" % NOBODY in r.stderr and "contoso" in r.stderr
+        assert "config" not in r.stderr
         r = exoctl_as(NOBODY, NOBODY, e, "status")
         assert r.returncode == 0 and "contoso" not in r.stdout
         assert "uid=%d " % NOBODY in e.log_text() and "denied" in e.log_text()
