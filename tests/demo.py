@@ -131,8 +131,12 @@ max_connections = 3
         run(exoctl, sock, "-o", "table", "status")
         banner("Five mailboxes, as a table")
         run(exoctl, sock, "-o", "table", "run", "Get-Mailbox", "-ResultSize", "5")
-        banner("The same as JSON (first two)")
-        run(exoctl, sock, "-o", "json", "run", "Get-Mailbox", "-ResultSize", "2")
+        banner("One mailbox as a list, as Format-List shows it (exoctl's options go anywhere)")
+        run(exoctl, sock, "run", "Get-Mailbox", "user000001", "--output", "list",
+            "--select", "Name,DisplayName,EmailAddresses,ProhibitSendQuota")
+        banner("Fields picked with jq (--query), as YAML")
+        run(exoctl, sock, "run", "Get-Mailbox", "-ResultSize", "2", "--quiet", "--output", "yaml",
+            "--query", "{Name, Smtp: .PrimarySmtpAddress}")
         banner("Every mailbox, paged (%d records, pages of 1000)" % DEMO_MAILBOXES)
         run(exoctl, sock, "-o", "ndjson", "run", "Get-Mailbox", "-ResultSize", "Unlimited", pipe="wc -l")
         banner("Parameters bind as in PowerShell: by position, by prefix, checked by type")
@@ -141,6 +145,8 @@ max_connections = 3
         failing(exoctl, sock, "run", "Set-Mailbox", "user000001", "-HiddenFromAddressListsEnabled")
         banner("An error from the service reaches the client with its real message and request id")
         failing(exoctl, sock, "run", "Set-Mailbox", "-Identity", "nobody", "-HiddenFromAddressListsEnabled", "true")
+        banner("A monitoring check (Nagios/Icinga plugin line; exit status 0 = OK)")
+        run(exoctl, sock, "check")
         banner("What the fake saw")
         c = fake.counters()
         print("token requests: %s, InvokeCommand requests: %s, pages: %s, max in flight: %s"
