@@ -42,6 +42,7 @@ opts() {
 	device)    echo "-max_len=8192 -dict=$HERE/dict/json.dict" ;;
 	jtree)     echo "-max_len=65536 -dict=$HERE/dict/json.dict" ;;
 	http)      echo "-max_len=4096" ;;
+	shell)     echo "-max_len=4096 -dict=$HERE/dict/params.dict" ;;
 	*)         echo "-max_len=8192" ;;
 	esac
 }
