@@ -548,7 +548,8 @@ static int exoctl_run(const struct exoctl *x, int argc, char **argv)
 	int rc;
 
 	if (argc < 2)
-		return exoctl_usage_error("run: which cmdlet? (exoctl run Get-Mailbox ...)");
+		return exoctl_usage_error("run: which cmdlet? (exoctl run Get-Mailbox; exoctl cmdlets "
+					  "lists them)");
 	if (!wire_cmdlet_valid(argv[1]))
 		return exoctl_usage_error("run: a cmdlet is Verb-Noun, letters, digits and '-'");
 	/* a query that does not compile is said before anything is sent */
@@ -1183,7 +1184,7 @@ static int exoctl_command(const struct exoctl *x, const struct args *a)
 		fprintf(stderr, "exoctl: unknown command '%.64s'\n", a->argv[0]);
 		if (a->argv[0][0] != '\0' && strchr(a->argv[0], '-') != NULL &&
 		    wire_cmdlet_valid(a->argv[0]))
-			fprintf(stderr, "To run a cmdlet: exoctl run %.64s ...\n", a->argv[0]);
+			fprintf(stderr, "To run a cmdlet: exoctl run %.64s\n", a->argv[0]);
 		fputs("Try 'exoctl --help'.\n", stderr);
 		return EXOCTL_EXIT_USAGE;
 	}
