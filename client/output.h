@@ -75,18 +75,4 @@ char *output_compact(yajl_val v);
 /* Writes s with control characters replaced, safe for a terminal. */
 void output_put_text(FILE *fp, const char *s);
 
-/* A symbol output_dlopen resolves: its name and where its address goes. */
-struct output_sym {
-	const char *name;
-	void *slot;             /* a function pointer's address */
-};
-
-/*
- * Loads an optional library at first use (linking it would cost every
- * exoctl run its start-up): every symbol, or -1 with a message naming
- * the Debian package that provides soname.
- */
-int output_dlopen(const char *soname, const char *package, const struct output_sym *syms,
-		  size_t nsyms, char *err, size_t errlen);
-
 #endif

@@ -2,8 +2,9 @@
  * YAML through libyaml's emitter: the result is a sequence of mappings.
  * libyaml does not resolve types, so a string a YAML reader would take
  * for a bool, a number, a null or a date is quoted here, and the reader
- * gets a string back.  libyaml is loaded at first use (output_dlopen).
+ * gets a string back.  libyaml is loaded at first use (dl_load).
  */
+#include "client/dl.h"
 #include "client/output_int.h"
 
 #include <ctype.h>
@@ -43,7 +44,7 @@ static struct {
 
 #define OUTPUT_YAML_SYM(f) { #f, &yl.f }
 
-static const struct output_sym output_yaml_syms[] = {
+static const struct dl_sym output_yaml_syms[] = {
 	OUTPUT_YAML_SYM(yaml_emitter_initialize),
 	OUTPUT_YAML_SYM(yaml_emitter_delete),
 	OUTPUT_YAML_SYM(yaml_emitter_set_output_file),
@@ -176,7 +177,7 @@ static int output_yaml_start(struct output *o, char *err, size_t errlen)
 	struct output_yaml *y;
 	yaml_event_t ev;
 
-	if (output_dlopen(OUTPUT_YAML_SONAME, OUTPUT_YAML_PACKAGE, output_yaml_syms,
+	if (dl_load(OUTPUT_YAML_SONAME, OUTPUT_YAML_PACKAGE, output_yaml_syms,
 			  sizeof(output_yaml_syms) / sizeof(output_yaml_syms[0]), err, errlen) < 0)
 		return -1;
 	if ((y = calloc(1, sizeof(*y))) == NULL || !yl.yaml_emitter_initialize(&y->em)) {

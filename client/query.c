@@ -8,6 +8,7 @@
  * more than the whole run's budget.
  */
 #include "client/query.h"
+#include "client/dl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ static struct {
 
 #define QUERY_SYM(f) { #f, &jql.f }
 
-static const struct output_sym query_syms[] = {
+static const struct dl_sym query_syms[] = {
 	QUERY_SYM(jq_init), QUERY_SYM(jq_set_error_cb), QUERY_SYM(jq_compile),
 	QUERY_SYM(jq_start), QUERY_SYM(jq_next), QUERY_SYM(jq_teardown),
 	QUERY_SYM(jq_halted), QUERY_SYM(jq_get_exit_code), QUERY_SYM(jq_get_error_message),
@@ -101,7 +102,7 @@ struct query *query_new(const char *expr, int slurp, char *err, size_t errlen)
 	struct query *q;
 
 	if (jql.jq_init == NULL &&
-	    output_dlopen(QUERY_SONAME, QUERY_PACKAGE, query_syms,
+	    dl_load(QUERY_SONAME, QUERY_PACKAGE, query_syms,
 			  sizeof(query_syms) / sizeof(query_syms[0]), err, errlen) < 0)
 		return NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL || (q->jq = jql.jq_init()) == NULL) {

@@ -26,8 +26,49 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "client/dl.h"
 #include "client/shell.h"
 #include "common/wire.h"
+
+#define SHELL_EDIT_SONAME "libedit.so.2"
+#define SHELL_EDIT_PACKAGE "libedit2"
+
+/* libedit, loaded when a shell starts on a terminal (client/dl.h says why). */
+static struct {
+	EditLine *(*el_init)(const char *, FILE *, FILE *, FILE *);
+	void (*el_end)(EditLine *);
+	const char *(*el_gets)(EditLine *, int *);
+	int (*el_set)(EditLine *, int, ...);
+	int (*el_get)(EditLine *, int, ...);
+	int (*el_wset)(EditLine *, int, ...);
+	int (*el_source)(EditLine *, const char *);
+	const LineInfo *(*el_line)(EditLine *);
+	int (*el_insertstr)(EditLine *, const char *);
+	void (*el_deletestr)(EditLine *, int);
+	int (*el_cursor)(EditLine *, int);
+	void (*el_push)(EditLine *, const char *);
+	History *(*history_init)(void);
+	void (*history_end)(History *);
+	int (*history)(History *, HistEvent *, int, ...);
+} shell_ed;
+
+static const struct dl_sym shell_ed_syms[] = {
+	{ "el_init", &shell_ed.el_init },
+	{ "el_end", &shell_ed.el_end },
+	{ "el_gets", &shell_ed.el_gets },
+	{ "el_set", &shell_ed.el_set },
+	{ "el_get", &shell_ed.el_get },
+	{ "el_wset", &shell_ed.el_wset },
+	{ "el_source", &shell_ed.el_source },
+	{ "el_line", &shell_ed.el_line },
+	{ "el_insertstr", &shell_ed.el_insertstr },
+	{ "el_deletestr", &shell_ed.el_deletestr },
+	{ "el_cursor", &shell_ed.el_cursor },
+	{ "el_push", &shell_ed.el_push },
+	{ "history_init", &shell_ed.history_init },
+	{ "history_end", &shell_ed.history_end },
+	{ "history", &shell_ed.history },
+};
 
 #define SHELL_GO_ON (-1)                /* shell_line: read the next line */
 #define SHELL_EXIT_SIGNAL 128           /* a command killed by signal N ends with 128 + N */
@@ -371,7 +412,7 @@ static void shell_history_read(struct shell *sh, FILE *fp, char *buf)
 		if (whole)
 			buf[--len] = '\0';
 		if (len > 0)
-			history(sh->hist, &ev, H_ENTER, buf);
+			shell_ed.history(sh->hist, &ev, H_ENTER, buf);
 	}
 }
 
@@ -424,7 +465,7 @@ static void shell_history_save(struct shell *sh)
 		}
 		return;
 	}
-	for (rc = history(sh->hist, &ev, H_LAST); rc != -1; rc = history(sh->hist, &ev, H_PREV))
+	for (rc = shell_ed.history(sh->hist, &ev, H_LAST); rc != -1; rc = shell_ed.history(sh->hist, &ev, H_PREV))
 		fprintf(fp, "%s\n", ev.str);
 	rc = ferror(fp);
 	if (fclose(fp) != 0 || rc != 0 || rename(tmp, sh->history) < 0) {
@@ -437,10 +478,10 @@ static int shell_history_open(struct shell *sh)
 {
 	HistEvent ev;
 
-	if ((sh->hist = history_init()) == NULL)
+	if ((sh->hist = shell_ed.history_init()) == NULL)
 		return -1;
-	history(sh->hist, &ev, H_SETSIZE, SHELL_HISTORY_MAX);
-	history(sh->hist, &ev, H_SETUNIQUE, 1);
+	shell_ed.history(sh->hist, &ev, H_SETSIZE, SHELL_HISTORY_MAX);
+	shell_ed.history(sh->hist, &ev, H_SETUNIQUE, 1);
 	if (shell_history_path(sh) < 0 || shell_history_dirs(sh) < 0) {
 		sh->history[0] = '\0';
 		return 0;
@@ -457,7 +498,7 @@ static void shell_history_add(struct shell *sh, const char *line)
 	if (line[0] == ' ' || line[strspn(line, " \t")] == '\0' ||
 	    strnlen(line, SHELL_MAX_LINE + 1) > SHELL_MAX_LINE)
 		return;
-	history(sh->hist, &ev, H_ENTER, line);
+	shell_ed.history(sh->hist, &ev, H_ENTER, line);
 	/* at once, so a closed terminal loses nothing */
 	shell_history_save(sh);
 }
@@ -629,8 +670,8 @@ static void shell_replace(EditLine *el, const char *raw, const char *text, size_
 	if (space)
 		*p++ = ' ';
 	*p = '\0';
-	el_deletestr(el, shell_chars(raw));
-	el_insertstr(el, buf);
+	shell_ed.el_deletestr(el, shell_chars(raw));
+	shell_ed.el_insertstr(el, buf);
 	free(buf);
 }
 
@@ -662,8 +703,8 @@ static void shell_list(EditLine *el, const struct shell_cands *c)
 	int cols = 0;
 	size_t width = 0, per, rows;
 
-	el_get(el, EL_GETFP, 1, &fp);
-	if (el_get(el, EL_GETTC, "co", &cols) != 0 || cols <= 0)
+	shell_ed.el_get(el, EL_GETFP, 1, &fp);
+	if (shell_ed.el_get(el, EL_GETTC, "co", &cols) != 0 || cols <= 0)
 		cols = SHELL_TTY_COLUMNS;
 	fputc('\n', fp);
 	if (c->n > SHELL_LIST_MAX) {
@@ -717,7 +758,7 @@ static struct shell *shell_of(EditLine *el)
 {
 	struct shell *sh = NULL;
 
-	el_get(el, EL_CLIENTDATA, &sh);
+	shell_ed.el_get(el, EL_CLIENTDATA, &sh);
 	return sh;
 }
 
@@ -725,7 +766,7 @@ static struct shell *shell_of(EditLine *el)
 static unsigned char shell_el_complete(EditLine *el, int ch)
 {
 	const struct shell *sh = shell_of(el);
-	const LineInfo *li = el_line(el);
+	const LineInfo *li = shell_ed.el_line(el);
 	char err[SHELL_ERR_LEN];
 	struct shell_cands c;
 	unsigned char rc = CC_ERROR;
@@ -755,16 +796,16 @@ static unsigned char shell_el_complete(EditLine *el, int ch)
 static unsigned char shell_el_cancel(EditLine *el, int ch)
 {
 	struct shell *sh = shell_of(el);
-	const LineInfo *li = el_line(el);
+	const LineInfo *li = shell_ed.el_line(el);
 	char *after = strndup(li->cursor, (size_t)(li->lastchar - li->cursor));
 
 	(void)ch;
 	sh->cancelled = 1;
 	if (after != NULL)
-		el_cursor(el, shell_chars(after));
+		shell_ed.el_cursor(el, shell_chars(after));
 	free(after);
-	el_insertstr(el, "^C");
-	el_push(el, "\n");
+	shell_ed.el_insertstr(el, "^C");
+	shell_ed.el_push(el, "\n");
 	return CC_REFRESH;
 }
 
@@ -802,27 +843,27 @@ static void shell_make_prompt(struct shell *sh)
 
 static int shell_el_open(struct shell *sh)
 {
-	EditLine *el = el_init("exoctl", stdin, stdout, stderr);
+	EditLine *el = shell_ed.el_init("exoctl", stdin, stdout, stderr);
 
 	if (el == NULL)
 		return -1;
 	sh->el = el;
-	el_set(el, EL_CLIENTDATA, sh);
-	el_set(el, EL_PROMPT, shell_el_prompt);
-	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_SIGNAL, 1);
-	el_set(el, EL_HIST, history, sh->hist);
+	shell_ed.el_set(el, EL_CLIENTDATA, sh);
+	shell_ed.el_set(el, EL_PROMPT, shell_el_prompt);
+	shell_ed.el_set(el, EL_EDITOR, "emacs");
+	shell_ed.el_set(el, EL_SIGNAL, 1);
+	shell_ed.el_set(el, EL_HIST, shell_ed.history, sh->hist);
 	/* el_wset: el_set keeps wide copies of these strings that el_end never frees */
-	el_wset(el, EL_SETTY, L"-d", L"-isig", NULL);
-	el_wset(el, EL_ADDFN, L"exoctl-complete", L"Complete the word before the cursor",
+	shell_ed.el_wset(el, EL_SETTY, L"-d", L"-isig", NULL);
+	shell_ed.el_wset(el, EL_ADDFN, L"exoctl-complete", L"Complete the word before the cursor",
 		shell_el_complete);
-	el_wset(el, EL_ADDFN, L"exoctl-cancel", L"Drop the line", shell_el_cancel);
-	el_wset(el, EL_ADDFN, L"exoctl-suspend", L"Suspend exoctl", shell_el_suspend);
-	el_set(el, EL_BIND, "^I", "exoctl-complete", NULL);
-	el_set(el, EL_BIND, "^C", "exoctl-cancel", NULL);
-	el_set(el, EL_BIND, "^Z", "exoctl-suspend", NULL);
+	shell_ed.el_wset(el, EL_ADDFN, L"exoctl-cancel", L"Drop the line", shell_el_cancel);
+	shell_ed.el_wset(el, EL_ADDFN, L"exoctl-suspend", L"Suspend exoctl", shell_el_suspend);
+	shell_ed.el_set(el, EL_BIND, "^I", "exoctl-complete", NULL);
+	shell_ed.el_set(el, EL_BIND, "^C", "exoctl-cancel", NULL);
+	shell_ed.el_set(el, EL_BIND, "^Z", "exoctl-suspend", NULL);
 	/* ~/.editrc (or $EDITRC) last, so that the user's bindings win */
-	el_source(el, NULL);
+	shell_ed.el_source(el, NULL);
 	return 0;
 }
 
@@ -1012,7 +1053,7 @@ static int shell_prompt_loop(struct shell *sh)
 		int n = 0;
 
 		sh->cancelled = 0;
-		if ((got = el_gets(sh->el, &n)) == NULL || n <= 0) {
+		if ((got = shell_ed.el_gets(sh->el, &n)) == NULL || n <= 0) {
 			/* Ctrl-D: end the prompt's line, as the shell ends */
 			fputc('\n', stdout);
 			return n < 0 ? 1 : 0;
@@ -1033,8 +1074,15 @@ static int shell_interactive(struct shell *sh)
 {
 	const char *was = setlocale(LC_CTYPE, NULL);
 	char *saved = was != NULL ? strdup(was) : NULL;
+	char err[SHELL_ERR_LEN];
 	int rc = 1;
 
+	if (dl_load(SHELL_EDIT_SONAME, SHELL_EDIT_PACKAGE, shell_ed_syms,
+		    sizeof(shell_ed_syms) / sizeof(shell_ed_syms[0]), err, sizeof(err)) < 0) {
+		fprintf(stderr, "exoctl: %s\n", err);
+		free(saved);
+		return 1;
+	}
 	/* libedit reads characters, not bytes: the terminal's encoding must be known */
 	setlocale(LC_CTYPE, "");
 	if (shell_history_open(sh) < 0 || shell_el_open(sh) < 0)
@@ -1042,9 +1090,9 @@ static int shell_interactive(struct shell *sh)
 	else
 		rc = shell_prompt_loop(sh);
 	if (sh->el != NULL)
-		el_end(sh->el);
+		shell_ed.el_end(sh->el);
 	if (sh->hist != NULL)
-		history_end(sh->hist);
+		shell_ed.history_end(sh->hist);
 	if (saved != NULL)
 		setlocale(LC_CTYPE, saved);
 	free(saved);

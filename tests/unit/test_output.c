@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "client/dl.h"
 #include "client/output.h"
 
 struct sink {
@@ -781,14 +782,14 @@ static void test_select_view(void **state)
 static void test_dlopen_missing(void **state)
 {
 	static void (*fn)(void);
-	const struct output_sym syms[] = { { "nothing_here", &fn } };
+	const struct dl_sym syms[] = { { "nothing_here", &fn } };
 	char err[256];
 
 	(void)state;
-	assert_int_equal(output_dlopen("libexod-no-such-library.so.9", "exod-no-such-package", syms, 1,
+	assert_int_equal(dl_load("libexod-no-such-library.so.9", "exod-no-such-package", syms, 1,
 				       err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "install Debian's exod-no-such-package"));
-	assert_int_equal(output_dlopen("libc.so.6", "libc6", syms, 1, err, sizeof(err)), -1);
+	assert_int_equal(dl_load("libc.so.6", "libc6", syms, 1, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "has no nothing_here"));
 	assert_null(fn);
 }
