@@ -35,7 +35,7 @@
 			 sizeof("-100"))
 #define CACHE_PATH_BUF (PATH_MAX + CACHE_NAME_BUF)
 #define CACHE_PARSE_ERR 64
-#define CACHE_WHY_MAX 512               /* bytes of a reason inside a longer message */
+#define CACHE_WHY_MAX 1024              /* bytes of a reason inside a longer message */
 
 static const char cache_tmp_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -407,9 +407,9 @@ out:
 }
 
 /*
- * Moves a sealed file that will not open out of the way, never over
- * another file, so that the next login does not write over what the right
- * key could still open.  Adds to err where it went, or why it stayed.
+ * Moves a file that will not decrypt out of the way, never over another
+ * file, so that the next login does not write over what the right key
+ * could still open.  Adds to err where it went, or why it stayed.
  */
 static void cache_keep_aside(int dfd, const char *dir, const char *name, char *err,
 			     size_t errlen)
@@ -434,8 +434,10 @@ static void cache_keep_aside(int dfd, const char *dir, const char *name, char *e
 			break;
 	}
 	/* A crash must not bring the old name back under a login's new file. */
-	if (rc == 0 && fsync(dfd) < 0)
-		saved = errno, rc = -1;
+	if (rc == 0 && fsync(dfd) < 0) {
+		saved = errno;
+		rc = -1;
+	}
 	if (used + 1 >= errlen)
 		return;
 	if (rc == 0)

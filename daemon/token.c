@@ -199,28 +199,38 @@ static void token_forget_refresh(struct token *t)
 		log_err("profile %s: %s", t->conf->name, err);
 }
 
-/* Resumes a saved sign-in; a cache that cannot be read costs a login, and says why. */
+/* A saved sign-in that could not be read: said once, with what the person can do. */
+static void token_lost_refresh(const struct token *t, const char *why)
+{
+	char hint[HINT_MAX];
+
+	/* A password profile with password_file signs in again by itself. */
+	if (t->conf->auth == CONF_AUTH_PASSWORD && t->conf->password_file != NULL)
+		log_err("profile %s: %s", t->conf->name, why);
+	else
+		log_err("profile %s: %s; sign in again: %s", t->conf->name, why,
+			hint_login(t->conf, hint, sizeof(hint)));
+}
+
 static void token_load_refresh(struct token *t)
 {
-	char err[1024], upn[sizeof(t->upn)], hint[HINT_MAX];
+	char err[1024], upn[sizeof(t->upn)];
 	struct cache_key key;
 	struct sbuf *rt = NULL;
 	int rc;
 
 	token_cache_key(t, &key);
 	rc = cache_load(t->state_dir, &key, &rt, upn, sizeof(upn), err, sizeof(err));
-	/* A password profile with password_file signs in again by itself. */
-	if (rc < 0 && t->conf->auth == CONF_AUTH_PASSWORD && t->conf->password_file != NULL)
-		log_err("profile %s: %s", t->conf->name, err);
-	else if (rc < 0)
-		log_err("profile %s: %s; sign in again: %s", t->conf->name, err,
-			hint_login(t->conf, hint, sizeof(hint)));
-	else if (rc == CACHE_MIGRATED)
+	if (rc < 0) {
+		token_lost_refresh(t, err);
+		return;
+	}
+	if (rc == 1)
+		return;
+	if (rc == CACHE_MIGRATED)
 		log_msg(LOG_NOTICE, "profile %s: %s", t->conf->name, err);
 	else if (rc == CACHE_UNMIGRATED)
 		log_warn("profile %s: %s", t->conf->name, err);
-	if (rc != 0 && rc != CACHE_MIGRATED && rc != CACHE_UNMIGRATED)
-		return;
 	if (upn[0] != '\0')
 		memcpy(t->upn, upn, sizeof(t->upn));
 	log_info("profile %s: resuming the saved sign-in%s%s", t->conf->name,
