@@ -51,6 +51,7 @@
 #define M_PASSWORD M(CONF_AUTH_PASSWORD)
 #define M_MI M(CONF_AUTH_MANAGED_IDENTITY)
 #define M_TOKEN M(CONF_AUTH_ACCESS_TOKEN)
+#define M_DELEGATED (M_DEVICE | M_PASSWORD)     /* sign-ins whose refresh token is kept on disk */
 
 enum conf_store {
 	STORE_STR,
@@ -272,6 +273,18 @@ static int conf_parse_level(const struct conf_key *k, const char *val, void *fie
 		return -1;
 	}
 	*(int *)field = level;
+	return 0;
+}
+
+static int conf_parse_onoff(const struct conf_key *k, const char *val, void *field,
+			    char *why, size_t whylen)
+{
+	(void)k;
+	if (strcasecmp(val, "on") != 0 && strcasecmp(val, "off") != 0) {
+		snprintf(why, whylen, "must be on or off");
+		return -1;
+	}
+	*(int *)field = strcasecmp(val, "on") == 0;
 	return 0;
 }
 
@@ -631,6 +644,8 @@ static const struct conf_key conf_exod_keys[] = {
 	XK(send_timeout, conf_parse_int, STORE_INT, 0, 86400),
 	XK(metrics_listen, conf_parse_listen, STORE_STR, 0, 0),
 	XK(default_profile, conf_parse_name, STORE_STR, 0, 0),
+	XK(cache_key_file, conf_parse_secret_path, STORE_STR, 0, 0),
+	XK(cache_encryption, conf_parse_onoff, STORE_INT, 0, 1),
 };
 
 static const struct conf_key conf_profile_keys[] = {
@@ -669,6 +684,9 @@ static const struct conf_key conf_profile_keys[] = {
 	PS(read_only_users, conf_parse_list, M_ALL),
 	PS(read_only_groups, conf_parse_list, M_ALL),
 	PS(cmdlets, conf_parse_globs, M_ALL),
+	/* Read by cache.c at start, which says how to make a missing key. */
+	PS(cache_key_file, conf_parse_secret_path, M_DELEGATED),
+	PK(cache_encryption, conf_parse_onoff, STORE_INT, 0, 1, M_DELEGATED),
 };
 
 #define RK(n, fn) { #n, fn, offsetof(struct conf_role, n), 0, 0, STORE_STR, M_ALL, NAMES_VALUE }
@@ -779,6 +797,7 @@ static struct conf_profile *conf_profile_new(const char *name)
 	pr->queue_timeout = CONF_DEF_QUEUE_TIMEOUT;
 	pr->request_timeout = CONF_DEF_REQUEST_TIMEOUT;
 	pr->refresh_margin = CONF_DEF_REFRESH_MARGIN;
+	pr->cache_encryption = -1;      /* [exod]'s, once the whole file is read */
 	return pr;
 }
 
@@ -1292,11 +1311,45 @@ static struct conf *conf_new(const char *path)
 	c->reserved_clients = CONF_DEF_RESERVED_CLIENTS;
 	c->client_timeout = CONF_DEF_CLIENT_TIMEOUT;
 	c->send_timeout = CONF_DEF_SEND_TIMEOUT;
+	c->cache_encryption = 1;
 	if (c->path == NULL || c->socket == NULL || c->state_dir == NULL) {
 		conf_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+/* The line of an [exod] key, 0 when it is not set there. */
+static int conf_exod_line(const struct conf_parse *p, const char *key)
+{
+	size_t i = 0;
+
+	return conf_key_find(conf_exod_keys, NELEM(conf_exod_keys), key, &i) != NULL ?
+	       p->exod_line[i] : 0;
+}
+
+/*
+ * The token cache keys a profile leaves out come from [exod], with the
+ * line they were set on there, so that errors about them point to it.
+ */
+static int conf_inherit_cache(struct conf_parse *p, struct conf_profile *pr)
+{
+	const struct conf *c = p->conf;
+
+	if (pr->cache_key_file == NULL && c->cache_key_file != NULL) {
+		pr->cache_key_file = strdup(c->cache_key_file);
+		if (pr->cache_key_file == NULL) {
+			conf_fail(p, "out of memory");
+			return -1;
+		}
+		pr->key_line[conf_key_index("cache_key_file")] = conf_exod_line(p, "cache_key_file");
+	}
+	if (pr->cache_encryption < 0) {
+		pr->cache_encryption = c->cache_encryption;
+		pr->key_line[conf_key_index("cache_encryption")] =
+			conf_exod_line(p, "cache_encryption");
+	}
+	return 0;
 }
 
 /* default_profile names a profile of the file; every profile learns the socket, for its hints. */
@@ -1311,8 +1364,11 @@ static int conf_finish(struct conf_parse *p)
 		conf_fail(p, "default_profile: no [profile %s] in this file", c->default_profile);
 		return -1;
 	}
-	for (struct conf_profile *pr = c->profiles; pr != NULL; pr = pr->next)
+	for (struct conf_profile *pr = c->profiles; pr != NULL; pr = pr->next) {
 		pr->socket = c->socket;
+		if (conf_inherit_cache(p, pr) != 0)
+			return -1;
+	}
 	return 0;
 }
 

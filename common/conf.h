@@ -79,10 +79,12 @@ struct conf_profile {
 	char *read_only_users;          /* may only run read cmdlets */
 	char *read_only_groups;
 	char *cmdlets;                  /* globs the profile may run (-CommandName); NULL: all */
+	char *cache_key_file;           /* the token cache's key; [exod]'s when the profile sets none */
+	int cache_encryption;           /* 1 on (the default), 0 off; [exod]'s when the profile sets none */
 	/* Not configuration (conf_profile_equal ignores them): where it was read, and what for. */
 	const char *source;             /* the file, as struct conf's path */
 	int line;                       /* of its [profile NAME] header */
-	int key_line[CONF_MAX_KEYS];    /* of each key set, in conf.c's order; see conf_key_line */
+	int key_line[CONF_MAX_KEYS];    /* of each key set (in [exod] when inherited), in conf.c's order */
 	const char *socket;             /* [exod] socket: where exoctl reaches this exod, for hints */
 	struct conf_profile *next;      /* in file order */
 };
@@ -110,6 +112,8 @@ struct conf {
 	int send_timeout;               /* seconds answers may wait unread, 0 = forever; default 600 */
 	char *metrics_listen;           /* "ADDRESS:PORT" or "[IPv6]:PORT" for GET /metrics; NULL: off */
 	char *default_profile;          /* for requests that name none; NULL: none (a configured one) */
+	char *cache_key_file;           /* default of the profiles' cache_key_file; NULL: none */
+	int cache_encryption;           /* default of the profiles' cache_encryption: 1 on, 0 off */
 	int nprofiles;
 	struct conf_profile *profiles;
 	int nroles;

@@ -21,15 +21,21 @@
 #include "common/conf.h"
 #include "common/jtree.h"
 #include "common/sbuf.h"
+#include "daemon/seal.h"
 #include "daemon/secret.h"
 
 #define CACHE_VERSION 1
 #define CACHE_SUFFIX ".token"
 #define CACHE_TMP_CHARS 6               /* random characters in a temp file name */
 #define CACHE_TMP_TRIES 16              /* names tried before giving up on O_EXCL */
+#define CACHE_STAMP_LEN 16              /* 20261201T001500Z */
+#define CACHE_ASIDE_TRIES 100           /* kept-aside names tried within one second */
 #define CACHE_NAME_BUF (CONF_NAME_MAX + sizeof(CACHE_SUFFIX) + 1 + CACHE_TMP_CHARS + 1)
+#define CACHE_ASIDE_BUF (CACHE_NAME_BUF + sizeof(CACHE_ASIDE_TAG) + CACHE_STAMP_LEN + \
+			 sizeof("-100"))
 #define CACHE_PATH_BUF (PATH_MAX + CACHE_NAME_BUF)
 #define CACHE_PARSE_ERR 64
+#define CACHE_WHY_MAX 1024              /* bytes of a reason inside a longer message */
 
 static const char cache_tmp_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -258,50 +264,6 @@ static int cache_extract(yajl_val root, const char *path, struct sbuf **rt, char
 	return 0;
 }
 
-int cache_load(const char *state_dir, const struct cache_key *key, struct sbuf **rt, char *upn,
-	       size_t upnlen, char *err, size_t errlen)
-{
-	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF], why[CACHE_PARSE_ERR];
-	yajl_val root = NULL;
-	struct sbuf *buf = NULL;
-	int dfd, rc = -1;
-
-	*rt = NULL;
-	if (upn != NULL && upnlen > 0)
-		upn[0] = '\0';
-	if (cache_check_key(key, err, errlen) < 0)
-		return -1;
-	dfd = cache_dir_open(state_dir, err, errlen);
-	if (dfd < 0)
-		return -1;
-	cache_path(path, sizeof(path), state_dir, key->profile);
-	snprintf(name, sizeof(name), "%s%s", key->profile, CACHE_SUFFIX);
-	rc = cache_read_file(dfd, name, path, &buf, err, errlen);
-	if (rc != 0)
-		goto out;
-	rc = -1;
-	root = jtree_parse(sbuf_ptr(buf), sbuf_len(buf), why, sizeof(why));
-	if (root == NULL || !YAJL_IS_OBJECT(root)) {
-		snprintf(err, errlen, "token cache %s is not a valid JSON object (%s)", path,
-			 root == NULL ? why : "another type");
-		goto out;
-	}
-	if (cache_check_version(root, path, err, errlen) < 0)
-		goto out;
-	if (!cache_same_identity(root, key)) {
-		rc = 1;
-		goto out;
-	}
-	if (cache_extract(root, path, rt, upn, upnlen, err, errlen) < 0)
-		goto out;
-	rc = 0;
-out:
-	jtree_free(root);
-	sbuf_free(buf);
-	close(dfd);
-	return rc;
-}
-
 /* Builds the file's JSON; the caller wipes and frees the generator. */
 static int cache_gen(yajl_gen g, const struct cache_key *key, const char *rt, const char *upn)
 {
@@ -417,6 +379,212 @@ out:
 	return rc;
 }
 
+/* Parses a cache's JSON: 0 and the token, 1 when it is another identity's, -1. */
+static int cache_parse(const struct sbuf *json, const struct cache_key *key, const char *path,
+		       struct sbuf **rt, char *upn, size_t upnlen, char *err, size_t errlen)
+{
+	char why[CACHE_PARSE_ERR];
+	yajl_val root = jtree_parse(sbuf_ptr(json), sbuf_len(json), why, sizeof(why));
+	int rc = -1;
+
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		snprintf(err, errlen, "token cache %s is not a valid JSON object (%s)", path,
+			 root == NULL ? why : "another type");
+		goto out;
+	}
+	if (cache_check_version(root, path, err, errlen) < 0)
+		goto out;
+	if (!cache_same_identity(root, key)) {
+		rc = 1;
+		goto out;
+	}
+	if (cache_extract(root, path, rt, upn, upnlen, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	jtree_free(root);
+	return rc;
+}
+
+/*
+ * Moves a file that will not decrypt out of the way, never over another
+ * file, so that the next login does not write over what the right key
+ * could still open.  Adds to err where it went, or why it stayed.
+ */
+static void cache_keep_aside(int dfd, const char *dir, const char *name, char *err,
+			     size_t errlen)
+{
+	char aside[CACHE_ASIDE_BUF], stamp[CACHE_STAMP_LEN + 1];
+	size_t used = strnlen(err, errlen);
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = -1, saved = 0;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) != CACHE_STAMP_LEN)
+		snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+	for (int i = 1; i <= CACHE_ASIDE_TRIES && rc < 0; i++) {
+		if (i == 1)
+			snprintf(aside, sizeof(aside), "%s%s%s", name, CACHE_ASIDE_TAG, stamp);
+		else
+			snprintf(aside, sizeof(aside), "%s%s%s-%d", name, CACHE_ASIDE_TAG, stamp, i);
+		rc = renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE);
+		saved = errno;
+		if (rc < 0 && saved != EEXIST)
+			break;
+	}
+	/* A crash must not bring the old name back under a login's new file. */
+	if (rc == 0 && fsync(dfd) < 0) {
+		saved = errno;
+		rc = -1;
+	}
+	if (used + 1 >= errlen)
+		return;
+	if (rc == 0)
+		snprintf(err + used, errlen - used, "; kept it as %s/%s", dir, aside);
+	else
+		snprintf(err + used, errlen - used, "; could not move it aside (%s): it stays, "
+			 "and exod will not write over it", strerror(saved));
+}
+
+/*
+ * Plain files are what cache_store writes without a key, and it writes
+ * "{" first.  Anything else is taken for a sealed file, so that a damaged
+ * one is kept aside like any other that will not open.
+ */
+static int cache_is_json(const struct sbuf *buf)
+{
+	return sbuf_len(buf) > 0 && sbuf_ptr(buf)[0] == '{';
+}
+
+/* What a sealed file holds: *plain, or -1 with the file kept aside. */
+static int cache_unseal(int dfd, const char *state_dir, const char *name, const char *path,
+			const struct cache_key *key, const struct sbuf *buf, struct sbuf **plain,
+			char *err, size_t errlen)
+{
+	char why[CACHE_WHY_MAX];
+
+	if (seal_unwrap(key->secret, key->profile, sbuf_ptr(buf), sbuf_len(buf), plain, why,
+			sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "token cache %s cannot be decrypted: %s", path, why);
+	cache_keep_aside(dfd, state_dir, name, err, errlen);
+	return -1;
+}
+
+/* 1 when name holds a file sealed in a way secret cannot open: not ours to replace or remove. */
+static int cache_foreign(int dfd, const char *name, const struct sbuf *secret)
+{
+	unsigned char head[SEAL_HEADER_LEN];
+	ssize_t n;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	return n > 0 && seal_foreign(secret, head, (size_t)n);
+}
+
+static void cache_foreign_error(const char *path, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "token cache %s is encrypted under another key or in another "
+		 "format version, and exod will not write over it or remove it: move it away, or "
+		 "give cache_key_file its key again", path);
+}
+
+/* Writes json, sealed when there is a secret, in place of the profile's file, durably. */
+static int cache_commit(int dfd, const char *state_dir, const struct cache_key *key,
+			const char *path, const unsigned char *json, size_t len, char *err,
+			size_t errlen)
+{
+	char name[CACHE_NAME_BUF], why[CACHE_WHY_MAX];
+	struct sbuf *sealed = NULL;
+	int rc = -1;
+
+	snprintf(name, sizeof(name), "%s%s", key->profile, CACHE_SUFFIX);
+	if (cache_foreign(dfd, name, key->secret)) {
+		cache_foreign_error(path, err, errlen);
+		return -1;
+	}
+	if (key->secret != NULL) {
+		if (seal_wrap(key->secret, key->profile, json, len, &sealed, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "token cache %s: cannot encrypt it: %s", path, why);
+			return -1;
+		}
+		json = sbuf_ptr(sealed);
+		len = sbuf_len(sealed);
+	}
+	/* The loader refuses a bigger file, so writing one would only lose the login later. */
+	if (len > CACHE_MAX_FILE) {
+		snprintf(err, errlen, "token cache %s: contents larger than %d bytes", path,
+			 CACHE_MAX_FILE);
+		goto out;
+	}
+	if (cache_replace(dfd, key->profile, path, json, len, err, errlen) < 0)
+		goto out;
+	/* Makes the rename itself durable. */
+	if (fsync(dfd) < 0) {
+		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sbuf_free(sealed);
+	return rc;
+}
+
+/* A plain file read while a key is set: the same JSON, sealed in its place. */
+static int cache_migrate(int dfd, const char *state_dir, const struct cache_key *key,
+			 const char *path, const struct sbuf *json, char *err, size_t errlen)
+{
+	char why[CACHE_WHY_MAX];
+
+	if (cache_commit(dfd, state_dir, key, path, sbuf_ptr(json), sbuf_len(json), why,
+			 sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s; it stays in plain text until the next save", why);
+		return CACHE_UNMIGRATED;
+	}
+	snprintf(err, errlen, "token cache %s was in plain text: encrypted it under cache_key_file",
+		 path);
+	return CACHE_MIGRATED;
+}
+
+int cache_load(const char *state_dir, const struct cache_key *key, struct sbuf **rt, char *upn,
+	       size_t upnlen, char *err, size_t errlen)
+{
+	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF];
+	struct sbuf *buf = NULL, *plain = NULL;
+	int dfd, rc, sealed;
+
+	*rt = NULL;
+	if (upn != NULL && upnlen > 0)
+		upn[0] = '\0';
+	if (cache_check_key(key, err, errlen) < 0)
+		return -1;
+	dfd = cache_dir_open(state_dir, err, errlen);
+	if (dfd < 0)
+		return -1;
+	cache_path(path, sizeof(path), state_dir, key->profile);
+	snprintf(name, sizeof(name), "%s%s", key->profile, CACHE_SUFFIX);
+	rc = cache_read_file(dfd, name, path, &buf, err, errlen);
+	if (rc != 0)
+		goto out;
+	sealed = !cache_is_json(buf);
+	if (sealed && cache_unseal(dfd, state_dir, name, path, key, buf, &plain, err, errlen) < 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = cache_parse(sealed ? plain : buf, key, path, rt, upn, upnlen, err, errlen);
+	if (rc == 0 && !sealed && key->secret != NULL)
+		rc = cache_migrate(dfd, state_dir, key, path, buf, err, errlen);
+out:
+	sbuf_free(plain);
+	sbuf_free(buf);
+	close(dfd);
+	return rc;
+}
+
 int cache_store(const char *state_dir, const struct cache_key *key, const char *rt,
 		const char *upn, char *err, size_t errlen)
 {
@@ -450,19 +618,8 @@ int cache_store(const char *state_dir, const struct cache_key *key, const char *
 		snprintf(err, errlen, "token cache %s: cannot encode it (invalid UTF-8?)", path);
 		goto out;
 	}
-	/* The loader refuses a bigger file, so writing one would only lose the login later. */
-	if (len > CACHE_MAX_FILE) {
-		snprintf(err, errlen, "token cache %s: contents larger than %d bytes", path,
-			 CACHE_MAX_FILE);
+	if (cache_commit(dfd, state_dir, key, path, buf, len, err, errlen) < 0)
 		goto out;
-	}
-	if (cache_replace(dfd, key->profile, path, buf, len, err, errlen) < 0)
-		goto out;
-	/* Makes the rename itself durable. */
-	if (fsync(dfd) < 0) {
-		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
 	if (g != NULL)
@@ -471,7 +628,8 @@ out:
 	return rc;
 }
 
-int cache_remove(const char *state_dir, const char *profile, char *err, size_t errlen)
+int cache_remove(const char *state_dir, const char *profile, const struct sbuf *secret,
+		 char *err, size_t errlen)
 {
 	char path[CACHE_PATH_BUF], name[CACHE_NAME_BUF];
 	int dfd, rc = -1;
@@ -483,6 +641,10 @@ int cache_remove(const char *state_dir, const char *profile, char *err, size_t e
 		return -1;
 	cache_path(path, sizeof(path), state_dir, profile);
 	snprintf(name, sizeof(name), "%s%s", profile, CACHE_SUFFIX);
+	if (cache_foreign(dfd, name, secret)) {
+		cache_foreign_error(path, err, errlen);
+		goto out;
+	}
 	if (unlinkat(dfd, name, 0) < 0) {
 		if (errno == ENOENT)
 			rc = 0;
@@ -500,4 +662,29 @@ int cache_remove(const char *state_dir, const char *profile, char *err, size_t e
 out:
 	close(dfd);
 	return rc;
+}
+
+int cache_secret_load(const struct conf_profile *conf, struct sbuf **secret, char *err,
+		      size_t errlen)
+{
+	*secret = NULL;
+	if (!conf->cache_encryption)
+		return 0;
+	if (conf->cache_key_file == NULL) {
+		snprintf(err, errlen, "%s:%d: profile %s: auth = %s keeps its refresh token in "
+			 "state_dir, encrypted (cache_encryption = on, the default), and no "
+			 "cache_key_file names the key. Make one with \"openssl rand -hex 32 | "
+			 "systemd-creds encrypt --name=cache.key - /etc/credstore.encrypted/cache.key\" "
+			 "(exod.service loads it) and set cache_key_file = cache.key, or point "
+			 "cache_key_file at a file of 32 random bytes (mode 0600, exod's own; see "
+			 "exod.conf(5)); or set cache_encryption = off to keep it in plain text",
+			 conf->source != NULL ? conf->source : "exod.conf", conf->line, conf->name,
+			 conf_auth_name(conf->auth));
+		return -1;
+	}
+	if (seal_key_load(conf->cache_key_file, secret, err, errlen) < 0) {
+		conf_key_error(conf, "cache_key_file", err, errlen);
+		return -1;
+	}
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include "daemon/auth.h"
 #include "daemon/cache.h"
 #include "daemon/clock.h"
+#include "daemon/hint.h"
 #include "daemon/jwt.h"
 #include "daemon/rnd.h"
 
@@ -52,6 +53,7 @@ struct token {
 	long long rejected_until;       /* after repeated 401s: the next fetch waits until then */
 	enum wire_error last_code;
 	struct sbuf *refresh_token;     /* delegated sign-ins; persisted in state_dir */
+	struct sbuf *cache_secret;      /* the key it is sealed under on disk; NULL: plain text */
 	const char *state_dir;
 	char upn[256];                  /* who signed in, from the token */
 	char last_error[AUTH_MAX_MESSAGE];
@@ -160,6 +162,7 @@ static void token_cache_key(const struct token *t, struct cache_key *key)
 	key->authority = auth_authority(t->auth);
 	key->tenant = auth_tenant(t->auth);
 	key->client_id = auth_client_id(t->auth);
+	key->secret = t->cache_secret;
 }
 
 static void token_set_refresh(struct token *t, struct sbuf *rt)
@@ -192,26 +195,58 @@ static void token_forget_refresh(struct token *t)
 	if (!token_delegated(t))
 		return;
 	token_set_refresh(t, NULL);
-	if (cache_remove(t->state_dir, t->conf->name, err, sizeof(err)) < 0)
+	if (cache_remove(t->state_dir, t->conf->name, t->cache_secret, err, sizeof(err)) < 0)
 		log_err("profile %s: %s", t->conf->name, err);
+}
+
+/* A saved sign-in that could not be read: said once, with what the person can do. */
+static void token_lost_refresh(const struct token *t, const char *why)
+{
+	char hint[HINT_MAX];
+
+	/* A password profile with password_file signs in again by itself. */
+	if (t->conf->auth == CONF_AUTH_PASSWORD && t->conf->password_file != NULL)
+		log_err("profile %s: %s", t->conf->name, why);
+	else
+		log_err("profile %s: %s; sign in again: %s", t->conf->name, why,
+			hint_login(t->conf, hint, sizeof(hint)));
 }
 
 static void token_load_refresh(struct token *t)
 {
+	char err[1024], upn[sizeof(t->upn)];
 	struct cache_key key;
 	struct sbuf *rt = NULL;
-	char err[512];
 	int rc;
 
 	token_cache_key(t, &key);
-	rc = cache_load(t->state_dir, &key, &rt, t->upn, sizeof(t->upn), err, sizeof(err));
-	if (rc < 0)
-		log_err("profile %s: %s", t->conf->name, err);
-	else if (rc == 0) {
-		log_info("profile %s: resuming the saved sign-in%s%s", t->conf->name,
-			 t->upn[0] ? " of " : "", t->upn);
-		token_set_refresh(t, rt);
+	rc = cache_load(t->state_dir, &key, &rt, upn, sizeof(upn), err, sizeof(err));
+	if (rc < 0) {
+		token_lost_refresh(t, err);
+		return;
 	}
+	if (rc == 1)
+		return;
+	if (rc == CACHE_MIGRATED)
+		log_msg(LOG_NOTICE, "profile %s: %s", t->conf->name, err);
+	else if (rc == CACHE_UNMIGRATED)
+		log_warn("profile %s: %s", t->conf->name, err);
+	if (upn[0] != '\0')
+		memcpy(t->upn, upn, sizeof(t->upn));
+	log_info("profile %s: resuming the saved sign-in%s%s", t->conf->name,
+		 t->upn[0] ? " of " : "", t->upn);
+	token_set_refresh(t, rt);
+}
+
+/* The delegated profile's cache key, read once: its file may be a credential gone after start. */
+static int token_load_secret(struct token *t, char *err, size_t errlen)
+{
+	if (cache_secret_load(t->conf, &t->cache_secret, err, errlen) < 0)
+		return -1;
+	if (t->cache_secret == NULL)
+		log_warn("profile %s: cache_encryption = off: its refresh token is kept in plain "
+			 "text in %s", t->conf->name, t->state_dir);
+	return 0;
 }
 
 static void token_take(struct token *t, struct auth_result *res)
@@ -371,8 +406,8 @@ struct token *token_new(struct event_base *base, struct http *http,
 	t->auth = auth_new(base, conf, http, token_done, t, err, errlen);
 	if (t->auth == NULL)
 		goto fail;
-	if (token_delegated(t))
-		token_load_refresh(t);
+	if (token_delegated(t) && token_load_secret(t, err, errlen) < 0)
+		goto fail;
 	if (conf->user_principal_name != NULL && t->upn[0] == '\0')
 		snprintf(t->upn, sizeof(t->upn), "%s", conf->user_principal_name);
 	return t;
@@ -402,12 +437,16 @@ void token_free(struct token *t)
 		event_free(t->deliver);
 	token_drop(t);
 	sbuf_free(t->refresh_token);
+	sbuf_free(t->cache_secret);
 	free(t->pending_claims);
 	free(t);
 }
 
+/* The saved sign-in is read here, not in token_new, so that exod -t leaves state_dir alone. */
 void token_start(struct token *t)
 {
+	if (token_delegated(t))
+		token_load_refresh(t);
 	token_acquire(t, NULL);
 }
 

@@ -11,11 +11,14 @@ Files are small: each is one meaningful input, named for what it is.
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -497,6 +500,30 @@ def cache():
     put("cache", "long_upn.token", with_(upn="u" * 300 + "@contoso.com"))
     put("cache", "not_object.token", "[1,2,3]")
     put("cache", "empty.token", "")
+
+    # Sealed files (daemon/seal.h) under fuzz_cache.c's key, bytes 00..1f, with fixed nonces.
+    key = bytes(range(32))
+    put("cache", "sealed.token", seal_cache(js(base), key, "contoso", 1))
+    put("cache", "sealed_no_upn.token", seal_cache(with_(upn=None), key, "contoso", 2))
+    put("cache", "sealed_other_tenant.token",
+        seal_cache(with_(tenant="contoso.onmicrosoft.com"), key, "contoso", 3))
+    put("cache", "sealed_not_json.token", seal_cache("[1,2,3]", key, "contoso", 4))
+    put("cache", "sealed_for_fabrikam.token", seal_cache(js(base), key, "fabrikam", 5))
+    put("cache", "sealed_other_key.token", seal_cache(js(base), bytes(range(1, 33)), "contoso", 6))
+    newer = bytearray(seal_cache(js(base), key, "contoso", 7))
+    newer[7] = 2
+    put("cache", "sealed_version_2.token", bytes(newer))
+    put("cache", "sealed_cut_short.token", seal_cache(js(base), key, "contoso", 8)[:40])
+    put("cache", "magic_only.token", b"EXODRTC")
+
+
+def seal_cache(plain, key, profile, n):
+    """A sealed cache file as daemon/seal.h describes it; nonce n (for stable files)."""
+    key_id = hmac.new(key, b"exod token cache v1 key id", hashlib.sha256).digest()[:8]
+    aes = AESGCM(hmac.new(key, b"exod token cache v1 encryption", hashlib.sha256).digest())
+    head = b"EXODRTC" + bytes([1]) + key_id
+    nonce = n.to_bytes(12, "big")
+    return head + nonce + aes.encrypt(nonce, plain.encode(), head + profile.encode())
 
 
 # ---- params: exoctl argument vectors, one argument per line ----

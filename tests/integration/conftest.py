@@ -63,9 +63,16 @@ class Exod:
         self.socket = os.path.join(workdir, "exod.sock")
         self.conf = os.path.join(workdir, "exod.conf")
         self.log = os.path.join(workdir, "exod.log")
+        # Delegated profiles keep their refresh token encrypted under this key (a fresh one).
+        self.cache_key = os.path.join(workdir, "cache.key")
+        with os.fdopen(os.open(self.cache_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                       "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        # In place of the blank line that once ended [exod]: tests name later lines by number.
         with open(self.conf, "w") as f:
-            f.write("[exod]\nsocket = %s\nstate_dir = %s\nlog_level = %s\n\n%s"
-                    % (self.socket, os.path.join(workdir, "state"), log_level, conf_text))
+            f.write("[exod]\nsocket = %s\nstate_dir = %s\nlog_level = %s\ncache_key_file = %s\n%s"
+                    % (self.socket, os.path.join(workdir, "state"), log_level, self.cache_key,
+                       conf_text))
         os.makedirs(os.path.join(workdir, "state"), mode=0o700, exist_ok=True)
         self.proc = None
 

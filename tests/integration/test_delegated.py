@@ -7,6 +7,7 @@ import stat
 import threading
 import time
 
+import sealed
 from conftest import profile_text, read_answer
 
 CONTOSO = "contoso.onmicrosoft.com"
@@ -16,6 +17,14 @@ def device_profile(fake, **keys):
     return profile_text("contoso", fake, {"app_id": None, "pfx": None, "pfx_password_file": None},
                         auth="device", app_id=None, certificate_file=None,
                         certificate_password_file=None, **keys)
+
+
+def read_cache(e, path, profile="contoso"):
+    """What a token cache holds: encrypted under e's cache_key_file (conftest gives every exod one)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert sealed.is_sealed(data), data[:16]
+    return json.loads(sealed.unseal(data, sealed.read_key(e.cache_key), profile))
 
 
 def login_device(e, fake, upn):
@@ -61,8 +70,7 @@ def test_refresh_token_survives_restart(exod_factory, fake, creds):
     st = os.stat(cache)
     assert stat.S_IMODE(st.st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(cache)).st_mode) == 0o700
-    with open(cache) as f:
-        saved = json.load(f)
+    saved = read_cache(e, cache)
     assert saved["refresh_token"] and "access_token" not in saved
     assert e.stop() == 0
     fake.reset()
@@ -73,8 +81,7 @@ def test_refresh_token_survives_restart(exod_factory, fake, creds):
     assert c["token_requests"].get("refresh_token", 0) >= 1
     assert c["token_requests"].get("urn:ietf:params:oauth:grant-type:device_code", 0) == 0
     # The refresh token rotated: the file holds the new one.
-    with open(cache) as f:
-        assert json.load(f)["refresh_token"] != saved["refresh_token"]
+    assert read_cache(e, cache)["refresh_token"] != saved["refresh_token"]
 
 
 def test_device_declined(exod_factory, fake):

@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+import sealed
 from conftest import EXOD, profile_text
 from fake_state import DEFAULT_MANAGED_IDENTITIES
 
@@ -607,8 +608,9 @@ def test_no_secret_in_the_debug_log(exod_factory, fake, creds, tmp_path, method)
     assert_done(run(e), 2)
     cache = os.path.join(e.dir, "state", "contoso.token")
     if os.path.exists(cache):
-        with open(cache) as f:
-            secrets.append(json.load(f)["refresh_token"])
+        with open(cache, "rb") as f:
+            text = sealed.unseal(f.read(), sealed.read_key(e.cache_key), "contoso")
+        secrets.append(json.loads(text)["refresh_token"])
     assert e.stop() == 0
     log = e.log_text()
     assert "profile=contoso" in log              # the log is there, at debug level

@@ -143,3 +143,18 @@ def test_documented_socket_drop_in_verifies(units, tmp_path):
     socket.update(directives(str(d / "exod.socket.d" / "override.conf")))
     assert socket[("Socket", "SocketMode")][-1] == "0660"
     assert socket[("Socket", "SocketGroup")][-1] != "exod", "the example should change the group"
+
+
+def test_cache_key_comes_as_an_encrypted_credential(units):
+    # exod.service decrypts the token cache's key into $CREDENTIALS_DIRECTORY; the shipped
+    # exod.conf names that credential, and the README makes it where systemd looks for it
+    # (a bare name is searched in /etc/credstore.encrypted/, and skipped when missing, so the
+    # line may stay when there is no key, and verify above accepts it).
+    d = directives(os.path.join(units, "exod.service"))
+    assert d.get(("Service", "LoadCredentialEncrypted")) == ["cache.key"]
+    with open(os.path.join(ROOT, "conf", "exod.conf")) as f:
+        assert re.search(r"^cache_key_file = cache\.key$", f.read(), re.M)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    assert ("openssl rand -hex 32 | systemd-creds encrypt --name=cache.key - "
+            "/etc/credstore.encrypted/cache.key") in readme

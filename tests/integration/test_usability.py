@@ -267,8 +267,11 @@ def test_hints_name_the_socket_systemd_passed(tmp_path, fake):
     conf = tmp_path / "exod.conf"
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
-    conf.write_text("[exod]\nsocket = %s\nstate_dir = %s\n\n" % (tmp_path / "conf.sock", state) +
-                    device_profile(fake))
+    key = tmp_path / "cache.key"
+    key.write_text(os.urandom(32).hex())
+    key.chmod(0o600)
+    conf.write_text("[exod]\nsocket = %s\nstate_dir = %s\ncache_key_file = %s\n\n"
+                    % (tmp_path / "conf.sock", state, key) + device_profile(fake))
     log = open(tmp_path / "exod.log", "wb")
     proc = subprocess.Popen(["systemd-socket-activate", "-l", passed, EXOD, "-c", str(conf)],
                             stdout=log, stderr=log)

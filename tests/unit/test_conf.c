@@ -954,6 +954,57 @@ static void test_key_lines(void **state)
 	conf_free(c);
 }
 
+/* cache_key_file and cache_encryption: per profile, with [exod] giving the default. */
+static void test_cache_keys(void **state)
+{
+	struct conf *c = load_ok("[profile early]\n"
+				 "auth = device\n"
+				 "organization = c.example\n"
+				 "[exod]\n"
+				 "cache_key_file = cache.key\n"
+				 "cache_encryption = ON\n"
+				 "[profile own]\n"
+				 "auth = password\n"
+				 "organization = c.example\n"
+				 "user_principal_name = a@c.example\n"
+				 "cache_key_file = /etc/exod/own.key\n"
+				 "cache_encryption = off\n");
+	const struct conf_profile *early = conf_find_profile(c, "early");
+	const struct conf_profile *own = conf_find_profile(c, "own");
+	struct conf *d;
+
+	(void)state;
+	/* [exod] may come after the profile it gives defaults to; errors point to [exod]'s lines. */
+	assert_string_equal(early->cache_key_file, "cache.key");
+	assert_int_equal(early->cache_encryption, 1);
+	assert_int_equal(conf_key_line(early, "cache_key_file"), 5);
+	assert_int_equal(conf_key_line(early, "cache_encryption"), 6);
+	assert_string_equal(own->cache_key_file, "/etc/exod/own.key");
+	assert_int_equal(own->cache_encryption, 0);
+	assert_int_equal(conf_key_line(own, "cache_key_file"), 11);
+	/* Without either: encryption on, no key (exod then says how to make one). */
+	d = load_ok("[profile p]\nauth = device\norganization = c.example\n");
+	assert_int_equal(d->profiles->cache_encryption, 1);
+	assert_null(d->profiles->cache_key_file);
+	assert_int_equal(d->cache_encryption, 1);
+	/* A changed default changes the profiles that take it: a reload restarts them. */
+	assert_false(conf_profile_equal(early, d->profiles));
+	conf_free(d);
+	d = load_ok("[exod]\ncache_key_file = cache.key\ncache_encryption = off\n"
+		    "[profile early]\nauth = device\norganization = c.example\n");
+	assert_false(conf_profile_equal(early, d->profiles));
+	conf_free(d);
+	d = load_ok("[exod]\ncache_key_file = cache.key\n"
+		    "[profile early]\nauth = device\norganization = c.example\n");
+	assert_true(conf_profile_equal(early, d->profiles));
+	conf_free(d);
+	conf_free(c);
+	expect_error("[exod]\ncache_encryption = yes\n[profile p]\nauth = device\n"
+		     "organization = c.example\n", "exod.conf:2: cache_encryption: must be on or off");
+	expect_error("[profile p]\nauth = device\norganization = c.example\ncache_key_file = a/b\n",
+		     "exod.conf:4: cache_key_file: must be an absolute path or a credential name");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -976,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_list_each),
 		cmocka_unit_test(test_default_profile),
 		cmocka_unit_test(test_key_lines),
+		cmocka_unit_test(test_cache_keys),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
