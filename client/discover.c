@@ -9,6 +9,7 @@
 #include "common/catalogue.h"
 
 #define DISCOVER_LINE 4096              /* bytes of one wrapped help line */
+#define DISCOVER_SERVICES 128           /* bytes of a list of service names */
 
 /* The options and commands exoctl has, for completion; keep in step with exoctl.c. */
 static const char *const discover_options[] = {
@@ -124,25 +125,6 @@ static void discover_syntax(FILE *out, const struct catalogue_cmdlet *c,
 	fputs("\n", out);
 }
 
-static void discover_services(FILE *out, unsigned services)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-		{ CATALOGUE_EXO, "Exchange Online" },
-		{ CATALOGUE_SCC, "Security & Compliance" },
-		{ CATALOGUE_EOP, "Exchange Online Protection" },
-	};
-	const char *sep = "";
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (services & names[i].bit) {
-			fprintf(out, "%s%s", sep, names[i].name);
-			sep = ", ";
-		}
-}
-
 static void discover_param(FILE *out, const struct catalogue_param *p, int pad)
 {
 	enum catalogue_kind k = catalogue_param_kind(p);
@@ -161,6 +143,7 @@ static void discover_param(FILE *out, const struct catalogue_param *p, int pad)
 int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t errlen)
 {
 	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
+	char names[DISCOVER_SERVICES];
 	int pad = 0;
 
 	if (c == NULL) {
@@ -170,9 +153,8 @@ int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t er
 	}
 	if (width <= 0)
 		width = DISCOVER_WRAP;
-	fprintf(out, "%s (", catalogue_cmdlet_name(c));
-	discover_services(out, catalogue_cmdlet_services(c));
-	fputs(")\n\nSyntax:\n", out);
+	fprintf(out, "%s (%s)\n\nSyntax:\n", catalogue_cmdlet_name(c),
+		catalogue_services_text(catalogue_cmdlet_services(c), names, sizeof(names)));
 	for (size_t i = 0; i < catalogue_set_count(c); i++)
 		discover_syntax(out, c, catalogue_set_at(c, i), width);
 	fputs("\nParameters:\n", out);
