@@ -93,8 +93,8 @@ static int exoctl_width(void);
 static struct exoctl_req exoctl_request;
 
 static const char *const exoctl_status_columns[] = {
-	"name", "state", "auth", "identity", "token_expires_in", "in_flight", "queued",
-	"last_error", NULL,
+	"name", "state", "auth", "service", "identity", "token_expires_in", "in_flight", "queued",
+	"last_error", "region_host", NULL,
 };
 
 static const char exoctl_options_help[] =
