@@ -13,20 +13,22 @@
  */
 static const struct cloud_compliance compliance_commercial = {
 	"https://ps.compliance.protection.outlook.com", "https://ps.compliance.protection.outlook.com",
-	"admin.protection.outlook.com", "ps.compliance.protection.outlook.com",
+	"admin.protection.outlook.com", "ps.compliance.protection.outlook.com", NULL,
 };
 static const struct cloud_compliance compliance_gcchigh = {
 	"https://ps.compliance.protection.office365.us", "https://ps.compliance.protection.office365.us",
-	"admin.protection.office365.us", "ps.compliance.protection.office365.us",
+	"admin.protection.office365.us", "ps.compliance.protection.office365.us", NULL,
 };
+/* D-APP names DoD's front door compliance.dod.microsoft.com instead (conflicting docs, §1.2). */
 static const struct cloud_compliance compliance_dod = {
 	"https://l5.ps.compliance.protection.office365.us", "https://ps.compliance.protection.office365.us",
 	"admin.protection.office365.us", "ps.compliance.protection.office365.us",
+	"compliance.dod.microsoft.com",
 };
 static const struct cloud_compliance compliance_china = {
 	"https://ps.compliance.protection.partner.outlook.cn",
 	"https://ps.compliance.protection.partner.outlook.cn",
-	"admin.protection.partner.outlook.cn", "ps.compliance.protection.partner.outlook.cn",
+	"admin.protection.partner.outlook.cn", "ps.compliance.protection.partner.outlook.cn", NULL,
 };
 
 static const struct cloud clouds[] = {

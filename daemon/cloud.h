@@ -20,6 +20,7 @@ struct cloud_compliance {
 	const char *resource;           /* token audience: scope is resource + "/.default" */
 	const char *redirect_domain;    /* admin.protection.outlook.com: the Location's hosts */
 	const char *region_domain;      /* ps.compliance.protection.outlook.com: regional hosts */
+	const char *other_frontdoor;    /* another documented front door host, or NULL */
 };
 
 struct cloud {

@@ -25,8 +25,9 @@
  *    naming a host), and 400 ErrorIncorrectRoutingHint (the Outlook REST
  *    API's answer to a hint that routes nowhere, §2.3 D-XAM; that adminapi
  *    uses it is [I]), as "find the region again".
- *  - The bearer token goes to the front door (the environment's, or the
- *    configured connection_uri) and, over https, only to hosts
+ *  - The bearer token goes, over https, only to the front door (the
+ *    environment's, or a connection_uri on its Security & Compliance
+ *    domain, or DoD's other documented one) and to hosts
  *    <label>.<region_domain> of the profile's environment; a front door on
  *    loopback (tests) only to its own loopback host.  The rule of nextLink
  *    (same origin) holds on the regional host (exo.c).
@@ -77,13 +78,20 @@ static const char *const region_loopback[] = { "127.0.0.1", "localhost", "[::1]"
 struct region *region_new(struct http *http, const struct conf_profile *conf,
 			  const char *frontdoor, const char *tenant, char *err, size_t errlen)
 {
-	struct region *r = calloc(1, sizeof(*r));
+	const struct cloud_compliance *cc = cloud_get(conf->environment)->compliance;
+	struct region *r;
+	char why[256];
 
-	if (r == NULL)
+	if (!region_frontdoor_allowed(frontdoor, cc, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		conf_key_error(conf, "connection_uri", err, errlen);
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto fail;
 	r->http = http;
 	r->conf = conf;
-	r->cc = cloud_get(conf->environment)->compliance;
+	r->cc = cc;
 	r->frontdoor = strdup(frontdoor);
 	r->tenant = strdup(tenant);
 	r->cookies = http_cookies_new();
@@ -171,21 +179,58 @@ static int region_is_loopback(const char *host)
 	return 0;
 }
 
-/* 1 when host is <label>.<domain>, the label in lbl. */
-static int region_label_of(const char *host, const char *domain, char *lbl, size_t len)
+/* The length of what comes before ".<domain>" in host; 0 when host is not in domain. */
+static size_t region_prefix_len(const char *host, const char *domain)
 {
-	size_t hl = strlen(host), dl = strlen(domain), n;
+	size_t hl = strlen(host), dl = strlen(domain);
 
 	if (hl <= dl + 1 || host[hl - dl - 1] != '.' || strcasecmp(host + hl - dl, domain) != 0)
 		return 0;
-	n = hl - dl - 1;
+	return hl - dl - 1;
+}
+
+/* 1 when host is <label>.<domain>, the label in lbl. */
+static int region_label_of(const char *host, const char *domain, char *lbl, size_t len)
+{
+	size_t n = region_prefix_len(host, domain);
+
 	/* One DNS label: letters, digits, inner hyphens. */
-	if (n > REGION_MAX_LABEL || n >= len || host[0] == '-' || host[n - 1] == '-' ||
+	if (n == 0 || n > REGION_MAX_LABEL || n >= len || host[0] == '-' || host[n - 1] == '-' ||
 	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789-") < n)
 		return 0;
 	memcpy(lbl, host, n);
 	lbl[n] = '\0';
 	return 1;
+}
+
+/* 1 when host is domain itself, or any host in it. */
+static int region_in_domain(const char *host, const char *domain)
+{
+	return strcasecmp(host, domain) == 0 || region_prefix_len(host, domain) > 0;
+}
+
+int region_frontdoor_allowed(const char *frontdoor, const struct cloud_compliance *cc, char *why,
+			     size_t whylen)
+{
+	char scheme[REGION_MAX_SCHEME], host[REGION_MAX_HOST];
+	long port;
+
+	if (http_url_parts(frontdoor, scheme, sizeof(scheme), host, sizeof(host), &port) < 0) {
+		snprintf(why, whylen, "not a URL exod can use");
+		return 0;
+	}
+	if (region_is_loopback(host))
+		return 1;
+	if (cc != NULL && strcmp(scheme, "https") == 0 &&
+	    (region_in_domain(host, cc->region_domain) ||
+	     (cc->other_frontdoor != NULL && strcmp(host, cc->other_frontdoor) == 0)))
+		return 1;
+	snprintf(why, whylen, "a Security & Compliance front door must be https on %s%s%s (or a "
+		 "test server on 127.0.0.1, [::1] or localhost): the token goes there",
+		 cc != NULL ? cc->region_domain : "(none known)",
+		 cc != NULL && cc->other_frontdoor != NULL ? " or " : "",
+		 cc != NULL && cc->other_frontdoor != NULL ? cc->other_frontdoor : "");
+	return 0;
 }
 
 static int region_resolve_loopback(const char *fd_scheme, const char *fd_host, const char *scheme,

@@ -38,7 +38,8 @@ typedef void (*region_cb)(void *arg, const struct region_result *res);
 /*
  * frontdoor: scheme://host[:port] where discovery starts (the profile's
  * connection_uri, or the environment's front door); tenant: as in the
- * InvokeCommand path.  NULL with a message when out of memory.
+ * InvokeCommand path.  NULL with a message when out of memory, or when
+ * frontdoor is not one the token may go to (region_frontdoor_allowed).
  */
 struct region *region_new(struct http *http, const struct conf_profile *conf,
 			  const char *frontdoor, const char *tenant, char *err, size_t errlen);
@@ -74,6 +75,15 @@ void region_wait_cancel(struct region_wait *w);
 void region_moved(struct region *r, unsigned gen);
 /* 1 when an answer of the regional host says so: any 3xx, or 400 with REGION_MOVED_CODE. */
 int region_says_moved(long status, const char *code);
+
+/*
+ * 1 when the token may go to frontdoor for discovery: https on the
+ * environment's Security & Compliance domain (the domain, or a host in
+ * it: l5.ps.compliance...), a documented other front door of it, or a
+ * loopback test server.  0 with the reason in why.
+ */
+int region_frontdoor_allowed(const char *frontdoor, const struct cloud_compliance *cc, char *why,
+			     size_t whylen);
 
 /*
  * The regional host a front door's redirect names, into origin

@@ -7,8 +7,10 @@ audience; the counters prove what was sent where.
 """
 
 import json
+import os
+import subprocess
 
-from conftest import profile_text
+from conftest import EXOD, profile_text
 from test_delegated import device_profile, login_device
 
 CONTOSO = "contoso.onmicrosoft.com"
@@ -155,3 +157,18 @@ def test_exoctl_shows_the_service(exod_factory, fake, creds):
     words = e.exoctl("__complete", "-p", "scc", "run", "Get-Compliance").stdout.split()
     assert "Get-ComplianceSearch" in words
     assert e.exoctl("__complete", "--profile=exo", "run", "Get-ComplianceS").stdout == ""
+
+
+def test_front_door_outside_the_domain_refused(tmp_path, fake, creds):
+    """The discovery carries the token: a front door off Security & Compliance's domain is refused."""
+    state = tmp_path / "state"
+    os.mkdir(state, 0o700)
+    conf = tmp_path / "exod.conf"
+    conf.write_text("[exod]\nsocket = %s\nstate_dir = %s\n\n%s" % (
+        tmp_path / "exod.sock", state,
+        profile_text("scc", fake, creds, service="compliance",
+                     connection_uri="https://outlook.office365.com")))
+    r = subprocess.run([EXOD, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "connection_uri: a Security & Compliance front door must be https on " \
+           "ps.compliance.protection.outlook.com" in r.stderr, r.stderr

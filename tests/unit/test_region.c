@@ -92,6 +92,41 @@ static void test_loopback(void **state)
 		       "https://nam12b.admin.protection.outlook.com/x", "may only redirect");
 }
 
+/* Where discovery may send the token: the environment's domain, DoD's other door, loopback. */
+static void test_frontdoor_allowed(void **state)
+{
+	static const struct {
+		const char *url;
+		enum conf_environment env;
+		int ok;
+	} cases[] = {
+		{ "https://ps.compliance.protection.outlook.com", CONF_ENV_O365_DEFAULT, 1 },
+		{ "https://PS.Compliance.Protection.Outlook.com:443", CONF_ENV_O365_DEFAULT, 1 },
+		{ "https://nam12b.ps.compliance.protection.outlook.com", CONF_ENV_O365_DEFAULT, 1 },
+		{ "https://l5.ps.compliance.protection.office365.us", CONF_ENV_O365_USGOV_DOD, 1 },
+		{ "https://compliance.dod.microsoft.com", CONF_ENV_O365_USGOV_DOD, 1 },
+		{ "https://127.0.0.1:4443", CONF_ENV_O365_DEFAULT, 1 },
+		{ "http://localhost:8080", CONF_ENV_O365_DEFAULT, 1 },
+		{ "http://ps.compliance.protection.outlook.com", CONF_ENV_O365_DEFAULT, 0 },
+		{ "https://outlook.office365.com", CONF_ENV_O365_DEFAULT, 0 },
+		{ "https://xps.compliance.protection.outlook.com", CONF_ENV_O365_DEFAULT, 0 },
+		{ "https://compliance.dod.microsoft.com", CONF_ENV_O365_USGOV_GCCHIGH, 0 },
+		{ "https://ps.compliance.protection.outlook.com", CONF_ENV_O365_USGOV_GCCHIGH, 0 },
+		{ "https://outlook.office.de", CONF_ENV_O365_GERMANY, 0 },
+		{ "https://u@ps.compliance.protection.outlook.com", CONF_ENV_O365_DEFAULT, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = '\0';
+		if (region_frontdoor_allowed(cases[i].url, cc_of(cases[i].env), why, sizeof(why)) !=
+		    cases[i].ok)
+			fail_msg("%s: expected %d (%s)", cases[i].url, cases[i].ok, why);
+		if (!cases[i].ok)
+			assert_true(strstr(why, "not a URL") != NULL || strstr(why, "must be https on") != NULL);
+	}
+}
+
 /* What says a tenant moved: a redirect, or Outlook REST's wrong-hint error; nothing else. */
 static void test_says_moved(void **state)
 {
@@ -112,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_environment),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_frontdoor_allowed),
 		cmocka_unit_test(test_says_moved),
 	};
 
