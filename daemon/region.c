@@ -325,7 +325,7 @@ static void region_judge(struct region *r, const struct http_result *res, struct
 	char origin[REGION_MAX_ORIGIN], why[256];
 	struct exo_error e;
 
-	if (r->served && res->status >= 200 && res->status < 300) {
+	if (res->status >= 200 && res->status < 300 && (res->outcome == HTTP_OK || r->served)) {
 		region_pin(r, r->frontdoor);
 	} else if (res->outcome != HTTP_OK) {
 		snprintf(out->message, sizeof(out->message), "cannot reach the Security & "
