@@ -732,6 +732,16 @@ static void exo_wait(struct exo_call *c, long long delay_ms, enum exo_progress_s
 	evtimer_add(c->retry, &tv);
 }
 
+/* The answer at hand is dropped: the page is asked for again. */
+static void exo_forget_answer(struct exo_call *c)
+{
+	free(c->errbody);
+	c->errbody = NULL;
+	c->errbody_len = 0;
+	free(c->next_link);
+	c->next_link = NULL;
+}
+
 static int exo_retry(struct exo_call *c, const struct http_result *res, int transient)
 {
 	long long delay = exo_retry_delay(c, res, transient);
@@ -740,11 +750,7 @@ static int exo_retry(struct exo_call *c, const struct http_result *res, int tran
 		return 0;
 	c->retries++;
 	c->t->stats.retries++;
-	free(c->errbody);
-	c->errbody = NULL;
-	c->errbody_len = 0;
-	free(c->next_link);
-	c->next_link = NULL;
+	exo_forget_answer(c);
 	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->t->conf->name,
 		 c->cmdlet, res->outcome == HTTP_OK ? "transient error" : "transfer failed",
 		 delay, c->retries, EXO_MAX_RETRIES);
@@ -801,9 +807,7 @@ static int exo_region_moved(struct exo_call *c, const struct http_result *res)
 	}
 	c->moves++;
 	c->t->stats.retries++;
-	free(c->errbody);
-	c->errbody = NULL;
-	c->errbody_len = 0;
+	exo_forget_answer(c);
 	exo_fetch(c);
 	return 1;
 }
@@ -873,9 +877,7 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		free(c->claims);
 		c->claims = exo_claims(res->www_authenticate);
 		token_rejected(c->t->token, c->gen, c->claims);
-		free(c->errbody);
-		c->errbody = NULL;
-		c->errbody_len = 0;
+		exo_forget_answer(c);
 		exo_fetch(c);
 		return;
 	}

@@ -138,22 +138,27 @@ static enum http_data_status feed(int i, long status, const char *data)
 }
 
 /* The end of transfer i: http.c calls on_done from the loop, then frees the transfer. */
+static void finish_with(int i, const struct http_result *res)
+{
+	assert_true(i < nxfers);
+	assert_false(xfers[i].cancelled || xfers[i].finished);
+	xfers[i].status = res->status;
+	xfers[i].finished = 1;
+	xfers[i].on_done(xfers[i].arg, res);
+}
+
 static void finish_as(int i, enum http_outcome outcome, long status, long retry_after,
 		      const char *www)
 {
 	struct http_result res;
 
-	assert_true(i < nxfers);
-	assert_false(xfers[i].cancelled || xfers[i].finished);
 	memset(&res, 0, sizeof(res));
 	res.outcome = outcome;
 	res.status = status;
 	res.retry_after = retry_after;
 	res.error = outcome == HTTP_OK ? NULL : "fake transport error";
 	snprintf(res.www_authenticate, sizeof(res.www_authenticate), "%s", www != NULL ? www : "");
-	xfers[i].status = status;
-	xfers[i].finished = 1;
-	xfers[i].on_done(xfers[i].arg, &res);
+	finish_with(i, &res);
 }
 
 static void finish(int i, long status, long retry_after, const char *www)
@@ -166,15 +171,11 @@ static void redirect(int i, long status, const char *location)
 {
 	struct http_result res;
 
-	assert_true(i < nxfers);
-	assert_false(xfers[i].cancelled || xfers[i].finished);
 	memset(&res, 0, sizeof(res));
 	res.outcome = HTTP_OK;
 	res.status = status;
 	snprintf(res.location, sizeof(res.location), "%s", location);
-	xfers[i].status = status;
-	xfers[i].finished = 1;
-	xfers[i].on_done(xfers[i].arg, &res);
+	finish_with(i, &res);
 }
 
 /* A whole page: its body, then the end. */
@@ -1527,14 +1528,22 @@ static void test_region_single_flight(void **state)
 	assert_int_equal(sinks[2].done, 0);
 }
 
+/* Transfer i, call sink's discovery, finds nam12b; the call's first page is empty. */
+static void found_nam12b(int sink, int i)
+{
+	assert_discovery(i);
+	redirect(i, 302, ADMIN("nam12b"));
+	assert_invoke(i + 1, REGIONAL_INVOKE("nam12b"));
+	page(i + 1, 200, "{\"value\":[]}");
+	assert_ok(sink, 0);
+}
+
 /* Pins the region: one call through discovery to nam12b. */
 static void pin_nam12b(int sink)
 {
 	start(sink, "Get-Label");
 	fake_settle(fx->base);
-	redirect(nxfers - 1, 302, ADMIN("nam12b"));
-	page(nxfers - 1, 200, "{\"value\":[]}");
-	assert_ok(sink, 0);
+	found_nam12b(sink, nxfers - 1);
 }
 
 /* A redirect from the regional host: found again, and the page goes to the new region. */
@@ -1605,10 +1614,7 @@ static void test_region_moved_twice_fails(void **state)
 	assert_null(exo_target_region_host(fx->t));
 	start(2, "Get-Label");
 	fake_settle(fx->base);
-	assert_discovery(5);
-	redirect(5, 302, ADMIN("nam12b"));
-	page(6, 200, "{\"value\":[]}");
-	assert_ok(2, 0);
+	found_nam12b(2, 5);
 }
 
 /* A next page's link is bound to the host that gave it: a move then ends the run. */
@@ -1676,10 +1682,7 @@ static void test_region_discovery_retried(void **state)
 	assert_int_equal(token_waiting(), 1);
 	token_give(2);
 	assert_int_equal(nxfers, 3);
-	assert_discovery(2);
-	redirect(2, 302, ADMIN("nam12b"));
-	page(3, 200, "{\"value\":[]}");
-	assert_ok(0, 0);
+	found_nam12b(0, 2);
 }
 
 /* Past its retries, or refused outright, the call fails with the front door's own text. */
