@@ -9,6 +9,7 @@
 #include "common/catalogue.h"
 
 #define DISCOVER_LINE 4096              /* bytes of one wrapped help line */
+#define DISCOVER_SERVICES 128           /* bytes of a list of service names */
 
 /* The options and commands exoctl has, for completion; keep in step with exoctl.c. */
 static const char *const discover_options[] = {
@@ -97,8 +98,14 @@ static void discover_member(char *buf, size_t cap, const struct catalogue_param 
 	snprintf(buf, cap, m->required ? "%s <%s>" : "[%s <%s>]", head, type);
 }
 
+/* A parameter shown for a profile of these services (0: any). */
+static int discover_param_shown(const struct catalogue_param *p, unsigned services)
+{
+	return services == 0 || (catalogue_param_services(p) & services);
+}
+
 static void discover_syntax(FILE *out, const struct catalogue_cmdlet *c,
-			    const struct catalogue_set *s, int width)
+			    const struct catalogue_set *s, int width, unsigned services)
 {
 	struct wrap w = { out, width, 6, 0 };
 	struct catalogue_member m;
@@ -111,36 +118,18 @@ static void discover_syntax(FILE *out, const struct catalogue_cmdlet *c,
 	/* Positional members first, in position order, as PowerShell lists them. */
 	for (int pos = 0; pos < 64; pos++)
 		for (size_t i = 0; catalogue_set_member(s, i, &m) == 0; i++)
-			if (m.position == pos) {
+			if (m.position == pos &&
+			    discover_param_shown(catalogue_param_at(c, m.param), services)) {
 				discover_member(buf, sizeof(buf), catalogue_param_at(c, m.param), &m);
 				wrap_word(&w, buf);
 			}
 	for (size_t i = 0; catalogue_set_member(s, i, &m) == 0; i++)
-		if (m.position < 0) {
+		if (m.position < 0 && discover_param_shown(catalogue_param_at(c, m.param), services)) {
 			discover_member(buf, sizeof(buf), catalogue_param_at(c, m.param), &m);
 			wrap_word(&w, buf);
 		}
 	wrap_word(&w, "[<CommonParameters>]");
 	fputs("\n", out);
-}
-
-static void discover_services(FILE *out, unsigned services)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-		{ CATALOGUE_EXO, "Exchange Online" },
-		{ CATALOGUE_SCC, "Security & Compliance" },
-		{ CATALOGUE_EOP, "Exchange Online Protection" },
-	};
-	const char *sep = "";
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (services & names[i].bit) {
-			fprintf(out, "%s%s", sep, names[i].name);
-			sep = ", ";
-		}
 }
 
 static void discover_param(FILE *out, const struct catalogue_param *p, int pad)
@@ -158,9 +147,11 @@ static void discover_param(FILE *out, const struct catalogue_param *p, int pad)
 	fputs("\n", out);
 }
 
-int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t errlen)
+int discover_help(FILE *out, const char *cmdlet, int width, unsigned services, char *err,
+		  size_t errlen)
 {
 	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
+	char names[DISCOVER_SERVICES], want[DISCOVER_SERVICES];
 	int pad = 0;
 
 	if (c == NULL) {
@@ -170,11 +161,17 @@ int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t er
 	}
 	if (width <= 0)
 		width = DISCOVER_WRAP;
-	fprintf(out, "%s (", catalogue_cmdlet_name(c));
-	discover_services(out, catalogue_cmdlet_services(c));
-	fputs(")\n\nSyntax:\n", out);
+	fprintf(out, "%s (%s)\n", catalogue_cmdlet_name(c),
+		catalogue_services_text(catalogue_cmdlet_services(c), names, sizeof(names)));
+	/* Not the profile's service: all of it is shown, with what exod will say. */
+	if (services != 0 && !(catalogue_cmdlet_services(c) & services)) {
+		fprintf(out, "The profile speaks to %s: exod refuses this cmdlet there.\n",
+			catalogue_services_text(services, want, sizeof(want)));
+		services = 0;
+	}
+	fputs("\nSyntax:\n", out);
 	for (size_t i = 0; i < catalogue_set_count(c); i++)
-		discover_syntax(out, c, catalogue_set_at(c, i), width);
+		discover_syntax(out, c, catalogue_set_at(c, i), width, services);
 	fputs("\nParameters:\n", out);
 	for (size_t i = 0; i < catalogue_param_count(c); i++) {
 		size_t len = strlen(catalogue_param_name(catalogue_param_at(c, i)));
@@ -183,7 +180,8 @@ int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t er
 			pad = (int)len;
 	}
 	for (size_t i = 0; i < catalogue_param_count(c); i++)
-		discover_param(out, catalogue_param_at(c, i), pad);
+		if (discover_param_shown(catalogue_param_at(c, i), services))
+			discover_param(out, catalogue_param_at(c, i), pad);
 	fprintf(out, "\nFrom %s.\n", catalogue_source());
 	return 0;
 }
@@ -202,27 +200,46 @@ static void discover_list(FILE *out, const char *const *names, const char *prefi
 			fprintf(out, "%s\n", *names);
 }
 
-static void discover_cmdlet_names(FILE *out, const char *prefix)
+/* A completion's context: the hooks, and the services of the line's profile once asked. */
+struct discover_line {
+	const struct discover_hooks *h;
+	const char *profile;            /* named on the line, or NULL */
+	unsigned services;
+	int asked;
+};
+
+static unsigned discover_line_services(struct discover_line *l)
+{
+	if (!l->asked && l->h != NULL && l->h->services != NULL)
+		l->services = l->h->services(l->h->arg, l->profile);
+	l->asked = 1;
+	return l->services;
+}
+
+static void discover_cmdlet_names(FILE *out, const char *prefix, unsigned services)
 {
 	const struct catalogue_cmdlet *c;
 	size_t cursor = 0;
 
 	while ((c = catalogue_next(NULL, 0, &cursor)) != NULL)
-		if (discover_prefix(catalogue_cmdlet_name(c), prefix))
+		if ((services == 0 || (catalogue_cmdlet_services(c) & services)) &&
+		    discover_prefix(catalogue_cmdlet_name(c), prefix))
 			fprintf(out, "%s\n", catalogue_cmdlet_name(c));
 }
 
-static void discover_param_names(FILE *out, const char *cmdlet, const char *prefix)
+static void discover_param_names(FILE *out, const char *cmdlet, const char *prefix,
+				 unsigned services)
 {
 	const struct catalogue_cmdlet *c = catalogue_find(cmdlet, strlen(cmdlet));
 	const char *bare = prefix[0] == '-' ? prefix + 1 : prefix;
 
 	if (c != NULL)
 		for (size_t i = 0; i < catalogue_param_count(c); i++) {
-			const char *name = catalogue_param_name(catalogue_param_at(c, i));
+			const struct catalogue_param *p = catalogue_param_at(c, i);
 
-			if (discover_prefix(name, bare))
-				fprintf(out, "-%s\n", name);
+			if (discover_param_shown(p, services) &&
+			    discover_prefix(catalogue_param_name(p), bare))
+				fprintf(out, "-%s\n", catalogue_param_name(p));
 		}
 	discover_list(out, discover_common, prefix);
 	if (discover_prefix("--params", prefix))
@@ -265,10 +282,11 @@ static int discover_takes_value(const char *w)
 }
 
 static void discover_option_value(FILE *out, const char *opt, const char *cur,
-				  discover_profiles_fn profiles, void *arg);
+				  const struct discover_hooks *h);
 
 /* The words of the command itself: cmdlets, parameters, the command's own options. */
-static void discover_command_words(FILE *out, int n, char *const words[], int cmd)
+static void discover_command_words(FILE *out, int n, char *const words[], int cmd,
+				   struct discover_line *l)
 {
 	const char *cur = words[n - 1];
 	const char *command = words[cmd];
@@ -276,11 +294,11 @@ static void discover_command_words(FILE *out, int n, char *const words[], int cm
 
 	if (strcmp(command, "run") == 0 || strcmp(command, "help") == 0) {
 		if (argi == 1)
-			discover_cmdlet_names(out, cur);
+			discover_cmdlet_names(out, cur, discover_line_services(l));
 		else if (strcmp(command, "run") == 0 &&
 			 !discover_param_values(out, words[cmd + 1], words[n - 2], cur) &&
 			 cur[0] == '-')
-			discover_param_names(out, words[cmd + 1], cur);
+			discover_param_names(out, words[cmd + 1], cur, discover_line_services(l));
 	} else if (strcmp(command, "login") == 0) {
 		static const char *const opts[] = { "--device", "--password", NULL };
 
@@ -301,7 +319,7 @@ static void discover_command_words(FILE *out, int n, char *const words[], int cm
  * they are offered when none of the command's own words fits.
  */
 static void discover_after_command(FILE *out, int n, char *const words[], int cmd,
-				   discover_profiles_fn profiles, void *arg)
+				   struct discover_line *l)
 {
 	const char *cur = words[n - 1];
 	char *own = NULL;
@@ -310,12 +328,12 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 
 	if (n - 1 - cmd > 1 && strncmp(words[n - 2], "--", 2) == 0 &&
 	    discover_takes_value(words[n - 2])) {
-		discover_option_value(out, words[n - 2], cur, profiles, arg);
+		discover_option_value(out, words[n - 2], cur, l->h);
 		return;
 	}
 	if ((mem = open_memstream(&own, &len)) == NULL)
 		return;
-	discover_command_words(mem, n, words, cmd);
+	discover_command_words(mem, n, words, cmd, l);
 	fclose(mem);
 	if (len == 0 && strncmp(cur, "--", 2) == 0)
 		discover_list(out, discover_options, cur);
@@ -325,17 +343,37 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 }
 
 static void discover_option_value(FILE *out, const char *opt, const char *cur,
-				  discover_profiles_fn profiles, void *arg)
+				  const struct discover_hooks *h)
 {
 	if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0)
 		discover_list(out, discover_formats, cur);
-	else if ((strcmp(opt, "-p") == 0 || strcmp(opt, "--profile") == 0) && profiles != NULL)
-		profiles(arg, out, cur);
+	else if ((strcmp(opt, "-p") == 0 || strcmp(opt, "--profile") == 0) && h != NULL &&
+		 h->profiles != NULL)
+		h->profiles(h->arg, out, cur);
 }
 
-void discover_complete(FILE *out, int n, char *const words[], discover_profiles_fn profiles,
-		       void *arg)
+/*
+ * The profile the line names before the word being completed: -p NAME
+ * among the options before the command, --profile NAME or --profile=NAME
+ * anywhere (the last one wins, as for exoctl's options).
+ */
+static const char *discover_line_profile(int n, char *const words[], int cmd)
 {
+	const char *found = NULL;
+
+	for (int i = 0; i + 1 < n; i++) {
+		if (strncmp(words[i], "--profile=", 10) == 0)
+			found = words[i] + 10;
+		else if (i + 2 < n && (strcmp(words[i], "--profile") == 0 ||
+				       (i < cmd && strcmp(words[i], "-p") == 0)))
+			found = words[++i];
+	}
+	return found;
+}
+
+void discover_complete(FILE *out, int n, char *const words[], const struct discover_hooks *h)
+{
+	struct discover_line l = { h, NULL, 0, 0 };
 	const char *cur;
 	int i;
 
@@ -345,7 +383,7 @@ void discover_complete(FILE *out, int n, char *const words[], discover_profiles_
 	/* Global options come first; the first other word is the command. */
 	for (i = 0; i < n - 1; i++) {
 		if (discover_takes_value(words[i]) && i + 1 == n - 1) {
-			discover_option_value(out, words[i], cur, profiles, arg);
+			discover_option_value(out, words[i], cur, h);
 			return;
 		}
 		if (discover_takes_value(words[i]))
@@ -360,5 +398,6 @@ void discover_complete(FILE *out, int n, char *const words[], discover_profiles_
 			discover_list(out, discover_commands, cur);
 		return;
 	}
-	discover_after_command(out, n, words, i, profiles, arg);
+	l.profile = discover_line_profile(n, words, i);
+	discover_after_command(out, n, words, i, &l);
 }

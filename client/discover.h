@@ -24,19 +24,30 @@ int discover_cmdlets(FILE *out, const char *pattern, unsigned services, char *er
 /*
  * Prints the cmdlet's syntax, one line a parameter set as Get-Command
  * -Syntax writes it, then its parameters with their types and aliases,
- * wrapped at width columns (0: DISCOVER_WRAP).  -1 with a message in err
- * for a cmdlet the catalogue does not have.
+ * wrapped at width columns (0: DISCOVER_WRAP).  services (a mask of
+ * enum catalogue_service, 0: any) leaves out the parameters of other
+ * services, and a cmdlet of none of them gets a note that the profile
+ * cannot run it.  -1 with a message in err for a cmdlet the catalogue
+ * does not have.
  */
-int discover_help(FILE *out, const char *cmdlet, int width, char *err, size_t errlen);
+int discover_help(FILE *out, const char *cmdlet, int width, unsigned services, char *err,
+		  size_t errlen);
 
-/* Called to list the profiles whose names start with prefix (exoctl asks exod). */
-typedef void (*discover_profiles_fn)(void *arg, FILE *out, const char *prefix);
+/* What completion asks exoctl (which asks exod); either may be NULL. */
+struct discover_hooks {
+	/* Lists the profiles whose names start with prefix. */
+	void (*profiles)(void *arg, FILE *out, const char *prefix);
+	/* The catalogue services of profile (NULL: none named on the line); 0: every service. */
+	unsigned (*services)(void *arg, const char *profile);
+	void *arg;
+};
 
 /*
  * words[0..n) are the words after "exoctl" up to the one being completed,
  * which is last (possibly ""); prints the candidates for it, one a line.
+ * Cmdlets and parameters are those of the services of the profile the
+ * line names (-p, --profile), asked of h only when they are completed.
  */
-void discover_complete(FILE *out, int n, char *const words[], discover_profiles_fn profiles,
-		       void *arg);
+void discover_complete(FILE *out, int n, char *const words[], const struct discover_hooks *h);
 
 #endif

@@ -93,8 +93,8 @@ static int exoctl_width(void);
 static struct exoctl_req exoctl_request;
 
 static const char *const exoctl_status_columns[] = {
-	"name", "state", "auth", "identity", "token_expires_in", "in_flight", "queued",
-	"last_error", NULL,
+	"name", "state", "auth", "service", "identity", "token_expires_in", "in_flight", "queued",
+	"last_error", "region_host", NULL,
 };
 
 static const char exoctl_options_help[] =
@@ -832,16 +832,49 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 	return EXOCTL_EXIT_OK;
 }
 
+/*
+ * The catalogue services of a profile: exod's status says which service
+ * it speaks to.  Exchange Online's (with EOP's) when no profile is named
+ * or exod does not say; say: tell stderr so (not for completion).
+ */
+static unsigned exoctl_services(const struct exoctl *x, const char *profile, int say)
+{
+	struct exoctl_req *r = &exoctl_request;
+	static const char *path[] = { "profiles", NULL };
+	unsigned services = CATALOGUE_EXO | CATALOGUE_EOP;
+	struct exoctl here = *x;
+	yajl_val done, profiles;
+	const char *service = NULL;
+
+	if (profile == NULL)
+		return services;
+	here.profile = profile;
+	if (exoctl_req_begin(r, &here, "status", 1) < 0 || exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		return services;
+	}
+	if (exoctl_exchange(&here, r, &done) == EXOCTL_EXIT_OK) {
+		profiles = yajl_tree_get(done, path, yajl_t_array);
+		if (profiles != NULL && profiles->u.array.len == 1)
+			service = exoctl_get_str(profiles->u.array.values[0], "service", NULL);
+		if (service != NULL && strcmp(service, "compliance") == 0)
+			services = CATALOGUE_SCC;
+		yajl_tree_free(done);
+	}
+	if (service == NULL && say && !x->quiet)
+		fprintf(stderr, "exoctl: exod did not say what profile %.64s speaks to; "
+			"showing Exchange Online's cmdlets\n", profile);
+	return services;
+}
+
 static int exoctl_cmdlets(const struct exoctl *x, int argc, char **argv)
 {
 	char err[EXOCTL_ERR_LEN];
 
-	(void)x;
 	if (argc > 2)
 		return exoctl_usage_error("cmdlets: at most one pattern (exoctl cmdlets 'Get-*Mailbox*')");
-	/* Every profile speaks to Exchange Online for now; its cmdlets are the EOP ones too. */
-	if (discover_cmdlets(stdout, argc == 2 ? argv[1] : NULL, CATALOGUE_EXO, err,
-			     sizeof(err)) < 0) {
+	if (discover_cmdlets(stdout, argc == 2 ? argv[1] : NULL, exoctl_services(x, x->profile, 1),
+			     err, sizeof(err)) < 0) {
 		fprintf(stderr, "exoctl: %s\n", err);
 		return EXOCTL_EXIT_FAILED;
 	}
@@ -852,7 +885,12 @@ static int exoctl_cmdlet_help(const struct exoctl *x, const char *cmdlet)
 {
 	char err[EXOCTL_ERR_LEN];
 
-	if (discover_help(stdout, cmdlet, x->tty ? exoctl_width() : 0, err, sizeof(err)) < 0) {
+	/* A cmdlet exoctl does not know needs no question to exod. */
+	unsigned services = catalogue_find(cmdlet, strlen(cmdlet)) != NULL && x->profile != NULL
+				    ? exoctl_services(x, x->profile, 1) : 0;
+
+	if (discover_help(stdout, cmdlet, x->tty ? exoctl_width() : 0, services, err,
+			  sizeof(err)) < 0) {
 		fprintf(stderr, "exoctl: %s\n", err);
 		fputs("Try 'exoctl cmdlets PATTERN'.\n", stderr);
 		return EXOCTL_EXIT_USAGE;
@@ -968,16 +1006,27 @@ static void exoctl_complete_profiles(void *arg, FILE *fp, const char *prefix)
 	yajl_tree_free(done);
 }
 
+/* Completion's cmdlets: those of the line's profile, or exoctl's own; all when none is named. */
+static unsigned exoctl_complete_services(void *arg, const char *profile)
+{
+	const struct exoctl *x = arg;
+
+	if (profile == NULL)
+		profile = x->profile;
+	return profile != NULL ? exoctl_services(x, profile, 0) : 0;
+}
+
 /* exoctl __complete WORD...: what the completion scripts ask; not for people. */
 static int exoctl_complete(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl here = *x;
+	struct discover_hooks h = { exoctl_complete_profiles, exoctl_complete_services, &here };
 
 	/* A socket named on the line being completed is the one to ask for profiles. */
 	for (int i = 1; i + 2 < argc; i++)
 		if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0)
 			here.socket = argv[i + 1];
-	discover_complete(stdout, argc - 1, argv + 1, exoctl_complete_profiles, &here);
+	discover_complete(stdout, argc - 1, argv + 1, &h);
 	return EXOCTL_EXIT_OK;
 }
 
@@ -1073,7 +1122,9 @@ static int exoctl_shell_run(void *arg, int argc, char **argv)
 
 static void exoctl_shell_complete(void *arg, FILE *out, int n, char *const words[])
 {
-	discover_complete(out, n, words, exoctl_complete_profiles, arg);
+	struct discover_hooks h = { exoctl_complete_profiles, exoctl_complete_services, arg };
+
+	discover_complete(out, n, words, &h);
 }
 
 /* exoctl shell */

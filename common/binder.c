@@ -22,6 +22,7 @@
 #define BINDER_MAX_SETS 32              /* sets of one cmdlet: one bit each */
 #define BINDER_MAX_CMDLET_PARAMS 256    /* parameters of one cmdlet: a uint8_t index */
 #define BINDER_LIST_LEN 640             /* bytes of a list of names in a message */
+#define BINDER_SERVICES_LEN 128         /* bytes of a list of service names in a message */
 
 enum binder_mode {
 	BINDER_PLAIN,
@@ -51,6 +52,7 @@ struct binder_entry {
 struct binder {
 	struct binder_ctx ctx;
 	enum binder_mode mode;
+	unsigned services;              /* the profile's (enum catalogue_service); 0: any */
 	const struct catalogue_cmdlet *cmdlet;
 	struct binder_result *res;
 	struct binder_entry *e;
@@ -334,6 +336,17 @@ static int binder_prefix(struct binder *b, const char *name, size_t len, struct 
 	return hits == 0 ? binder_unknown(b, name, len) : binder_ambiguous(b, name, len);
 }
 
+/* A parameter of another service than the profile's, as its proxy module would lack it. */
+static int binder_other_service(struct binder *b, const struct catalogue_param *p)
+{
+	char has[BINDER_SERVICES_LEN], want[BINDER_SERVICES_LEN];
+
+	return binder_fail(&b->ctx, "%s -%s applies to %s only, not to %s, which this profile "
+			   "speaks to.", b->ctx.cmdlet, catalogue_param_name(p),
+			   catalogue_services_text(catalogue_param_services(p), has, sizeof(has)),
+			   catalogue_services_text(b->services, want, sizeof(want)));
+}
+
 /* Fills e->param or e->common, and e->name, from the name as written. */
 static int binder_resolve(struct binder *b, const char *name, size_t len, struct binder_entry *e)
 {
@@ -346,6 +359,8 @@ static int binder_resolve(struct binder *b, const char *name, size_t len, struct
 	}
 	if (e->param != NULL && catalogue_param_kind(e->param) == CATALOGUE_SECURE)
 		return binder_refuse_secure(b, e->param);
+	if (e->param != NULL && b->services != 0 && !(catalogue_param_services(e->param) & b->services))
+		return binder_other_service(b, e->param);
 	if (e->param != NULL)
 		snprintf(e->name, sizeof(e->name), "%s", catalogue_param_name(e->param));
 	else if (e->common >= 0)
@@ -1136,19 +1151,39 @@ static int binder_collect_json(struct binder *b, yajl_val params)
 	return 0;
 }
 
-int binder_json(yajl_gen g, const char *cmdlet, size_t cmdlet_len, yajl_val params,
-		struct binder_result *res, char *err, size_t errlen)
+/* A catalogue cmdlet of another service than the profile's: the service would not know it. */
+static int binder_service(struct binder *b, unsigned services)
+{
+	char has[BINDER_SERVICES_LEN], want[BINDER_SERVICES_LEN];
+
+	b->services = services;
+	if (services == 0 || b->cmdlet == NULL || (catalogue_cmdlet_services(b->cmdlet) & services))
+		return 0;
+	return binder_fail(&b->ctx, "%s is a cmdlet of %s, not of %s, which this profile speaks "
+			   "to (service in exod.conf).", b->ctx.cmdlet,
+			   catalogue_services_text(catalogue_cmdlet_services(b->cmdlet), has, sizeof(has)),
+			   catalogue_services_text(services, want, sizeof(want)));
+}
+
+int binder_json_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+		    yajl_val params, struct binder_result *res, char *err, size_t errlen)
 {
 	struct binder_result scratch;
 	struct binder b;
 	int rc = -1;
 
 	if (binder_begin(&b, BINDER_CATALOGUE, cmdlet, cmdlet_len, res != NULL ? res : &scratch, err,
-			 errlen) == 0 &&
+			 errlen) == 0 && binder_service(&b, services) == 0 &&
 	    binder_collect_json(&b, params) == 0 && binder_end(&b, g) == 0)
 		rc = 0;
 	binder_free(&b);
 	return rc;
+}
+
+int binder_json(yajl_gen g, const char *cmdlet, size_t cmdlet_len, yajl_val params,
+		struct binder_result *res, char *err, size_t errlen)
+{
+	return binder_json_for(g, 0, cmdlet, cmdlet_len, params, res, err, errlen);
 }
 
 const char *binder_common_name(enum binder_common_id id)

@@ -116,6 +116,17 @@ int binder_json(yajl_gen g, const char *cmdlet, size_t cmdlet_len, yajl_val para
 		struct binder_result *res, char *err, size_t errlen);
 
 /*
+ * binder_json for a profile that speaks to one service: services is a
+ * mask of enum catalogue_service (0: any, as binder_json).  A catalogue
+ * cmdlet of none of them, or a parameter that does not apply to them
+ * (Get-User -Anr in Security & Compliance), is refused with a sentence
+ * that names the services it has; a cmdlet the catalogue does not know
+ * passes through.
+ */
+int binder_json_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+		    yajl_val params, struct binder_result *res, char *err, size_t errlen);
+
+/*
  * exoctl's grammar alone, as client/params.c's params_gen has always
  * written it: no catalogue, no positional values, common parameters and
  * filters left as they are.  Kept for params_gen; new callers want

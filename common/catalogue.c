@@ -8,6 +8,7 @@
 #include "common/catalogue.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* One row per distinct (type string, kind, range, flags). */
 struct catalogue_type {
@@ -224,6 +225,30 @@ const char *catalogue_cmdlet_name(const struct catalogue_cmdlet *c)
 unsigned catalogue_cmdlet_services(const struct catalogue_cmdlet *c)
 {
 	return c->services;
+}
+
+const char *catalogue_services_text(unsigned services, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ CATALOGUE_EXO, "Exchange Online" },
+		{ CATALOGUE_SCC, "Security & Compliance" },
+		{ CATALOGUE_EOP, "Exchange Online Protection" },
+	};
+	size_t off = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(services & names[i].bit) || off >= len)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off == 0 ? "" : ", ",
+					names[i].name);
+	}
+	return buf;
 }
 
 size_t catalogue_param_count(const struct catalogue_cmdlet *c)

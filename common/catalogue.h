@@ -94,6 +94,11 @@ const struct catalogue_cmdlet *catalogue_next(const char *pattern, size_t plen, 
 
 const char *catalogue_cmdlet_name(const struct catalogue_cmdlet *c);
 unsigned catalogue_cmdlet_services(const struct catalogue_cmdlet *c);
+/*
+ * The services of a mask in words, as the docs name them: "Exchange
+ * Online, Security & Compliance".  Returns buf ("" for none).
+ */
+const char *catalogue_services_text(unsigned services, char *buf, size_t len);
 size_t catalogue_param_count(const struct catalogue_cmdlet *c);
 /* The i-th parameter in the page's order, or NULL. */
 const struct catalogue_param *catalogue_param_at(const struct catalogue_cmdlet *c, size_t i);

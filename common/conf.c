@@ -59,6 +59,7 @@ enum conf_store {
 	STORE_AUTH,
 	STORE_ENV,
 	STORE_ALG,
+	STORE_SERVICE,
 };
 
 struct conf_key;
@@ -125,6 +126,11 @@ static const char *const conf_env_names[] = {
 	[CONF_ENV_O365_USGOV_DOD] = "O365USGovDoD",
 	[CONF_ENV_O365_GERMANY] = "O365GermanyCloud",
 	[CONF_ENV_O365_CHINA] = "O365China",
+};
+
+static const char *const conf_service_names[] = {
+	[CONF_SERVICE_EXCHANGE] = "exchange",
+	[CONF_SERVICE_COMPLIANCE] = "compliance",
 };
 
 static const char *const conf_alg_names[] = {
@@ -245,6 +251,20 @@ static int conf_parse_env(const struct conf_key *k, const char *val, void *field
 		return -1;
 	}
 	*(enum conf_environment *)field = (enum conf_environment)i;
+	return 0;
+}
+
+static int conf_parse_service(const struct conf_key *k, const char *val, void *field,
+			      char *why, size_t whylen)
+{
+	int i = conf_enum_index(conf_service_names, NELEM(conf_service_names), val);
+
+	(void)k;
+	if (i < 0) {
+		conf_enum_why(conf_service_names, NELEM(conf_service_names), why, whylen);
+		return -1;
+	}
+	*(enum conf_service *)field = (enum conf_service)i;
 	return 0;
 }
 
@@ -651,6 +671,7 @@ static const struct conf_key conf_exod_keys[] = {
 static const struct conf_key conf_profile_keys[] = {
 	PS(organization, conf_parse_tenant, M_ALL),
 	PK(environment, conf_parse_env, STORE_ENV, 0, 0, M_ALL),
+	PK(service, conf_parse_service, STORE_SERVICE, 0, 0, M_ALL),
 	PK(auth, conf_parse_auth, STORE_AUTH, 0, 0, M_ALL),
 	PS(app_id, conf_parse_guid, M_CERT | M_SECRET | M_DEVICE | M_PASSWORD),
 	PF(certificate_file, conf_parse_secret_path, M_CERT),
@@ -886,6 +907,35 @@ static int conf_check_tenant(struct conf_parse *p, const struct conf_profile *pr
 	return 0;
 }
 
+/*
+ * Security & Compliance: its front door picks the tenant's region from
+ * the routing hint, which must name the tenant's domain
+ * (exo-protocol.md §1.2); app-only calls and a partner's calls anchor on
+ * the tenant's system mailbox, so that tenant must be a domain.  No
+ * endpoint is known for the closed German cloud (§1.2 has no row).
+ */
+static int conf_check_service(struct conf_parse *p, const struct conf_profile *pr)
+{
+	unsigned app_only = M_CERT | M_SECRET | M_MI;
+	const char *tenant = pr->delegated_organization != NULL ? pr->delegated_organization
+								 : pr->organization;
+	char why[CONF_WHY_MAX];
+
+	if (pr->service != CONF_SERVICE_COMPLIANCE)
+		return 0;
+	if (pr->environment == CONF_ENV_O365_GERMANY)
+		return conf_profile_fail(p, "service = compliance: Security & Compliance has no "
+					 "known endpoint in O365GermanyCloud");
+	if ((pr->delegated_organization != NULL || (app_only & M(pr->auth))) && tenant != NULL &&
+	    conf_is_guid(tenant)) {
+		snprintf(why, sizeof(why), "service = compliance routes on the tenant's domain: %s "
+			 "must be its domain (contoso.onmicrosoft.com), not its GUID",
+			 pr->delegated_organization != NULL ? "delegated_organization" : "organization");
+		return conf_profile_fail(p, why);
+	}
+	return 0;
+}
+
 /* A key the method ignores is a likely mistake, but switching methods should not need edits. */
 static void conf_warn_unused(const struct conf_parse *p, const struct conf_profile *pr)
 {
@@ -904,7 +954,8 @@ static int conf_check_profile(struct conf_parse *p, struct conf_profile *pr)
 {
 	if (!(p->seen & ((uint64_t)1 << conf_key_index("auth"))))
 		return conf_profile_fail(p, "auth is required");
-	if (conf_check_method(p, pr) != 0 || conf_check_tenant(p, pr) != 0)
+	if (conf_check_method(p, pr) != 0 || conf_check_tenant(p, pr) != 0 ||
+	    conf_check_service(p, pr) != 0)
 		return -1;
 	conf_warn_unused(p, pr);
 	if (pr->app_id == NULL &&
@@ -1527,6 +1578,9 @@ int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *
 		case STORE_ALG:
 			same = a->assertion_algorithm == b->assertion_algorithm;
 			break;
+		case STORE_SERVICE:
+			same = a->service == b->service;
+			break;
 		default:
 			same = 0;
 			break;
@@ -1598,4 +1652,11 @@ const char *conf_environment_name(enum conf_environment e)
 	if ((unsigned)e >= NELEM(conf_env_names))
 		return "unknown";
 	return conf_env_names[e];
+}
+
+const char *conf_service_name(enum conf_service s)
+{
+	if ((unsigned)s >= NELEM(conf_service_names))
+		return "unknown";
+	return conf_service_names[s];
 }

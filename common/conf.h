@@ -37,6 +37,12 @@ enum conf_environment {
 	CONF_ENV_O365_CHINA,
 };
 
+/* What a profile speaks to: Connect-ExchangeOnline or Connect-IPPSSession. */
+enum conf_service {
+	CONF_SERVICE_EXCHANGE,          /* Exchange Online (and EOP): the default */
+	CONF_SERVICE_COMPLIANCE,        /* Security & Compliance, on the tenant's regional host */
+};
+
 enum conf_assertion_alg {
 	CONF_ALG_PS256,                 /* with x5t#S256: the current Entra default */
 	CONF_ALG_RS256,                 /* with x5t (SHA-1): for older tenants */
@@ -46,6 +52,7 @@ struct conf_profile {
 	char *name;
 	char *organization;             /* tenant: contoso.onmicrosoft.com or a GUID */
 	enum conf_environment environment;
+	enum conf_service service;      /* default CONF_SERVICE_EXCHANGE */
 	enum conf_auth auth;
 	char *app_id;                   /* device/password without one: conf_load sets CONF_DEVICE_APP_ID */
 	char *certificate_file;         /* .pfx/.p12, or PEM with certificate (and key) */
@@ -168,5 +175,7 @@ int conf_list_each(const char *list, int (*fn)(void *arg, const char *item, size
 
 const char *conf_auth_name(enum conf_auth a);
 const char *conf_environment_name(enum conf_environment e);
+/* "exchange" or "compliance", as exod.conf and status spell it. */
+const char *conf_service_name(enum conf_service s);
 
 #endif

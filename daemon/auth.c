@@ -86,7 +86,7 @@ static int auth_endpoints(struct auth *a)
 		a->tenant = strdup(org != NULL ? org : "organizations");
 	}
 	if (a->tenant == NULL ||
-	    asprintf(&a->scope, "%s/.default", a->cloud->resource) < 0 ||
+	    asprintf(&a->scope, "%s/.default", cloud_resource(c)) < 0 ||
 	    asprintf(&a->user_scope, "%s offline_access openid profile", a->scope) < 0 ||
 	    asprintf(&a->token_url, "%s/%s/oauth2/v2.0/token", a->authority, a->tenant) < 0)
 		return -1;

@@ -407,7 +407,7 @@ static int auth_mi_init(struct auth *a, char *err, size_t errlen)
 			   &m->kind, &endpoint, why, sizeof(why)) < 0)
 		goto fail;
 	if ((m->kind == AUTH_MI_APP_SERVICE && (m->identity_header = sbuf_dup_str(header)) == NULL) ||
-	    auth_mi_url(m->kind, endpoint, a->cloud->resource, a->conf, &m->url) < 0 ||
+	    auth_mi_url(m->kind, endpoint, cloud_resource(a->conf), a->conf, &m->url) < 0 ||
 	    (m->retry_timer = evtimer_new(a->base, auth_mi_retry_cb, a)) == NULL)
 		goto fail;
 	return 0;

@@ -1,4 +1,8 @@
-/* InvokeCommand calls: slot, token, request, streamed pages, errors. */
+/*
+ * InvokeCommand calls: slot, token, request, streamed pages, errors.  A
+ * Security & Compliance profile's first page goes to the regional host
+ * region.c finds and pins (its comment lists the protocol facts).
+ */
 #include "daemon/exo.h"
 
 #include <assert.h>
@@ -20,6 +24,7 @@
 #include "daemon/jwt.h"
 #include "daemon/pool.h"
 #include "daemon/readonly.h"
+#include "daemon/region.h"
 #include "daemon/rnd.h"
 #include "daemon/token.h"
 
@@ -30,6 +35,7 @@
 #define EXO_MAX_RETRY_AFTER 120         /* seconds: a longer Retry-After goes back to the client */
 #define EXO_BEARER_MAX (JWT_MAX_TOKEN + 16)
 #define EXO_MAX_RESULT_TEXT 20          /* digits of a ResultSize given as text */
+#define EXO_MAX_MOVES 1                 /* times one call follows its tenant to a new region */
 /* The well-known system mailbox other REST clients anchor app-only calls on (exo-protocol.md §2.3). */
 #define EXO_APP_ANCHOR "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 
@@ -40,8 +46,9 @@ struct exo_target {
 	struct token *token;
 	const struct conf_profile *conf;
 	char connection_id[RND_UUID_LEN + 1];
-	char *origin;                   /* https://host[:port] */
+	char *origin;                   /* https://host[:port]; compliance: the front door */
 	char *invoke_url;               /* origin/adminapi/beta/<tenant>/InvokeCommand */
+	struct region *region;          /* compliance: the regional host; NULL for Exchange */
 	char *anchor;                   /* X-AnchorMailbox for app-only calls */
 	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
 	struct exo_stats stats;
@@ -54,6 +61,7 @@ enum exo_state {
 	EXO_TRANSFER,                   /* a page is being fetched */
 	EXO_WAIT_SINK,                  /* a page is done; the next waits until the client drains */
 	EXO_WAIT_RETRY,                 /* waiting out a backoff, Retry-After or the profile's hold */
+	EXO_DISCOVER,                   /* compliance: waiting for the regional host to be found */
 	EXO_DONE,                       /* finished: done has been called */
 };
 
@@ -69,6 +77,10 @@ struct exo_call {
 	struct http_xfer *xfer;
 	struct exo_parser *parser;
 	char *page_url;                 /* the page being fetched; NULL: the first */
+	char *first_url;                /* where the first page went (the pin may change since) */
+	struct region_wait *rwait;      /* in EXO_DISCOVER */
+	unsigned region_gen;            /* the regional pin the first page was sent to */
+	int moves;                      /* followed, up to EXO_MAX_MOVES */
 	char *next_link;                /* what that page said comes next */
 	struct event *retry;            /* a backoff or Retry-After wait */
 	enum exo_progress_state waiting; /* in EXO_WAIT_RETRY: throttled or retrying */
@@ -123,6 +135,12 @@ static const char *exo_tenant(const struct conf_profile *c)
 	return c->delegated_organization != NULL ? c->delegated_organization : c->organization;
 }
 
+/* The service's name, in messages. */
+static const char *exo_service(const struct exo_target *t)
+{
+	return t->region != NULL ? "Security & Compliance" : "Exchange Online";
+}
+
 /* scheme://host[:port] of a URI: the module's ConnectionUri may carry /powershell-liveid/. */
 static char *exo_origin(const char *uri)
 {
@@ -132,13 +150,24 @@ static char *exo_origin(const char *uri)
 	return strndup(uri, n);
 }
 
+/* Where the profile's requests start: Exchange's host, or Security & Compliance's front door. */
+static const char *exo_base_uri(const struct conf_profile *c)
+{
+	const struct cloud *cl = cloud_get(c->environment);
+
+	if (c->connection_uri != NULL)
+		return c->connection_uri;
+	if (c->service == CONF_SERVICE_COMPLIANCE && cl->compliance != NULL)
+		return cl->compliance->frontdoor_uri;
+	return cl->exchange_uri;
+}
+
 static int exo_target_urls(struct exo_target *t)
 {
 	const struct conf_profile *c = t->conf;
 	const char *tenant = exo_tenant(c);
 
-	t->origin = exo_origin(c->connection_uri != NULL ? c->connection_uri
-							 : cloud_get(c->environment)->exchange_uri);
+	t->origin = exo_origin(exo_base_uri(c));
 	if (t->origin == NULL || tenant == NULL)
 		return -1;
 	if (asprintf(&t->invoke_url, "%s/adminapi/beta/%s/InvokeCommand", t->origin, tenant) < 0) {
@@ -176,6 +205,9 @@ struct exo_target *exo_target_new(struct event_base *base, struct http *http, st
 		snprintf(err, errlen, "profile %s: organization is required", conf->name);
 		goto fail;
 	}
+	if (conf->service == CONF_SERVICE_COMPLIANCE &&
+	    (t->region = region_new(http, conf, t->origin, exo_tenant(conf), err, errlen)) == NULL)
+		goto fail;
 	return t;
 fail:
 	exo_target_free(t);
@@ -189,12 +221,15 @@ void exo_target_free(struct exo_target *t)
 	free(t->origin);
 	free(t->invoke_url);
 	free(t->anchor);
+	region_free(t->region);
 	free(t);
 }
 
 void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf)
 {
 	t->conf = conf;
+	if (t->region != NULL)
+		region_set_conf(t->region, conf);
 }
 
 void exo_target_stats(const struct exo_target *t, struct exo_stats *out)
@@ -205,6 +240,11 @@ void exo_target_stats(const struct exo_target *t, struct exo_stats *out)
 const char *exo_target_origin(const struct exo_target *t)
 {
 	return t->origin;
+}
+
+const char *exo_target_region_host(const struct exo_target *t)
+{
+	return t->region != NULL ? region_host(t->region) : NULL;
 }
 
 const char *exo_target_connection_id(const struct exo_target *t)
@@ -273,14 +313,17 @@ static void exo_set_state(struct exo_call *c, enum exo_state to)
 	/* Which states each state may move to (bit n: state n). */
 	static const unsigned allowed[] = {
 		[EXO_QUEUED] = 1u << EXO_WAIT_TOKEN | 1u << EXO_TRANSFER | 1u << EXO_WAIT_RETRY |
-			       1u << EXO_DONE,
-		[EXO_WAIT_TOKEN] = 1u << EXO_TRANSFER | 1u << EXO_DONE,
+			       1u << EXO_DISCOVER | 1u << EXO_DONE,
+		[EXO_WAIT_TOKEN] = 1u << EXO_TRANSFER | 1u << EXO_DISCOVER | 1u << EXO_DONE,
 		[EXO_TRANSFER] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_SINK |
-				 1u << EXO_WAIT_RETRY | 1u << EXO_DONE,
+				 1u << EXO_WAIT_RETRY | 1u << EXO_DISCOVER | 1u << EXO_DONE,
 		[EXO_WAIT_SINK] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_RETRY |
 				  1u << EXO_DONE,
 		[EXO_WAIT_RETRY] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_RETRY |
-				   1u << EXO_DONE,
+				   1u << EXO_DISCOVER | 1u << EXO_DONE,
+		/* Found (or not): the page is sent, the token renewed, a failure waited out. */
+		[EXO_DISCOVER] = 1u << EXO_TRANSFER | 1u << EXO_WAIT_TOKEN | 1u << EXO_WAIT_RETRY |
+				 1u << EXO_DISCOVER | 1u << EXO_DONE,
 		[EXO_DONE] = 0,
 	};
 
@@ -529,13 +572,13 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
 		 e.code != NULL ? e.code : "");
 	if (res->status == 429) {
 		c->end.retry_after = res->retry_after;
-		exo_fail(c, WIRE_E_THROTTLED, "Exchange Online throttled the request%s%s",
+		exo_fail(c, WIRE_E_THROTTLED, "%s throttled the request%s%s", exo_service(c->t),
 			 e.message != NULL ? ": " : "", e.message != NULL ? e.message : "");
 	} else if (e.message != NULL) {
 		exo_fail(c, WIRE_E_UPSTREAM, "%s", e.message);
 	} else {
-		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online answered HTTP %ld with no error text",
-			 res->status);
+		exo_fail(c, WIRE_E_UPSTREAM, "%s answered HTTP %ld with no error text",
+			 exo_service(c->t), res->status);
 	}
 	exo_error_clear(&e);
 }
@@ -547,7 +590,7 @@ static void exo_upstream_error(struct exo_call *c, const struct http_result *res
  */
 static int exo_next_allowed(const struct exo_call *c, const char *next)
 {
-	const char *from = c->page_url != NULL ? c->page_url : c->t->invoke_url;
+	const char *from = c->page_url != NULL ? c->page_url : c->first_url;
 
 	if (!http_same_origin(from, next))
 		return 0;
@@ -595,13 +638,13 @@ static void exo_page_next(struct exo_call *c)
 	free(c->paging_warning);
 	c->paging_warning = NULL;
 	if (!exo_next_allowed(c, c->next_link)) {
-		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online's next page is at another address "
-			 "than the first; not sending the token there");
+		exo_fail(c, WIRE_E_UPSTREAM, "%s's next page is at another address than the "
+			 "first; not sending the token there", exo_service(c->t));
 		return;
 	}
-	if (strcmp(c->next_link, c->page_url != NULL ? c->page_url : c->t->invoke_url) == 0 ||
+	if (strcmp(c->next_link, c->page_url != NULL ? c->page_url : c->first_url) == 0 ||
 	    c->pages >= c->t->conf->max_pages) {
-		exo_fail(c, WIRE_E_UPSTREAM, "Exchange Online sent %s; stopped after %d pages",
+		exo_fail(c, WIRE_E_UPSTREAM, "%s sent %s; stopped after %d pages", exo_service(c->t),
 			 c->pages >= c->t->conf->max_pages ? "more pages than max_pages allows"
 							   : "a next page that is the page itself",
 			 c->pages);
@@ -622,7 +665,7 @@ static void exo_page_next(struct exo_call *c)
 static void exo_page_done(struct exo_call *c)
 {
 	if (exo_parser_finish(c->parser) < 0) {
-		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
+		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from %s: %s", exo_service(c->t),
 			 exo_parser_error(c->parser));
 		return;
 	}
@@ -689,6 +732,16 @@ static void exo_wait(struct exo_call *c, long long delay_ms, enum exo_progress_s
 	evtimer_add(c->retry, &tv);
 }
 
+/* The answer at hand is dropped: the page is asked for again. */
+static void exo_forget_answer(struct exo_call *c)
+{
+	free(c->errbody);
+	c->errbody = NULL;
+	c->errbody_len = 0;
+	free(c->next_link);
+	c->next_link = NULL;
+}
+
 static int exo_retry(struct exo_call *c, const struct http_result *res, int transient)
 {
 	long long delay = exo_retry_delay(c, res, transient);
@@ -697,11 +750,7 @@ static int exo_retry(struct exo_call *c, const struct http_result *res, int tran
 		return 0;
 	c->retries++;
 	c->t->stats.retries++;
-	free(c->errbody);
-	c->errbody = NULL;
-	c->errbody_len = 0;
-	free(c->next_link);
-	c->next_link = NULL;
+	exo_forget_answer(c);
 	log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->t->conf->name,
 		 c->cmdlet, res->outcome == HTTP_OK ? "transient error" : "transfer failed",
 		 delay, c->retries, EXO_MAX_RETRIES);
@@ -727,6 +776,42 @@ static void exo_note_throttle(struct exo_call *c, const struct http_result *res)
 
 /* ---- the end of a transfer ---- */
 
+/*
+ * The regional host says it does not serve the tenant (region.c): the
+ * cmdlet did not run, so the first page goes again to the host found
+ * anew, once per call.  A later page's link is bound to the old host.
+ */
+static int exo_region_moved(struct exo_call *c, const struct http_result *res)
+{
+	struct exo_error e = { NULL, NULL, NULL };
+	int moved;
+
+	if (c->t->region == NULL || res->outcome != HTTP_OK ||
+	    (res->status != 400 && (res->status < 300 || res->status >= 400)))
+		return 0;
+	if (res->status == 400)
+		exo_codec_parse_error(c->errbody, c->errbody_len, &e);
+	moved = region_says_moved(res->status, e.code);
+	exo_error_clear(&e);
+	if (!moved)
+		return 0;
+	exo_name_request(c, res);
+	c->end.http_status = res->status;
+	/* The host said it: the profile's next call finds the region anew, whatever this one does. */
+	region_moved(c->t->region, c->region_gen);
+	if (c->page_url != NULL || c->moves >= EXO_MAX_MOVES) {
+		exo_fail(c, WIRE_E_UPSTREAM, "Security & Compliance sent the tenant's request to "
+			 "another region %s (HTTP %ld); run it again", c->page_url != NULL ?
+			 "while its pages were read" : "again, right after finding it", res->status);
+		return 1;
+	}
+	c->moves++;
+	c->t->stats.retries++;
+	exo_forget_answer(c);
+	exo_fetch(c);
+	return 1;
+}
+
 static void exo_on_done(void *arg, const struct http_result *res)
 {
 	struct exo_call *c = arg;
@@ -743,6 +828,8 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		return;
 	}
 	exo_note_throttle(c, res);
+	if (exo_region_moved(c, res))
+		return;
 	if (res->outcome == HTTP_OK && res->status >= 500) {
 		struct exo_error e;
 
@@ -771,11 +858,11 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		exo_fail_run_time(c);
 		return;
 	case HTTP_ABORTED:
-		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from Exchange Online: %s",
+		exo_fail(c, WIRE_E_UPSTREAM, "malformed answer from %s: %s", exo_service(c->t),
 			 exo_parser_error(c->parser));
 		return;
 	default:
-		exo_fail(c, WIRE_E_UPSTREAM, "cannot reach Exchange Online: %s", res->error);
+		exo_fail(c, WIRE_E_UPSTREAM, "cannot reach %s: %s", exo_service(c->t), res->error);
 		return;
 	}
 	if (res->status == 200) {
@@ -790,9 +877,7 @@ static void exo_on_done(void *arg, const struct http_result *res)
 		free(c->claims);
 		c->claims = exo_claims(res->www_authenticate);
 		token_rejected(c->t->token, c->gen, c->claims);
-		free(c->errbody);
-		c->errbody = NULL;
-		c->errbody_len = 0;
+		exo_forget_answer(c);
 		exo_fetch(c);
 		return;
 	}
@@ -801,10 +886,15 @@ static void exo_on_done(void *arg, const struct http_result *res)
 
 /* ---- sending a page request ---- */
 
-static int exo_headers(struct exo_call *c, const char *token, struct http_headers **h)
+/*
+ * The headers of every request that carries the token: to InvokeCommand,
+ * and to the Security & Compliance front door, which routes on the same
+ * hint (exo-protocol.md §1.2, §2.3).
+ */
+static int exo_auth_headers(struct exo_call *c, const char *token, struct http_headers **h)
 {
 	char bearer[EXO_BEARER_MAX];
-	char prefer[64], request_id[RND_UUID_LEN + 1], anchor[320];
+	char request_id[RND_UUID_LEN + 1], anchor[320];
 	const char *upn = token_identity(c->t->token);
 	int rc = 0, n;
 
@@ -815,14 +905,9 @@ static int exo_headers(struct exo_call *c, const char *token, struct http_header
 		sbuf_wipe(bearer, sizeof(bearer));
 		return -1;
 	}
-	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->t->conf->page_size);
 	rc |= http_headers_add(h, "Authorization", bearer);
 	sbuf_wipe(bearer, (size_t)n);
-	rc |= http_headers_add(h, "Content-Type", "application/json");
 	rc |= http_headers_add(h, "Accept", "application/json");
-	rc |= http_headers_add(h, "X-ResponseFormat", "json");
-	rc |= http_headers_add(h, "X-SerializationLevel", "Partial");
-	rc |= http_headers_add(h, "X-CmdletName", c->cmdlet);
 	rc |= http_headers_add(h, "X-ClientApplication", "ExoManagementModule");
 	/* A signed-in user routes on their own mailbox, as the module does; otherwise the org's. */
 	if (upn != NULL && c->t->conf->delegated_organization == NULL)
@@ -830,9 +915,22 @@ static int exo_headers(struct exo_call *c, const char *token, struct http_header
 	else
 		snprintf(anchor, sizeof(anchor), "%s", c->t->anchor);
 	rc |= http_headers_add(h, "X-AnchorMailbox", anchor);
-	rc |= http_headers_add(h, "Prefer", prefer);
 	rc |= http_headers_add(h, "connection-id", c->t->connection_id);
 	rc |= http_headers_add(h, "client-request-id", request_id);
+	return rc;
+}
+
+static int exo_headers(struct exo_call *c, const char *token, struct http_headers **h)
+{
+	char prefer[64];
+	int rc = exo_auth_headers(c, token, h);
+
+	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->t->conf->page_size);
+	rc |= http_headers_add(h, "Content-Type", "application/json");
+	rc |= http_headers_add(h, "X-ResponseFormat", "json");
+	rc |= http_headers_add(h, "X-SerializationLevel", "Partial");
+	rc |= http_headers_add(h, "X-CmdletName", c->cmdlet);
+	rc |= http_headers_add(h, "Prefer", prefer);
 	if (c->error_action[0] != '\0')
 		rc |= http_headers_add(h, "ErrorAction", c->error_action);
 	if (c->warning_action[0] != '\0')
@@ -869,6 +967,8 @@ static void exo_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	c->xfer = NULL;
 	token_wait_cancel(c->wait);
 	c->wait = NULL;
+	region_wait_cancel(c->rwait);
+	c->rwait = NULL;
 	evtimer_del(c->retry);
 	exo_fail_run_time(c);
 }
@@ -888,16 +988,45 @@ static long exo_time_left_ms(struct exo_call *c)
 	return left > 1 ? (long)left : 1;
 }
 
+static void exo_discover(struct exo_call *c, const char *token);
+
+/*
+ * Where the first page goes, remembered for nextLink's check: the
+ * Exchange host, or the regional host pinned now.  NULL: out of memory.
+ */
+static const char *exo_first_url(struct exo_call *c)
+{
+	const char *url = c->t->invoke_url;
+
+	if (c->t->region != NULL) {
+		url = region_invoke_url(c->t->region);
+		c->region_gen = region_generation(c->t->region);
+	}
+	if (c->first_url == NULL || strcmp(c->first_url, url) != 0) {
+		free(c->first_url);
+		c->first_url = strdup(url);
+	}
+	return c->first_url;
+}
+
+/* A compliance call's first page waits for the regional host. */
+static int exo_needs_region(const struct exo_call *c)
+{
+	return c->page_url == NULL && c->t->region != NULL &&
+	       region_invoke_url(c->t->region) == NULL;
+}
+
 static void exo_send(struct exo_call *c, const char *token)
 {
 	const struct conf_profile *conf = c->t->conf;
 	struct http_request req = {
 		.method = "POST",
-		.url = c->page_url != NULL ? c->page_url : c->t->invoke_url,
+		.url = c->page_url,
 		.body = sbuf_str(c->body),
 		.body_len = sbuf_len(c->body),
 		.ca_file = conf->ca_file,
 		.proxy = conf->proxy,
+		.cookies = c->t->region != NULL ? region_cookies(c->t->region) : NULL,
 		.timeout_ms = exo_time_left_ms(c),
 		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
 		.fresh_connect = !c->reads,
@@ -907,10 +1036,16 @@ static void exo_send(struct exo_call *c, const char *token)
 	};
 	char err[256];
 
+	if (exo_needs_region(c)) {
+		exo_discover(c, token);
+		return;
+	}
+	if (req.url == NULL)
+		req.url = exo_first_url(c);
 	exo_set_state(c, EXO_TRANSFER);
 	exo_parser_free(c->parser);
 	c->parser = exo_parser_new(&exo_parser_cbs, c);
-	if (c->parser == NULL || exo_headers(c, token, &req.headers) < 0) {
+	if (req.url == NULL || c->parser == NULL || exo_headers(c, token, &req.headers) < 0) {
 		http_headers_free(req.headers);
 		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;
@@ -918,6 +1053,78 @@ static void exo_send(struct exo_call *c, const char *token)
 	c->page_records = 0;
 	c->xfer = http_start(c->t->http, &req, err, sizeof(err));
 	if (c->xfer == NULL)
+		exo_fail(c, WIRE_E_UPSTREAM, "%s", err);
+}
+
+/*
+ * Whether a failed discovery may be tried again, and when.  The cmdlet
+ * was not sent, so any cmdlet may: after a transport failure, a 429, or
+ * a 502/503/504 of the front door.
+ */
+static long long exo_discover_retry_ms(const struct exo_call *c, const struct region_result *res)
+{
+	long ra = res->retry_after;
+
+	if (c->retries >= EXO_MAX_RETRIES || c->sink_gone)
+		return -1;
+	if (res->outcome == HTTP_NOT_SENT || res->outcome == HTTP_FAILED ||
+	    res->outcome == HTTP_TIMED_OUT)
+		return exo_backoff_ms(c->retries);
+	if (res->outcome != HTTP_OK)
+		return -1;
+	if (res->status == 429 && ra > 0)
+		return ra > EXO_MAX_RETRY_AFTER ? -1 : ra * 1000LL;
+	if (res->status == 429 || (res->status >= 502 && res->status <= 504))
+		return exo_backoff_ms(c->retries);
+	return -1;
+}
+
+static void exo_on_region(void *arg, const struct region_result *res)
+{
+	struct exo_call *c = arg;
+	long long delay;
+
+	c->rwait = NULL;
+	if (res->ok) {
+		exo_fetch(c);
+		return;
+	}
+	if (res->status == 401 && !c->retried_401) {
+		/* The front door refused the token: a new one, and try once more, as for InvokeCommand. */
+		c->retried_401 = 1;
+		c->t->stats.retries++;
+		token_rejected(c->t->token, c->gen, NULL);
+		exo_fetch(c);
+		return;
+	}
+	if ((delay = exo_discover_retry_ms(c, res)) >= 0) {
+		c->retries++;
+		c->t->stats.retries++;
+		log_info("profile %s: %s: %s, trying again in %lld ms (%d of %d)", c->t->conf->name,
+			 c->cmdlet, res->message, delay, c->retries, EXO_MAX_RETRIES);
+		exo_wait(c, delay, res->status == 429 ? EXO_PROGRESS_THROTTLED : EXO_PROGRESS_RETRYING);
+		return;
+	}
+	c->end.http_status = res->status;
+	c->end.retry_after = res->status == 429 ? res->retry_after : 0;
+	snprintf(c->end.request_id, sizeof(c->end.request_id), "%s", res->request_id);
+	exo_fail(c, res->status == 429 ? WIRE_E_THROTTLED : WIRE_E_UPSTREAM, "%s", res->message);
+}
+
+/* The first page of a compliance call waits for the regional host (region.c). */
+static void exo_discover(struct exo_call *c, const char *token)
+{
+	struct http_headers *h = NULL;
+	char err[256];
+
+	exo_set_state(c, EXO_DISCOVER);
+	if (exo_auth_headers(c, token, &h) < 0) {
+		http_headers_free(h);
+		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
+		return;
+	}
+	c->rwait = region_discover(c->t->region, h, exo_on_region, c, err, sizeof(err));
+	if (c->rwait == NULL)
 		exo_fail(c, WIRE_E_UPSTREAM, "%s", err);
 }
 
@@ -1082,11 +1289,13 @@ void exo_call_cancel(struct exo_call *c)
 		return;
 	http_xfer_cancel(c->xfer);
 	token_wait_cancel(c->wait);
+	region_wait_cancel(c->rwait);
 	event_free(c->retry);
 	event_free(c->deadline);
 	free(c->paging_warning);
 	exo_parser_free(c->parser);
 	free(c->page_url);
+	free(c->first_url);
 	free(c->next_link);
 	free(c->claims);
 	free(c->errbody);

@@ -42,8 +42,10 @@ void exo_target_free(struct exo_target *t);
 /* Reload: the same settings now live in another struct conf. */
 void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf);
 void exo_target_stats(const struct exo_target *t, struct exo_stats *out);
-/* scheme://host[:port] of the Exchange endpoint in use. */
+/* scheme://host[:port] of the Exchange endpoint in use (compliance: the front door). */
 const char *exo_target_origin(const struct exo_target *t);
+/* Compliance: scheme://host[:port] of the regional host pinned, NULL before it is found. */
+const char *exo_target_region_host(const struct exo_target *t);
 /* The GUID the module sends as connection-id, one per daemon session. */
 const char *exo_target_connection_id(const struct exo_target *t);
 /* Milliseconds the profile is still held back by the service's throttling; 0 when not. */

@@ -27,6 +27,11 @@ struct http {
 	int nspare;
 };
 
+/* One libcurl share holding only cookies; the event loop is the only thread. */
+struct http_cookies {
+	CURLSH *share;
+};
+
 /*
  * A curl_slist whose nodes and lines are ours, so that they are wiped
  * before they are freed; libcurl only reads it (CURLOPT_HTTPHEADER).
@@ -44,6 +49,7 @@ struct http_xfer {
 	int resp_too_large;
 	char retry_after[64];           /* the raw header, parsed at the end */
 	int aborted;
+	int shared;                     /* attached to a cookie jar: detached before reuse */
 	http_data_cb on_data;
 	http_done_cb on_done;
 	void *arg;
@@ -183,6 +189,9 @@ static void http_xfer_free(struct http_xfer *x)
 		struct http *h = x->h;
 
 		curl_multi_remove_handle(h->multi, x->easy);
+		/* curl_easy_reset keeps a share: the next profile's transfer must not get its cookies. */
+		if (x->shared)
+			curl_easy_setopt(x->easy, CURLOPT_SHARE, NULL);
 		if (h->nspare < HTTP_MAX_SPARE_HANDLES) {
 			curl_easy_reset(x->easy);
 			h->spare[h->nspare++] = x->easy;
@@ -247,6 +256,7 @@ static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
 		{ "request-id", offsetof(struct http_xfer, res.request_id), sizeof(((struct http_result *)0)->request_id) },
 		{ "x-calculatedbetarget", offsetof(struct http_xfer, res.server), sizeof(((struct http_result *)0)->server) },
 		{ "date", offsetof(struct http_xfer, res.date), sizeof(((struct http_result *)0)->date) },
+		{ "location", offsetof(struct http_xfer, res.location), HTTP_MAX_HEADER_VALUE },
 	};
 	struct http_xfer *x = userp;
 	size_t len = size * nmemb;
@@ -407,6 +417,35 @@ int http_same_origin(const char *base, const char *url)
 	return same;
 }
 
+static int http_copy_part(char *dst, size_t len, const char *src, int lower)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		dst[i] = lower ? (char)tolower((unsigned char)src[i]) : src[i];
+	return 0;
+}
+
+int http_url_parts(const char *url, char *scheme, size_t scheme_len, char *host,
+		   size_t host_len, long *port)
+{
+	char *s, *h, *p, *end;
+	int rc = -1;
+
+	if (http_origin(url, &s, &h, &p) < 0)
+		return -1;
+	*port = strtol(p, &end, 10);
+	if (*end == '\0' && *port > 0 && *port <= 65535 &&
+	    http_copy_part(scheme, scheme_len, s, 1) == 0 && http_copy_part(host, host_len, h, 1) == 0)
+		rc = 0;
+	curl_free(s);
+	curl_free(h);
+	curl_free(p);
+	return rc;
+}
+
 int http_is_https(const char *url)
 {
 	char *scheme, *host, *port;
@@ -460,6 +499,12 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 				       (curl_off_t)(x->body != NULL ? sbuf_len(x->body) : 0));
 	}
 	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers != NULL ? x->headers->first : NULL);
+	/* The jar is shared; "" turns the engine on without reading a file. */
+	if (req->cookies != NULL) {
+		x->shared = 1;
+		rc |= curl_easy_setopt(e, CURLOPT_SHARE, req->cookies->share);
+		rc |= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+	}
 	return rc == 0 ? 0 : -1;
 }
 
@@ -583,6 +628,30 @@ static void http_check_done(struct http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		http_finish((struct http_xfer *)priv, msg->data.result);
 	}
+}
+
+struct http_cookies *http_cookies_new(void)
+{
+	struct http_cookies *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->share = curl_share_init();
+	if (c->share == NULL ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK) {
+		http_cookies_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void http_cookies_free(struct http_cookies *c)
+{
+	if (c == NULL)
+		return;
+	if (c->share != NULL)
+		curl_share_cleanup(c->share);
+	free(c);
 }
 
 void http_get_stats(const struct http *h, struct http_stats *out)

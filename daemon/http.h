@@ -10,6 +10,7 @@
 
 struct event_base;
 struct http;
+struct http_cookies;
 struct http_headers;
 struct http_xfer;
 
@@ -43,6 +44,7 @@ struct http_result {
 	char request_id[128];           /* the service's id of the request, for support */
 	char server[128];               /* X-CalculatedBETarget: the back-end that served it */
 	char date[64];                  /* the Date header */
+	char location[HTTP_MAX_HEADER_VALUE];   /* a redirect's target, "" when absent */
 	double total_ms;
 };
 
@@ -59,6 +61,7 @@ struct http_request {
 	const char *proxy;              /* NULL: libcurl's default (the proxy environment) */
 	int no_proxy;                   /* never use a proxy (managed identity endpoint) */
 	int fresh_connect;              /* a new connection, so libcurl never sends it twice */
+	struct http_cookies *cookies;   /* NULL: none; else cookies are sent from and kept in it */
 	long timeout_ms;
 	long connect_timeout_ms;
 	http_data_cb on_data;           /* NULL: buffer the body, up to HTTP_MAX_BUFFERED */
@@ -109,6 +112,24 @@ long http_retry_after(const char *value, size_t len);
 int http_same_origin(const char *base, const char *url);
 /* 1 when url is a well-formed https:// URL. */
 int http_is_https(const char *url);
+
+/*
+ * The parts of url that say where it goes: scheme and host lowercase (an
+ * IPv6 host in brackets), port filled in for the scheme.  -1 for what
+ * http_same_origin would refuse (not a URL, a user name or password),
+ * or a part longer than its buffer.
+ */
+int http_url_parts(const char *url, char *scheme, size_t scheme_len, char *host,
+		   size_t host_len, long *port);
+
+/*
+ * A cookie jar (libcurl's engine: its bounds on cookie sizes and counts
+ * apply), for one service's affinity cookies: kept from the responses
+ * of the requests that name it, sent back on later ones to the hosts
+ * they belong to.  Never written to disk.
+ */
+struct http_cookies *http_cookies_new(void);
+void http_cookies_free(struct http_cookies *c);
 
 /* Counters for metrics. */
 struct http_stats {

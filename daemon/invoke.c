@@ -76,8 +76,14 @@ static int invoke_common(struct invoke *iv, const struct binder_common *c, char 
 	return 0;
 }
 
-int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char *err,
-		   size_t errlen)
+unsigned invoke_services(enum conf_service service)
+{
+	/* Connect-ExchangeOnline reaches EOP-only tenants too; Connect-IPPSSession is S&C alone. */
+	return service == CONF_SERVICE_COMPLIANCE ? CATALOGUE_SCC : CATALOGUE_EXO | CATALOGUE_EOP;
+}
+
+int invoke_prepare(struct invoke *iv, unsigned services, const char *cmdlet, yajl_val params,
+		   char *err, size_t errlen)
 {
 	struct binder_result res;
 	const unsigned char *buf;
@@ -93,7 +99,7 @@ int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (binder_json(g, cmdlet, strlen(cmdlet), params, &res, err, errlen) < 0 ||
+	if (binder_json_for(g, services, cmdlet, strlen(cmdlet), params, &res, err, errlen) < 0 ||
 	    invoke_common(iv, &res.common, err, errlen) < 0)
 		goto out;
 	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok ||

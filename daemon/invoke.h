@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/conf.h"
 #include "daemon/exo.h"
 
 struct invoke {
@@ -21,12 +22,16 @@ struct invoke {
 };
 
 /*
- * Binds params (a JSON object, or NULL) for cmdlet.  0 with *iv ready; -1
- * with a sentence for the client in err (the request is a BadRequest).
- * iv is always cleared with invoke_clear.
+ * Binds params (a JSON object, or NULL) for cmdlet, on the cmdlets and
+ * parameters of services (a mask of enum catalogue_service: the
+ * profile's, see invoke_services).  0 with *iv ready; -1 with a sentence
+ * for the client in err (the request is a BadRequest).  iv is always
+ * cleared with invoke_clear.
  */
-int invoke_prepare(struct invoke *iv, const char *cmdlet, yajl_val params, char *err,
-		   size_t errlen);
+int invoke_prepare(struct invoke *iv, unsigned services, const char *cmdlet, yajl_val params,
+		   char *err, size_t errlen);
+/* The catalogue services a profile of this service runs: EXO and EOP, or S&C. */
+unsigned invoke_services(enum conf_service service);
 void invoke_clear(struct invoke *iv);
 
 #endif

@@ -111,6 +111,11 @@ const char *profile_name(const struct profile *p)
 	return p->conf->name;
 }
 
+enum conf_service profile_service(const struct profile *p)
+{
+	return p->conf->service;
+}
+
 void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir)
 {
 	p->conf = conf;
@@ -231,7 +236,10 @@ void profile_status(const struct profile *p, yajl_gen g)
 	json_kv_str(g, "tenant", profile_tenant(c));
 	json_kv_str(g, "delegated_organization", c->delegated_organization);
 	json_kv_str(g, "environment", cl->environment);
+	json_kv_str(g, "service", conf_service_name(c->service));
 	json_kv_str(g, "connection_uri", exo_target_origin(p->exo));
+	/* As Get-ConnectionInformation's ConnectionUri for Connect-IPPSSession: null until found. */
+	json_kv_str(g, "region_host", exo_target_region_host(p->exo));
 	json_kv_str(g, "authority_uri", c->authority_uri != NULL ? c->authority_uri : cl->authority_uri);
 	json_str(g, "token_expires_in");
 	if (expires < 0)

@@ -40,6 +40,8 @@ struct profile *profile_next(const struct profile *p);
 void profile_set_next(struct profile *p, struct profile *next);
 const struct conf_profile *profile_conf(const struct profile *p);
 const char *profile_name(const struct profile *p);
+/* What the profile speaks to: Exchange Online, or Security & Compliance (its cmdlets). */
+enum conf_service profile_service(const struct profile *p);
 /* Reload: an unchanged profile takes its settings from the new struct conf. */
 void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir);
 /* Starts signing in, for methods that need no person (at start and after reload). */

@@ -584,7 +584,8 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_FORBIDDEN, why);
 		return;
 	}
-	if (invoke_prepare(&iv, cmdlet, params, why, sizeof(why)) < 0) {
+	if (invoke_prepare(&iv, invoke_services(profile_service(r->profile)), cmdlet, params, why,
+			   sizeof(why)) < 0) {
 		invoke_clear(&iv);
 		request_fail(c, WIRE_E_BAD_REQUEST, why);
 		return;

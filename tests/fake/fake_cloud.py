@@ -2,10 +2,12 @@
 """Simulated Microsoft cloud (Entra ID + Exchange Online admin API) over HTTPS on 127.0.0.1, for tests.
 
 Usage: /usr/bin/python3 tests/fake/fake_cloud.py --dir DIR [--port 0] [--config FILE.json]
-Prints "READY https://127.0.0.1:PORT" once it accepts connections; see README.md.
+Prints "READY https://127.0.0.1:PORT" once it accepts connections; see README.md.  Security &
+Compliance's front door and regions listen on ports of their own (DIR/compliance.json).
 """
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -18,11 +20,12 @@ import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_compliance
 import fake_crypto
 import fake_entra
 import fake_exo
 from fake_http import Req, json_resp
-from fake_state import ConfigError, FakeState
+from fake_state import REGIONS, ConfigError, FakeState
 
 MAX_BODY = 1024 * 1024            # larger request bodies get 413
 MAX_DRAIN = 16 * 1024 * 1024     # an oversized body up to this is read and dropped before the 413
@@ -149,14 +152,15 @@ class Handler(BaseHTTPRequestHandler):
             return
         req = Req(self.command, self.path, self.headers, body,
                   "127.0.0.1:%d" % self.server.server_address[1])
+        router = self.server.router
         if req.path.lower().endswith("/invokecommand"):
             state.invoke_begin()
             try:
-                self._send(route(state, req), req)
+                self._send(router(state, req), req)
             finally:
                 state.invoke_end()
         else:
-            self._send(route(state, req), req)
+            self._send(router(state, req), req)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -278,10 +282,11 @@ class FakeServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, state, ssl_ctx):
+    def __init__(self, address, state, ssl_ctx, router=route):
         super().__init__(address, Handler)
         self.state = state
         self.ssl_ctx = ssl_ctx
+        self.router = router            # what this listener serves: route(state, req) -> Resp
 
     def server_bind(self):
         # HTTPServer.server_bind would call getfqdn(), which can stall on a box without DNS.
@@ -349,21 +354,43 @@ def main(argv=None):
     except (OSError, ValueError, ConfigError) as exc:
         print("fake_cloud: bad configuration: %s" % exc, file=sys.stderr)
         return 2
-    server = FakeServer(("127.0.0.1", args.port), state, make_tls(args.dir))
+    tls = make_tls(args.dir)
+    server = FakeServer(("127.0.0.1", args.port), state, tls)
     url = "https://127.0.0.1:%d" % server.server_address[1]
+    others = _compliance_listeners(state, tls, args.dir)
     _write_file(os.path.join(args.dir, "url"), (url + "\n").encode())
 
     def stop(_signum, _frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        for srv in [server] + others:
+            threading.Thread(target=srv.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    for srv in others:
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
+                         daemon=True).start()
     print("READY " + url, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
-        server.server_close()
+        for srv in [server] + others:
+            srv.server_close()
     return 0
+
+
+def _compliance_listeners(state, tls, directory):
+    """Security & Compliance's front door and one listener per region, on ports of their own;
+    their URLs go to DIR/compliance.json as {"frontdoor": URL, "regions": {label: URL}}."""
+    front = FakeServer(("127.0.0.1", 0), state, tls, fake_compliance.frontdoor_endpoint)
+    regions = {label: FakeServer(("127.0.0.1", 0), state, tls,
+                                 functools.partial(fake_compliance.regional_endpoint, label=label))
+               for label in REGIONS}
+    state.region_urls = {label: "https://127.0.0.1:%d" % srv.server_address[1]
+                         for label, srv in regions.items()}
+    info = {"frontdoor": "https://127.0.0.1:%d" % front.server_address[1],
+            "regions": state.region_urls}
+    _write_file(os.path.join(directory, "compliance.json"), json.dumps(info).encode())
+    return [front] + list(regions.values())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 
 import fake_crypto
 from fake_http import Resp, json_resp
-from fake_state import (ASSERTION_SKEW, EXCHANGE_ADMIN_WID, EXO_RESOURCE_APP, EXO_RESOURCES)
+from fake_state import (ALL_RESOURCES, ASSERTION_SKEW, EXCHANGE_ADMIN_WID, EXO_RESOURCE_APP)
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -71,7 +71,7 @@ def parse_scope(scope, app_only):
         m = SCOPE_RE.match(item)
         if item in OIDC_SCOPES and not app_only:
             extras.add(item)
-        elif m and m.group(1).lower() in EXO_RESOURCES and resource is None:
+        elif m and m.group(1).lower() in ALL_RESOURCES and resource is None:
             resource = m.group(1).lower()
         else:
             raise EntraError(400, "invalid_scope", 70011,
@@ -493,7 +493,7 @@ def _json_num(v):
 def _mi_resource(value):
     v = (value or "").rstrip("/")
     m = re.match(r"^https://([^/]+)$", v, re.IGNORECASE)
-    if m and m.group(1).lower() in EXO_RESOURCES:
+    if m and m.group(1).lower() in ALL_RESOURCES:
         return m.group(1).lower()
     return None
 

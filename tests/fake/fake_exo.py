@@ -1,6 +1,7 @@
 """Exchange Online side of the fake: InvokeCommand over a lazily generated tenant, paging, errors."""
 
 import base64
+import collections
 import datetime
 import json
 import re
@@ -140,8 +141,9 @@ def forbidden(state, reason):
         ("x-ms-diagnostics", '2000008;reason="%s";error_category="insufficient_auth"' % reason)])
 
 
-def authenticate(state, req, tenant):
-    """Verify the bearer token for this tenant; return its claims or raise ExoError."""
+def authenticate(state, req, tenant, resources=EXO_RESOURCES):
+    """Verify the bearer token for this tenant and one of resources (the service's audiences);
+    return its claims or raise ExoError."""
     auth = req.header("Authorization")
     if not auth.startswith("Bearer ") or not auth[7:].strip():
         raise _unauthorized(state, "Access token is missing.")
@@ -158,7 +160,7 @@ def authenticate(state, req, tenant):
     if isinstance(claims.get("nbf"), (int, float)) and claims["nbf"] > now + ASSERTION_SKEW:
         raise _unauthorized(state, "The access token is not yet valid.", "invalid_token")
     aud = str(claims.get("aud", "")).rstrip("/").lower()
-    if aud != EXO_RESOURCE_APP and aud not in ["https://" + r for r in EXO_RESOURCES]:
+    if aud != EXO_RESOURCE_APP and aud not in ["https://" + r for r in resources]:
         raise _unauthorized(state, "The audience '%s' is invalid." % claims.get("aud"), "invalid_token")
     if tenant is None or claims.get("tid") != tenant.id or \
             claims.get("iss") != "https://sts.windows.net/%s/" % tenant.id:
@@ -395,6 +397,11 @@ CMDLETS = {"get-mailbox": get_mailbox, "set-mailbox": set_mailbox,
            "get-accepteddomain": get_accepted_domain,
            "get-organizationconfig": get_organization_config}
 
+# What one InvokeCommand endpoint serves: the token audiences it takes, its cmdlets, a gate that
+# may refuse the request (raising ExoError) once the token is good, and headers for its answers.
+Service = collections.namedtuple("Service", "resources cmdlets gate headers")
+EXCHANGE = Service(EXO_RESOURCES, CMDLETS, None, None)
+
 
 # -- InvokeCommand ---------------------------------------------------------------------------
 
@@ -430,7 +437,7 @@ def _record_headers(state, req):
         state.counters["invoke_requests"] += 1
 
 
-def invoke_endpoint(state, req, version, segment):
+def invoke_endpoint(state, req, version, segment, service=EXCHANGE):
     """POST /adminapi/{version}/{tenant}/InvokeCommand[?$skiptoken=...]."""
     _record_headers(state, req)
     try:
@@ -439,7 +446,9 @@ def invoke_endpoint(state, req, version, segment):
                 "code": "MethodNotAllowed", "message": "The requested resource does not support "
                                                        "http method '%s'." % req.method}}))
         tenant = state.tenant(segment)
-        authenticate(state, req, tenant)
+        authenticate(state, req, tenant, service.resources)
+        if service.gate is not None:
+            service.gate(state, req, tenant)
         ci, params = _parse_body(req)
         with state.lock:
             state.counters["last_invoke_body"] = req.json()
@@ -454,14 +463,15 @@ def invoke_endpoint(state, req, version, segment):
         latency = state.knob("latency_ms")
         if latency:
             time.sleep(latency / 1000.0)
-        handler = CMDLETS.get(name.lower())
+        handler = service.cmdlets.get(name.lower())
         if handler is None:
             raise ExoError(err_details(
                 400, "The term '%s' is not recognized as a name of a cmdlet, function, script "
                      "file, or executable program." % name,
                 "System.Management.Automation.CommandNotFoundException", target=name))
         source = handler(state, tenant, params)
-        return _page(state, req, version, segment, tenant, ci, source, start)
+        extra = service.headers(state, req, tenant) if service.headers is not None else []
+        return _page(state, req, version, segment, tenant, ci, source, start, extra)
     except ExoError as err:
         return err.resp
 
@@ -518,7 +528,7 @@ def _select(req):
     return [s.strip() for s in sel.split(",") if s.strip()] if sel else None
 
 
-def _page(state, req, version, segment, tenant, ci, source, start):
+def _page(state, req, version, segment, tenant, ci, source, start, extra=()):
     size = _page_size(req, state)
     end = min(source.count, start + size)
     warnings = list(source.warnings)
@@ -550,7 +560,7 @@ def _page(state, req, version, segment, tenant, ci, source, start):
     body = _stream(state, head, source, start, end, next_link, _select(req))
     return Resp(200, body, [("Content-Type", ODATA_CONTENT_TYPE), ("OData-Version", "4.0"),
                             ("request-id", str(uuid.uuid4())), ("X-CalculatedBETarget", BE_SERVER),
-                            ("Cache-Control", "private")], compressible=True)
+                            ("Cache-Control", "private")] + list(extra), compressible=True)
 
 
 def _hostile_next(state, req, version, segment):

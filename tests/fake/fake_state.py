@@ -19,6 +19,12 @@ EXO_RESOURCE_APP = "00000002-0000-0ff1-ce00-000000000000"
 # exo-protocol.md §1.1: the five Exchange Online token audiences.
 EXO_RESOURCES = ("outlook.office365.com", "outlook.office365.us", "outlook-dod.office365.us",
                  "outlook.office.de", "partner.outlook.cn")
+# exo-protocol.md §1.2: Security & Compliance's token audiences (commercial, US Gov, 21Vianet).
+SCC_RESOURCES = ("ps.compliance.protection.outlook.com", "ps.compliance.protection.office365.us",
+                 "ps.compliance.protection.partner.outlook.cn")
+ALL_RESOURCES = EXO_RESOURCES + SCC_RESOURCES
+# Security & Compliance's regions: one listener each (a region's label, as in nam12b.ps.compliance...).
+REGIONS = ("nam12b", "eur03b")
 EXCHANGE_ADMIN_WID = "29232cdf-9323-448a-a2a6-d1a2b1a7ee9c"   # Exchange Administrator role template
 
 DEFAULT_TENANTS = [
@@ -70,6 +76,13 @@ DEFAULT_KNOBS = {
     "bad_utf8": False,             # the first record's DisplayName holds bytes that are not UTF-8
     "cmdlet_errors": None,         # {"count": N, "errors": [...]}: the next N pages carry
                                    # @adminapi.errors (non-terminating errors) beside their records
+    # Security & Compliance:
+    "compliance_region": None,     # {tenant name|id: region}: moves tenants (default: the first
+                                   # tenant and any other in REGIONS[0], the second in REGIONS[1])
+    "region_moved_answer": "redirect",  # what a region says to a tenant it does not serve:
+                                   # "redirect" (302 to the tenant's region) or "error"
+                                   # (400 ErrorIncorrectRoutingHint)
+    "compliance_searches": 30,     # records of Get-ComplianceSearch in every tenant
 }
 ACTION_KNOBS = ("revoke", "revoke_refresh_tokens")
 
@@ -183,6 +196,9 @@ def new_counters():
         "in_flight": 0, "max_in_flight": 0,
         "unauthorized": 0, "forbidden": 0, "throttled": 0, "faults": 0,
         "pagination_errors": 0, "client_disconnects": 0,
+        "frontdoor_requests": 0, "frontdoor_redirects": 0, "compliance_requests": {},
+        "region_moved": 0, "routing_hint_refused": 0, "affinity_cookie_returned": 0,
+        "last_frontdoor_headers": None,
         "last_invoke_headers": None, "last_invoke_body": None, "last_token_request": None,
     }
 
@@ -210,6 +226,7 @@ class FakeState:
         self.used_jti = {}                              # jti -> exp
         self.skiptokens = collections.OrderedDict()     # token -> page cursor
         self.overrides = {}                             # tenant id -> {index: {prop: value}}
+        self.region_urls = {}                           # region -> https://127.0.0.1:PORT (fake_cloud)
 
     # -- time and lookups ---------------------------------------------------
 
@@ -227,6 +244,15 @@ class FakeState:
             if t.matches(segment):
                 return t
         return None
+
+    def tenant_region(self, tenant):
+        """The Security & Compliance region that serves tenant (knob compliance_region)."""
+        with self.lock:
+            moved = copy.deepcopy(self.knobs.get("compliance_region")) or {}
+        for key, label in moved.items():
+            if tenant.matches(key):
+                return label
+        return REGIONS[1] if self.tenants.index(tenant) == 1 else REGIONS[0]
 
     def find_user(self, upn):
         for t in self.tenants:
@@ -496,6 +522,10 @@ def _check_knob(name, value):
         "cmdlet_errors": lambda v: v is None or (counted(v, None) and
                                                  isinstance(v.get("errors", []), list)),
         "bad_utf8": lambda v: isinstance(v, bool),
+        "compliance_region": lambda v: v is None or (
+            isinstance(v, dict) and all(isinstance(r, str) and r in REGIONS for r in v.values())),
+        "region_moved_answer": lambda v: v in ("redirect", "error"),
+        "compliance_searches": lambda v: isinstance(v, int) and 0 <= v <= MAX_MAILBOXES,
     }
     if not checks[name](value):
         raise ValueError("bad value for knob %r: %s" % (name, json.dumps(value)[:100]))

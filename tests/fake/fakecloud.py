@@ -56,6 +56,11 @@ class FakeCloud:
             raise
         self.ca_file = os.path.join(workdir, "ca.pem")
         self._ctx = ssl.create_default_context(cafile=self.ca_file)
+        # Security & Compliance: the front door's URL, and each region's {label: URL}.
+        with open(os.path.join(workdir, "compliance.json"), encoding="utf-8") as f:
+            info = json.load(f)
+        self.compliance_url = info["frontdoor"]
+        self.region_urls = info["regions"]
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout

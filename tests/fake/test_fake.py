@@ -2,6 +2,7 @@
 
 import base64
 import gzip
+import http.client
 import hashlib
 import json
 import tempfile
@@ -253,3 +254,63 @@ def test_counters_record_redacted_headers_and_throttle(cloud):
     assert sent["x-cmdletname"] == "Get-AcceptedDomain"
     assert c["invoke_by_cmdlet"] == {"Get-AcceptedDomain": 2}
     assert c["throttled"] == 1 and c["tokens_issued"] == 1
+
+
+def raw(fake, url, method, path, headers=None, body=None):
+    """One request that follows no redirect: (status, headers, body)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=fake._ctx, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def test_compliance_front_door_and_regions(cloud):
+    """The front door only redirects; a region serves only its tenants, with the right hint."""
+    fake, creds = cloud
+    status, body = token_post(fake, creds["tenant"], {
+        "grant_type": "client_credentials", "client_id": creds["app_id"],
+        "client_secret": creds["client_secret"],
+        "scope": "https://ps.compliance.protection.outlook.com/.default"})
+    assert status == 200, body
+    scc = {"Authorization": "Bearer " + body["access_token"], "Content-Type": "application/json",
+           "X-AnchorMailbox": "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
+                              + creds["tenant"]}
+    invoke = "/adminapi/beta/%s/InvokeCommand" % creds["tenant_id"]
+    cmd = json.dumps({"CmdletInput": {"CmdletName": "Get-Label", "Parameters": {}}})
+    # InvokeCommand at the front door: only the redirect to the tenant's region.
+    status, hdrs, _ = raw(fake, fake.compliance_url, "POST", invoke, scc, cmd)
+    assert status == 302
+    assert hdrs["Location"].startswith(fake.region_urls["nam12b"] + "/AdminApi/v1.0/")
+    status, _, _ = raw(fake, fake.compliance_url, "GET", "/AdminApi/v1.0/%s/EXOModuleFile"
+                       % creds["tenant"], dict(scc, **{"X-AnchorMailbox": ""}))
+    assert status == 400
+    # The region: served, with an affinity cookie; not without the hint or for another tenant.
+    status, hdrs, data = raw(fake, fake.region_urls["nam12b"], "POST", invoke, scc, cmd)
+    assert status == 200 and len(json.loads(data)["value"]) == 8
+    assert hdrs["Set-Cookie"].startswith("ExoComplianceAffinity=nam12b.")
+    for hint in ("", "UPN:admin@" + creds["partner_tenant"]):
+        status, _, _ = raw(fake, fake.region_urls["nam12b"], "POST", invoke,
+                           dict(scc, **{"X-AnchorMailbox": hint}), cmd)
+        assert status == 400
+    # Another region redirects to the tenant's own, or says the hint routes nowhere.
+    status, hdrs, _ = raw(fake, fake.region_urls["eur03b"], "POST", invoke, scc, cmd)
+    assert status == 302 and hdrs["Location"].startswith(fake.region_urls["nam12b"])
+    fake.knobs(region_moved_answer="error")
+    status, _, data = raw(fake, fake.region_urls["eur03b"], "POST", invoke, scc, cmd)
+    assert (status, json.loads(data)["error"]["code"]) == (400, "ErrorIncorrectRoutingHint")
+    fake.knobs(region_moved_answer="redirect")
+    # An Exchange token is not Security & Compliance's, and Exchange cmdlets are not run there.
+    exo = dict(scc, Authorization="Bearer " + secret_token(fake, creds))
+    assert raw(fake, fake.region_urls["nam12b"], "POST", invoke, exo, cmd)[0] == 401
+    assert raw(fake, fake.url, "POST", invoke, scc, json.dumps(
+        {"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {}}}))[0] == 401
+    status, _, _ = raw(fake, fake.region_urls["nam12b"], "POST", invoke, scc, json.dumps(
+        {"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {}}}))
+    assert status == 400
+    c = fake.counters()
+    assert c["frontdoor_redirects"] == 1 and c["routing_hint_refused"] == 3
+    assert c["region_moved"] == 2

@@ -619,6 +619,39 @@ static void test_malformed(void **state)
 	free(deep);
 }
 
+/* binder_json_for on a profile's services (a mask of enum catalogue_service). */
+static char *bind_for(unsigned services, const char *cmdlet, const char *json)
+{
+	yajl_gen g = new_gen();
+	yajl_val v = jtree_parse(json, strlen(json), errbuf, sizeof(errbuf));
+
+	assert_non_null(v);
+	errbuf[0] = '\0';
+	return take(g, binder_json_for(g, services, cmdlet, strlen(cmdlet), v, &res, errbuf,
+				       sizeof(errbuf)));
+}
+
+/* A profile binds on its service's cmdlets and parameters; unknown cmdlets pass as before. */
+static void test_service_filter(void **state)
+{
+	(void)state;
+	expect_fail(bind_for(CATALOGUE_SCC, "Get-Mailbox", "{}"),
+		    "Get-Mailbox is a cmdlet of Exchange Online, not of Security & Compliance");
+	expect_fail(bind_for(CATALOGUE_EXO | CATALOGUE_EOP, "get-compliancesearch", "{}"),
+		    "Get-ComplianceSearch is a cmdlet of Security & Compliance, not of Exchange "
+		    "Online, Exchange Online Protection");
+	expect_ok(bind_for(CATALOGUE_SCC, "Get-ComplianceSearch", "{\"Identity\":\"s1\"}"),
+		  "{\"Identity\":\"s1\"}");
+	expect_ok(bind_for(CATALOGUE_SCC, "Get-User", "{\"ResultSize\":5}"), "{\"ResultSize\":5}");
+	expect_fail(bind_for(CATALOGUE_SCC, "Get-User", "{\"Anr\":\"x\"}"),
+		    "Get-User -Anr applies to Exchange Online, Exchange Online Protection only, not to "
+		    "Security & Compliance");
+	expect_ok(bind_for(CATALOGUE_EXO | CATALOGUE_EOP, "Get-User", "{\"Anr\":\"x\"}"),
+		  "{\"Anr\":\"x\"}");
+	expect_ok(bind_for(CATALOGUE_SCC, "Get-NotInTheCatalogue", "{\"A\":1}"), "{\"A\":1}");
+	expect_ok(bind_for(0, "Get-Mailbox", "{}"), "{}");
+}
+
 /* yajl's own parser lets overlong forms through; a tree from it must still be refused. */
 static void test_json_invalid_utf8(void **state)
 {
@@ -752,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_json_entry),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_json_invalid_utf8),
+		cmocka_unit_test(test_service_filter),
 		cmocka_unit_test(test_errors_are_sentences),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_small_buffers),

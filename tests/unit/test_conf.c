@@ -491,6 +491,21 @@ static const struct error_case error_cases[] = {
 	  "exod.conf:2: auth: must be one of certificate, secret, device, password, managed_identity, access_token" },
 	{ "[profile a]\nauth = device\nenvironment = AzureCloud\n",
 	  "exod.conf:3: environment: must be one of O365Default, O365USGovGCCHigh, O365USGovDoD, O365GermanyCloud, O365China" },
+	{ "[profile a]\nauth = device\nservice = purview\n",
+	  "exod.conf:3: service: must be one of exchange, compliance" },
+	{ "[profile a]\nauth = device\norganization = contoso.onmicrosoft.com\nservice = compliance\n"
+	  "environment = O365GermanyCloud\n",
+	  "exod.conf:1: profile a: service = compliance: Security & Compliance has no known endpoint "
+	  "in O365GermanyCloud" },
+	{ "[profile a]\nauth = secret\napp_id = 36ee4c6c-0812-40a2-b820-b22ebd02bce3\n"
+	  "client_secret_file = /s\norganization = 6babcaad-604b-40ac-a9d7-9fd97c0b779f\n"
+	  "service = compliance\n",
+	  "exod.conf:1: profile a: service = compliance routes on the tenant's domain: organization "
+	  "must be its domain" },
+	{ "[profile a]\nauth = device\norganization = contoso.onmicrosoft.com\nservice = compliance\n"
+	  "delegated_organization = 2f4a9b1c-3d5e-4f60-8a7b-9c0d1e2f3a4b\n",
+	  "exod.conf:1: profile a: service = compliance routes on the tenant's domain: "
+	  "delegated_organization must be its domain" },
 	{ "[profile a]\nauth = certificate\nassertion_algorithm = ES256\n",
 	  "exod.conf:3: assertion_algorithm: must be one of PS256, RS256" },
 	{ "[profile a]\nauth = device\napp_id = not-a-guid\n", "exod.conf:3: app_id: must be a GUID" },
@@ -770,6 +785,9 @@ static void test_profile_equal(void **state)
 	copy.assertion_algorithm = CONF_ALG_RS256;
 	assert_int_equal(conf_profile_equal(a, &copy), 0);
 	copy = *a;
+	copy.service = CONF_SERVICE_COMPLIANCE;
+	assert_int_equal(conf_profile_equal(a, &copy), 0);
+	copy = *a;
 	copy.next = NULL;               /* list position is not configuration */
 	assert_int_equal(conf_profile_equal(a, &copy), 1);
 	conf_free(c1);
@@ -804,6 +822,26 @@ static void test_names(void **state)
 	assert_string_equal(conf_environment_name(CONF_ENV_O365_USGOV_DOD), "O365USGovDoD");
 	assert_string_equal(conf_environment_name(CONF_ENV_O365_GERMANY), "O365GermanyCloud");
 	assert_string_equal(conf_environment_name((enum conf_environment)99), "unknown");
+	assert_string_equal(conf_service_name(CONF_SERVICE_EXCHANGE), "exchange");
+	assert_string_equal(conf_service_name(CONF_SERVICE_COMPLIANCE), "compliance");
+	assert_string_equal(conf_service_name((enum conf_service)9), "unknown");
+}
+
+/* service defaults to exchange; compliance takes every sign-in method, a GUID tenant for a user. */
+static void test_service(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok("[profile x]\nauth = device\norganization = contoso.onmicrosoft.com\n"
+		    "[profile s]\nauth = device\norganization = 6babcaad-604b-40ac-a9d7-9fd97c0b779f\n"
+		    "service = Compliance\n"
+		    "[profile m]\nauth = managed_identity\norganization = contoso.onmicrosoft.com\n"
+		    "service = compliance\nenvironment = O365USGovDoD\n");
+	assert_int_equal(c->profiles->service, CONF_SERVICE_EXCHANGE);
+	assert_int_equal(c->profiles->next->service, CONF_SERVICE_COMPLIANCE);
+	assert_int_equal(c->profiles->next->next->service, CONF_SERVICE_COMPLIANCE);
+	conf_free(c);
 }
 
 static void test_roles(void **state)
@@ -1021,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_profiles),
 		cmocka_unit_test(test_find_profile),
 		cmocka_unit_test(test_profile_equal),
+		cmocka_unit_test(test_service),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_roles),

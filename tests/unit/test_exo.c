@@ -29,7 +29,9 @@
 /* ---- fake HTTP: every transfer exo starts, driven by the test ---- */
 
 struct fake_xfer {
+	char *method;
 	char *url;
+	int cookies;                    /* sent with a cookie jar */
 	char *body;
 	int fresh_connect;
 	long timeout_ms;
@@ -68,9 +70,15 @@ struct http_xfer *__wrap_http_start(struct http *h, const struct http_request *r
 		return NULL;
 	}
 	assert_true(nxfers < MAX_XFERS);
-	assert_string_equal(req->method, "POST");
+	/* InvokeCommand is a POST; only a region discovery GETs. */
+	if (strcmp(req->method, "POST") != 0) {
+		assert_string_equal(req->method, "GET");
+		assert_non_null(strstr(req->url, "/EXOModuleFile"));
+	}
 	assert_non_null(req->on_data);
 	x = &xfers[nxfers++];
+	x->method = strdup(req->method);
+	x->cookies = req->cookies != NULL;
 	x->url = strdup(req->url);
 	x->body = strndup(req->body, req->body_len);
 	x->fresh_connect = req->fresh_connect;
@@ -112,6 +120,7 @@ void __wrap_http_xfer_resume(struct http_xfer *x)
 static void xfers_clear(void)
 {
 	for (int i = 0; i < nxfers; i++) {
+		free(xfers[i].method);
 		free(xfers[i].url);
 		free(xfers[i].body);
 	}
@@ -129,27 +138,44 @@ static enum http_data_status feed(int i, long status, const char *data)
 }
 
 /* The end of transfer i: http.c calls on_done from the loop, then frees the transfer. */
+static void finish_with(int i, const struct http_result *res)
+{
+	assert_true(i < nxfers);
+	assert_false(xfers[i].cancelled || xfers[i].finished);
+	xfers[i].status = res->status;
+	xfers[i].finished = 1;
+	xfers[i].on_done(xfers[i].arg, res);
+}
+
 static void finish_as(int i, enum http_outcome outcome, long status, long retry_after,
 		      const char *www)
 {
 	struct http_result res;
 
-	assert_true(i < nxfers);
-	assert_false(xfers[i].cancelled || xfers[i].finished);
 	memset(&res, 0, sizeof(res));
 	res.outcome = outcome;
 	res.status = status;
 	res.retry_after = retry_after;
 	res.error = outcome == HTTP_OK ? NULL : "fake transport error";
 	snprintf(res.www_authenticate, sizeof(res.www_authenticate), "%s", www != NULL ? www : "");
-	xfers[i].status = status;
-	xfers[i].finished = 1;
-	xfers[i].on_done(xfers[i].arg, &res);
+	finish_with(i, &res);
 }
 
 static void finish(int i, long status, long retry_after, const char *www)
 {
 	finish_as(i, HTTP_OK, status, retry_after, www);
+}
+
+/* A redirect answer to transfer i: its Location, no body. */
+static void redirect(int i, long status, const char *location)
+{
+	struct http_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.outcome = HTTP_OK;
+	res.status = status;
+	snprintf(res.location, sizeof(res.location), "%s", location);
+	finish_with(i, &res);
 }
 
 /* A whole page: its body, then the end. */
@@ -438,6 +464,22 @@ static int setup_three_pages(void **state)
 {
 	(void)state;
 	return setup_with(3, 120, 3);
+}
+
+/* A Security & Compliance profile in O365Default: discovery starts at the real front door. */
+static int setup_compliance(void **state)
+{
+	char err[256];
+
+	(void)state;
+	setup_with(3, 120, 10);
+	exo_target_free(fx->t);
+	fx->conf.service = CONF_SERVICE_COMPLIANCE;
+	fx->conf.connection_uri = NULL;
+	fx->t = exo_target_new(fx->base, NULL, fx->pool, (struct token *)&dummy_token, &fx->conf,
+			       err, sizeof(err));
+	assert_non_null(fx->t);
+	return 0;
 }
 
 static int teardown(void **state)
@@ -1408,6 +1450,296 @@ static void test_progress_pages(void **state)
 	assert_int_equal(sinks[0].nreports, 5);
 }
 
+/* ---- Security & Compliance: the regional host ---- */
+
+#define FRONT_DOOR "https://ps.compliance.protection.outlook.com"
+#define DISCOVER FRONT_DOOR "/AdminApi/v1.0/contoso.example/EXOModuleFile"
+#define ADMIN(region) "https://" region ".admin.protection.outlook.com:446/AdminApi/v1.0/" \
+	"contoso.example/EXOModuleFile"
+#define REGIONAL(region) "https://" region ".ps.compliance.protection.outlook.com"
+#define REGIONAL_INVOKE(region) REGIONAL(region) "/adminapi/beta/contoso.example/InvokeCommand"
+#define MOVED_BODY "{\"error\":{\"code\":\"ErrorIncorrectRoutingHint\",\"message\":\"not here\"}}"
+
+/* Transfer i is the discovery: an un-followed GET of the front door, with the cookie jar. */
+static void assert_discovery(int i)
+{
+	assert_true(i < nxfers);
+	assert_string_equal(xfers[i].method, "GET");
+	assert_string_equal(xfers[i].url, DISCOVER);
+	assert_true(xfers[i].cookies);
+}
+
+static void assert_invoke(int i, const char *url)
+{
+	assert_true(i < nxfers);
+	assert_string_equal(xfers[i].method, "POST");
+	assert_string_equal(xfers[i].url, url);
+	assert_true(xfers[i].cookies);
+}
+
+/* The first call finds the region; the host stays pinned for the next. */
+static void test_region_discovered_and_pinned(void **state)
+{
+	(void)state;
+	assert_string_equal(exo_target_origin(fx->t), FRONT_DOOR);
+	assert_null(exo_target_region_host(fx->t));
+	start_progress(0, "Get-ComplianceSearch");
+	fake_settle(fx->base);
+	assert_int_equal(nxfers, 1);
+	assert_discovery(0);
+	/* Finding the region is part of running: no state of its own on the wire. */
+	assert_int_equal(sinks[0].nreports, 1);
+	report(0, 0, EXO_PROGRESS_RUNNING);
+	redirect(0, 302, ADMIN("nam12b"));
+	assert_int_equal(nxfers, 2);
+	assert_invoke(1, REGIONAL_INVOKE("nam12b"));
+	assert_string_equal(exo_target_region_host(fx->t), REGIONAL("nam12b"));
+	page(1, 200, "{\"value\":[{\"n\":1}]}");
+	assert_ok(0, 1);
+	start(1, "Get-Label");
+	fake_settle(fx->base);
+	assert_int_equal(nxfers, 3);
+	assert_invoke(2, REGIONAL_INVOKE("nam12b"));
+	page(2, 200, "{\"value\":[]}");
+	assert_ok(1, 0);
+}
+
+/* Calls that arrive while the region is being found wait for that one discovery. */
+static void test_region_single_flight(void **state)
+{
+	(void)state;
+	start(0, "Get-ComplianceSearch");
+	start(1, "Get-DlpCompliancePolicy");
+	fake_settle(fx->base);
+	assert_int_equal(nxfers, 1);
+	assert_discovery(0);
+	/* One that leaves meanwhile does not stop the discovery. */
+	start(2, "Get-Label");
+	fake_settle(fx->base);
+	cancel(2);
+	redirect(0, 302, ADMIN("nam12b"));
+	assert_int_equal(nxfers, 3);
+	assert_invoke(1, REGIONAL_INVOKE("nam12b"));
+	assert_invoke(2, REGIONAL_INVOKE("nam12b"));
+	page(1, 200, "{\"value\":[]}");
+	page(2, 200, "{\"value\":[]}");
+	assert_ok(0, 0);
+	assert_ok(1, 0);
+	assert_int_equal(sinks[2].done, 0);
+}
+
+/* Transfer i, call sink's discovery, finds nam12b; the call's first page is empty. */
+static void found_nam12b(int sink, int i)
+{
+	assert_discovery(i);
+	redirect(i, 302, ADMIN("nam12b"));
+	assert_invoke(i + 1, REGIONAL_INVOKE("nam12b"));
+	page(i + 1, 200, "{\"value\":[]}");
+	assert_ok(sink, 0);
+}
+
+/* Pins the region: one call through discovery to nam12b. */
+static void pin_nam12b(int sink)
+{
+	start(sink, "Get-Label");
+	fake_settle(fx->base);
+	found_nam12b(sink, nxfers - 1);
+}
+
+/* A redirect from the regional host: found again, and the page goes to the new region. */
+static void test_region_moved_redirect(void **state)
+{
+	struct exo_stats st;
+
+	(void)state;
+	pin_nam12b(0);
+	start(1, "Set-Label");          /* a write: it never ran, so it may go again */
+	fake_settle(fx->base);
+	assert_invoke(2, REGIONAL_INVOKE("nam12b"));
+	redirect(2, 302, ADMIN("eur03b"));
+	assert_null(exo_target_region_host(fx->t));
+	assert_int_equal(nxfers, 4);
+	assert_discovery(3);
+	redirect(3, 302, ADMIN("eur03b"));
+	assert_string_equal(exo_target_region_host(fx->t), REGIONAL("eur03b"));
+	assert_invoke(4, REGIONAL_INVOKE("eur03b"));
+	assert_string_equal(xfers[4].body, xfers[2].body);
+	page(4, 200, "{\"value\":[]}");
+	assert_ok(1, 0);
+	exo_target_stats(fx->t, &st);
+	assert_int_equal(st.failures, 0);
+}
+
+/* The Outlook REST answer to a wrong hint means the same (region.c). */
+static void test_region_moved_error(void **state)
+{
+	(void)state;
+	pin_nam12b(0);
+	start(1, "Get-ComplianceSearch");
+	fake_settle(fx->base);
+	feed(2, 400, MOVED_BODY);
+	finish(2, 400, 0, NULL);
+	assert_discovery(3);
+	/* Any 3xx names the new host; 301 and 307 as well as 302. */
+	redirect(3, 307, "https://EUR03B.Admin.Protection.Outlook.com/x");
+	assert_invoke(4, REGIONAL_INVOKE("eur03b"));
+	page(4, 200, "{\"value\":[{\"n\":1}]}");
+	assert_ok(1, 1);
+	/* Another 400 is the cmdlet's own failure, not a move. */
+	start(2, "Get-ComplianceSearch");
+	fake_settle(fx->base);
+	feed(5, 400, "{\"error\":{\"code\":\"BadRequest\",\"message\":\"bad filter\"}}");
+	finish(5, 400, 0, NULL);
+	assert_failed(2, WIRE_E_UPSTREAM);
+	assert_string_equal(sinks[2].end.message, "bad filter");
+	assert_int_equal(nxfers, 6);
+	assert_string_equal(exo_target_region_host(fx->t), REGIONAL("eur03b"));
+}
+
+/* A call follows its tenant once: sent away again, it fails instead of going round. */
+static void test_region_moved_twice_fails(void **state)
+{
+	(void)state;
+	pin_nam12b(0);
+	start(1, "Get-ComplianceSearch");
+	fake_settle(fx->base);
+	redirect(2, 302, ADMIN("eur03b"));
+	redirect(3, 302, ADMIN("eur03b"));
+	redirect(4, 302, ADMIN("nam12b"));
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_non_null(strstr(sinks[1].end.message, "another region again"));
+	assert_int_equal(sinks[1].end.http_status, 302);
+	assert_int_equal(nxfers, 5);
+	/* The next call finds the region afresh. */
+	assert_null(exo_target_region_host(fx->t));
+	start(2, "Get-Label");
+	fake_settle(fx->base);
+	found_nam12b(2, 5);
+}
+
+/* A next page's link is bound to the host that gave it: a move then ends the run. */
+static void test_region_moved_while_paging(void **state)
+{
+	(void)state;
+	pin_nam12b(0);
+	start(1, "Get-ComplianceSearch");
+	fake_settle(fx->base);
+	page(2, 200, "{\"value\":[{\"n\":1}],\"@odata.nextLink\":\"" REGIONAL_INVOKE("nam12b")
+		     "?$skiptoken=2\"}");
+	assert_invoke(3, REGIONAL_INVOKE("nam12b") "?$skiptoken=2");
+	redirect(3, 302, ADMIN("eur03b"));
+	assert_failed(1, WIRE_E_UPSTREAM);
+	assert_non_null(strstr(sinks[1].end.message, "while its pages were read"));
+	assert_int_equal(nxfers, 4);
+}
+
+/* The token goes only to the environment's compliance hosts, over https. */
+static void test_region_redirect_refused(void **state)
+{
+	static const char *const bad[] = {
+		"https://evil.example/AdminApi/v1.0/contoso.example/EXOModuleFile",
+		"https://nam12b.admin.protection.outlook.com.evil.example/x",
+		"https://admin.protection.outlook.com/x",
+		"http://nam12b.admin.protection.outlook.com/x",
+		"https://a.b.admin.protection.outlook.com/x",
+		"https://user@nam12b.admin.protection.outlook.com/x",
+		"https://nam12b.outlook.office365.us/x",
+		"/AdminApi/v1.0/contoso.example/EXOModuleFile",
+		"",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		int before = nxfers;
+
+		memset(&sinks[0], 0, sizeof(sinks[0]));
+		start(0, "Get-Label");
+		fake_settle(fx->base);
+		assert_discovery(before);
+		redirect(before, 302, bad[k]);
+		assert_failed(0, WIRE_E_UPSTREAM);
+		assert_non_null(strstr(sinks[0].end.message, "redirect was not followed"));
+		assert_int_equal(nxfers, before + 1);
+		assert_null(exo_target_region_host(fx->t));
+	}
+}
+
+/* A front door that fails for a while is tried again on the call's backoff; a 401 renews the token. */
+static void test_region_discovery_retried(void **state)
+{
+	(void)state;
+	start_progress(0, "Set-Label");
+	fake_settle(fx->base);
+	feed(0, 503, "{\"error\":{\"code\":\"ServiceUnavailable\",\"message\":\"busy\"}}");
+	finish(0, 503, 0, NULL);
+	assert_int_equal(sinks[0].done, 0);
+	assert_int_equal(report(0, sinks[0].nreports - 1, EXO_PROGRESS_RETRYING)->attempt, 1);
+	fake_advance(fx->base, 1000);
+	assert_int_equal(nxfers, 2);
+	assert_discovery(1);
+	finish(1, 401, 0, "Bearer error=\"invalid_token\"");
+	assert_int_equal(ft.rejected, 1);
+	assert_int_equal(token_waiting(), 1);
+	token_give(2);
+	assert_int_equal(nxfers, 3);
+	found_nam12b(0, 2);
+}
+
+/* Past its retries, or refused outright, the call fails with the front door's own text. */
+static void test_region_discovery_fails(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	feed(0, 403, "{\"error\":{\"code\":\"Forbidden\",\"message\":\"no role\"}}");
+	finish(0, 403, 0, NULL);
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_string_equal(sinks[0].end.message,
+			    "the Security & Compliance front door answered HTTP 403: no role");
+	assert_int_equal(nxfers, 1);
+}
+
+/* A front door that answers the discovery itself serves the tenant: it is pinned. */
+static void test_region_front_door_serves(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	/* The module file is not read: the status says enough. */
+	assert_int_equal(feed(0, 200, "{\"value\":[{\"fileContent\":\""), HTTP_DATA_ABORT);
+	finish_as(0, HTTP_ABORTED, 200, 0, NULL);
+	assert_string_equal(exo_target_region_host(fx->t), FRONT_DOOR);
+	assert_invoke(1, FRONT_DOOR "/adminapi/beta/contoso.example/InvokeCommand");
+	page(1, 200, "{\"value\":[]}");
+	assert_ok(0, 0);
+}
+
+/* A call cancelled while it waits for the region: the discovery still pins for the next. */
+static void test_region_cancel_while_discovering(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	cancel(0);
+	assert_false(xfers[0].cancelled);
+	redirect(0, 302, ADMIN("nam12b"));
+	assert_int_equal(nxfers, 1);
+	assert_string_equal(exo_target_region_host(fx->t), REGIONAL("nam12b"));
+}
+
+/* The run's time limit ends a call waiting for a discovery that does not answer. */
+static void test_region_discovery_run_time(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	assert_discovery(0);
+	fake_advance(fx->base, 600000);
+	assert_failed(0, WIRE_E_TIMEOUT);
+	/* The discovery is the profile's, not the call's: region_free ends it. */
+	assert_false(xfers[0].cancelled);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1449,6 +1781,27 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_progress_queued, setup_one_slot, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_throttled_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovered_and_pinned, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_single_flight, setup_compliance, teardown),
+		cmocka_unit_test_setup_teardown(test_region_moved_redirect, setup_compliance, teardown),
+		cmocka_unit_test_setup_teardown(test_region_moved_error, setup_compliance, teardown),
+		cmocka_unit_test_setup_teardown(test_region_moved_twice_fails, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_moved_while_paging, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_redirect_refused, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovery_retried, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovery_fails, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_front_door_serves, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_cancel_while_discovering,
+						 setup_compliance, teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovery_run_time, setup_compliance,
+						 teardown),
 	};
 
 	log_set_level(LOG_ERR);

@@ -78,6 +78,7 @@ struct fake_profile {
 	int records;                    /* what each run delivers */
 	int stop_when_full;             /* a run pauses when the sink says EXO_SINK_FULL */
 	int hidden;                     /* access lists that leave the test's users out */
+	enum conf_service service;      /* what profile_service says: the binder's cmdlets */
 };
 
 struct fake_run {
@@ -145,6 +146,7 @@ const char *__wrap_profile_name(const struct profile *p);
 void __wrap_profile_hold(struct profile *p);
 void __wrap_profile_release(struct profile *p);
 int __wrap_profile_open(const struct profile *p);
+enum conf_service __wrap_profile_service(const struct profile *p);
 enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, const gid_t *groups,
 					int ngroups);
 int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
@@ -243,6 +245,11 @@ void __wrap_profile_release(struct profile *p)
 
 	assert_true(fp->holds > 0);
 	fp->holds--;
+}
+
+enum conf_service __wrap_profile_service(const struct profile *p)
+{
+	return ((const struct fake_profile *)p)->service;
 }
 
 int __wrap_profile_open(const struct profile *p)
@@ -1517,6 +1524,30 @@ static void test_progress_only_when_asked(void **state)
 	expect_nothing(cl);
 }
 
+/* A compliance profile binds on Security & Compliance's cmdlets: Exchange's never reach it. */
+static void test_run_binds_on_the_profiles_service(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+
+	(void)state;
+	profiles[0].service = CONF_SERVICE_COMPLIANCE;
+	client_send_str(cl, "{\"id\":\"x\",\"op\":\"run\",\"cmdlet\":\"Get-Mailbox\"}\n");
+	fake_settle(base);
+	expect_error(cl, "BadRequest", "x");
+	assert_int_equal(profiles[0].runs, 0);
+	client_send_str(cl, "{\"id\":\"s\",\"op\":\"run\",\"cmdlet\":\"Get-ComplianceSearch\"}\n");
+	fake_settle(base);
+	expect_records(cl, 3);
+	expect_done(cl, "s");
+	assert_int_equal(profiles[0].runs, 1);
+	profiles[0].service = CONF_SERVICE_EXCHANGE;
+	client_send_str(cl, "{\"id\":\"e\",\"op\":\"run\",\"cmdlet\":\"Get-ComplianceSearch\"}\n");
+	fake_settle(base);
+	expect_error(cl, "BadRequest", "e");
+	assert_int_equal(profiles[0].runs, 1);
+	expect_nothing(cl);
+}
+
 /* Queued: each new place is a line; running: a page at most every SERVER_PROGRESS_INTERVAL_MS. */
 static void test_progress_lines(void **state)
 {
@@ -1673,6 +1704,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger_after_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_lines_not_half_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_only_when_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_binds_on_the_profiles_service, setup,
+						 teardown),
 		cmocka_unit_test_setup_teardown(test_progress_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_dropped_over_low_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_profile, setup, teardown),
