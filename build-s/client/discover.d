@@ -1,4 +1,0 @@
-build-s/client/discover.o: client/discover.c client/discover.h \
- common/catalogue.h
-client/discover.h:
-common/catalogue.h:

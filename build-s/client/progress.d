@@ -1,2 +1,0 @@
-build-s/client/progress.o: client/progress.c client/progress.h
-client/progress.h:

@@ -1,2 +1,0 @@
-build-s/common/log.o: common/log.c common/log.h
-common/log.h:

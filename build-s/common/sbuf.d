@@ -1,2 +1,0 @@
-build-s/common/sbuf.o: common/sbuf.c common/sbuf.h
-common/sbuf.h:

@@ -1,2 +1,0 @@
-build-s/daemon/clock.o: daemon/clock.c daemon/clock.h
-daemon/clock.h:

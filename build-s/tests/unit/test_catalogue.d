@@ -1,3 +1,0 @@
-build-s/tests/unit/test_catalogue.o: tests/unit/test_catalogue.c \
- common/catalogue.h
-common/catalogue.h:

@@ -1,2 +1,0 @@
-build-s/tests/unit/test_sbuf.o: tests/unit/test_sbuf.c common/sbuf.h
-common/sbuf.h:
