@@ -155,10 +155,11 @@ static int browser_store(enum browser_param k, char *v, size_t n, struct browser
 		return -1;
 	if (k == BP_DESCRIPTION)
 		n = browser_first_line(v, n);
-	if (k == BP_CODE) {
-		out->code = n > 0 ? sbuf_dup(v, n) : NULL;
-		return out->code != NULL ? 0 : -1;
-	}
+	/* An empty code or error would be taken for the other: neither is one. */
+	if ((k == BP_CODE || k == BP_ERROR) && n == 0)
+		return -1;
+	if (k == BP_CODE)
+		return (out->code = sbuf_dup(v, n)) != NULL ? 0 : -1;
 	memcpy(field, v, n);
 	field[n] = '\0';
 	return 0;
@@ -769,7 +770,7 @@ static int browser_run(struct browser_wait *w, const char *authorize_url,
 	} else if (got < 0) {
 		fprintf(stderr, "exoctl: waiting for the sign-in: %s\n", strerror(errno));
 		rc = EXIT_FAILURE;
-	} else if (r.error[0] != '\0') {
+	} else if (r.error[0] != '\0' || r.code == NULL) {
 		rc = browser_refused(fd, &r);
 	} else {
 		rc = browser_redeem(fd, &r, p, redirect_uri, redeem, arg);

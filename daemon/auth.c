@@ -27,6 +27,7 @@ static const struct auth_method *auth_method_for(enum conf_auth kind)
 	case CONF_AUTH_SECRET:
 		return &auth_secret_method;
 	case CONF_AUTH_DEVICE:
+	case CONF_AUTH_INTERACTIVE:     /* the same, but exoctl login opens the browser by default */
 		return &auth_device_method;
 	case CONF_AUTH_PASSWORD:
 		return &auth_password_method;
@@ -34,8 +35,6 @@ static const struct auth_method *auth_method_for(enum conf_auth kind)
 		return &auth_managed_identity_method;
 	case CONF_AUTH_ACCESS_TOKEN:
 		return &auth_access_token_method;
-	case CONF_AUTH_INTERACTIVE:
-		return &auth_interactive_method;
 	}
 	return NULL;
 }

@@ -314,13 +314,3 @@ const struct auth_method auth_device_method = {
 	.cancel = auth_device_cancel,
 	.cleanup = auth_device_cleanup,
 };
-
-/* auth = interactive: the same sign-in, but exoctl login opens the browser unless told --device. */
-const struct auth_method auth_interactive_method = {
-	.name = "interactive",
-	.init = auth_device_init,
-	.start = auth_device_start,
-	.login = auth_device_login,
-	.cancel = auth_device_cancel,
-	.cleanup = auth_device_cleanup,
-};

@@ -67,7 +67,6 @@ extern const struct auth_method auth_device_method;
 extern const struct auth_method auth_password_method;
 extern const struct auth_method auth_managed_identity_method;
 extern const struct auth_method auth_access_token_method;
-extern const struct auth_method auth_interactive_method;
 
 /* The browser sign-in (auth_browser.c): req's code, verifier and redirect_uri are sound. */
 int auth_browser_check(const struct auth_login_req *req, char *err, size_t errlen);

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import EXOCTL, profile_text, wait_for
+from conftest import EXOCTL, profile_text, restart_and_run, wait_for
 
 URL_RE = re.compile(r"(https://\S+/oauth2/v2\.0/authorize\?\S+)")
 PUBLIC_CLIENT = "fb78d390-0c51-40cd-8e17-fdbfab77341b"
@@ -152,12 +152,7 @@ def test_browser_login_then_run_and_restart(exod_factory, fake, creds):
     cache = os.path.join(e.dir, "state", "contoso.token")
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
     # The refresh token outlives exod: a restart signs in without a person.
-    assert e.stop() == 0
-    fake.reset()
-    e.start()
-    run = e.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 1}})
-    assert run[-1]["type"] == "done", run
-    c = fake.counters()
+    c = restart_and_run(e, fake)
     assert c["token_requests"].get("refresh_token", 0) >= 1 and grants(fake) == 0
     assert c["authorize_requests"] == 0
 
