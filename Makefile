@@ -96,7 +96,8 @@ WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_req
                     profile_release profile_open profile_access profile_may_run profile_run \
                     profile_service \
                     profile_observe \
-                    profile_login profile_login_detach profile_logout profile_refresh \
+                    profile_login profile_login_detach profile_login_is_browser \
+                    profile_authorize_url profile_logout profile_refresh \
                     profile_wait profile_wait_cancel profile_identity profile_status \
                     profile_metrics
 

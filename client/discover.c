@@ -300,7 +300,8 @@ static void discover_command_words(FILE *out, int n, char *const words[], int cm
 			 cur[0] == '-')
 			discover_param_names(out, words[cmd + 1], cur, discover_line_services(l));
 	} else if (strcmp(command, "login") == 0) {
-		static const char *const opts[] = { "--device", "--password", NULL };
+		static const char *const opts[] = { "--browser", "--device", "--password",
+						    "--timeout", "--port", "--no-open", NULL };
 
 		discover_list(out, opts, cur);
 	} else if (strcmp(command, "metrics") == 0) {

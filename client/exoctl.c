@@ -15,6 +15,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "client/args.h"
+#include "client/browser.h"
 #include "client/check.h"
 #include "client/conn.h"
 #include "client/discover.h"
@@ -61,11 +62,23 @@ struct exoctl {
 	const struct args *args;
 };
 
-/* Where a run's answer goes: records to out (through q with --query), the live line to prog. */
+/*
+ * Where a run's answer goes: records to out (through q with --query), the
+ * live line to prog; an error's message also to why when it is set.
+ */
 struct exoctl_sink {
 	struct output *out;
 	struct query *q;
 	struct progress *prog;
+	char *why;
+	size_t whylen;
+};
+
+/* What exoctl login was told: the method, and for the browser how to wait. */
+struct exoctl_login_opts {
+	const char *method;             /* "device", "password", "browser", or NULL: the profile's */
+	int browser_opts;               /* --timeout, --port or --no-open was given */
+	struct browser_options b;
 };
 
 /* A request line in a fixed buffer: bounded by the wire limit, wiped in one place. */
@@ -427,6 +440,10 @@ static int exoctl_exchange_to(const struct exoctl *x, struct exoctl_req *r, stru
 		if (strcmp(type, "error") == 0) {
 			exoctl_stderr_begin(prog);
 			rc = exoctl_print_error(v);
+			if (k != NULL && k->why != NULL)
+				snprintf(k->why, k->whylen, "%s",
+					 exoctl_get_str(v, "error", "message") != NULL ?
+					 exoctl_get_str(v, "error", "message") : "");
 			yajl_tree_free(v);
 			goto out;
 		}
@@ -787,28 +804,146 @@ static int exoctl_read_password(char *pw, size_t cap)
 	return rc;
 }
 
+/* A number for a login option, lo..hi; -1 (said) when it is not one. */
+static int exoctl_login_number(const char *opt, const char *val, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = val != NULL ? strtol(val, &end, 10) : 0;
+	if (val == NULL || errno != 0 || end == val || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "exoctl: login: %s takes a number from %ld to %ld\n", opt, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --timeout S, --port P (or --name=value), --no-open; 1 taken (*i moved on), 0 not one, -1 said. */
+static int exoctl_login_browser_opt(int argc, char **argv, int *i, struct exoctl_login_opts *o)
+{
+	const char *w = argv[*i], *eq = strchr(w, '=');
+	size_t n = eq != NULL ? (size_t)(eq - w) : strlen(w);
+	const char *val = eq != NULL ? eq + 1 : *i + 1 < argc ? argv[*i + 1] : NULL;
+	long v;
+
+	if (strcmp(w, "--no-open") == 0) {
+		o->b.no_open = 1;
+	} else if (n == 9 && strncmp(w, "--timeout", n) == 0) {
+		if (exoctl_login_number("--timeout", val, 1, BROWSER_MAX_TIMEOUT_S, &v) < 0)
+			return -1;
+		o->b.timeout_s = v;
+		*i += eq == NULL;
+	} else if (n == 6 && strncmp(w, "--port", n) == 0) {
+		if (exoctl_login_number("--port", val, 1, 65535, &v) < 0)
+			return -1;
+		o->b.port = (int)v;
+		*i += eq == NULL;
+	} else {
+		return 0;
+	}
+	o->browser_opts = 1;
+	return 1;
+}
+
+static int exoctl_login_options(int argc, char **argv, struct exoctl_login_opts *o)
+{
+	static const char *const methods[] = { "--device", "--password", "--browser" };
+	char msg[EXOCTL_ERR_LEN];
+
+	memset(o, 0, sizeof(*o));
+	o->b.timeout_s = BROWSER_TIMEOUT_S;
+	for (int i = 1; i < argc; i++) {
+		size_t m = 0;
+		int rc = exoctl_login_browser_opt(argc, argv, &i, o);
+
+		if (rc < 0)
+			return EXOCTL_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		while (m < 3 && strcmp(argv[i], methods[m]) != 0)
+			m++;
+		if (m == 3 || o->method != NULL) {
+			snprintf(msg, sizeof(msg), "login: unexpected '%.64s' (one of --device, "
+				 "--password or --browser; --timeout, --port and --no-open go with "
+				 "the browser)", argv[i]);
+			return exoctl_usage_error(msg);
+		}
+		o->method = methods[m] + 2;
+	}
+	if (o->browser_opts && o->method != NULL && strcmp(o->method, "browser") != 0)
+		return exoctl_usage_error("login: --timeout, --port and --no-open go with the browser");
+	/* They only mean something for the browser, so they ask for it. */
+	if (o->browser_opts)
+		o->method = "browser";
+	return 0;
+}
+
+static void exoctl_print_signed_in(const struct exoctl *x, yajl_val done, char *who, size_t len)
+{
+	const char *identity = exoctl_get_str(done, "identity", NULL);
+
+	if (who != NULL)
+		snprintf(who, len, "%s", identity != NULL ? identity : "");
+	if (x->quiet)
+		return;
+	fputs("signed in", stdout);
+	if (identity != NULL) {
+		fputs(" as ", stdout);
+		output_put_text(stdout, identity);
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* The browser's part is done: exod redeems the code with the verifier (browser_redeem_fn). */
+static int exoctl_redeem(void *arg, const struct sbuf *code, const struct sbuf *verifier,
+			 const char *redirect_uri, char *who, size_t wholen, char *why,
+			 size_t whylen)
+{
+	const struct exoctl *x = arg;
+	struct exoctl_req *r = &exoctl_request;
+	struct exoctl_sink k = { .why = why, .whylen = whylen };
+	yajl_val done;
+	int rc;
+
+	if (exoctl_req_begin(r, x, "login", 1) < 0)
+		return EXOCTL_EXIT_FAILED;
+	exoctl_req_str(r, "method", "browser");
+	exoctl_req_str(r, "code", sbuf_str(code));
+	exoctl_req_str(r, "code_verifier", sbuf_str(verifier));
+	exoctl_req_str(r, "redirect_uri", redirect_uri);
+	if (exoctl_req_end(r) < 0) {
+		exoctl_req_wipe(r);
+		return EXOCTL_EXIT_FAILED;
+	}
+	if ((rc = exoctl_exchange_to(x, r, &k, &done)) != EXOCTL_EXIT_OK)
+		return rc;
+	exoctl_print_signed_in(x, done, who, wholen);
+	yajl_tree_free(done);
+	return EXOCTL_EXIT_OK;
+}
+
 static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 {
 	struct exoctl_req *r = &exoctl_request;
 	static char pw[EXOCTL_MAX_PASSWORD];
-	const char *method = NULL, *identity;
+	struct exoctl_login_opts o;
+	const char *url;
 	yajl_val done;
 	int rc;
 
-	if (argc == 2 && strcmp(argv[1], "--device") == 0)
-		method = "device";
-	else if (argc == 2 && strcmp(argv[1], "--password") == 0)
-		method = "password";
-	else if (argc > 1)
-		return exoctl_usage_error("login: use --device or --password");
-	if (method != NULL && strcmp(method, "password") == 0 &&
+	if ((rc = exoctl_login_options(argc, argv, &o)) != 0)
+		return rc;
+	if (o.method != NULL && strcmp(o.method, "password") == 0 &&
 	    exoctl_read_password(pw, sizeof(pw)) < 0) {
 		sbuf_wipe(pw, sizeof(pw));
 		return EXOCTL_EXIT_USAGE;
 	}
 	if (exoctl_req_begin(r, x, "login", 1) == 0) {
-		if (method != NULL)
-			exoctl_req_str(r, "method", method);
+		if (o.method != NULL)
+			exoctl_req_str(r, "method", o.method);
 		if (pw[0] != '\0')
 			exoctl_req_str(r, "password", pw);
 	}
@@ -819,17 +954,13 @@ static int exoctl_login(const struct exoctl *x, int argc, char **argv)
 	}
 	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK)
 		return rc;
-	identity = exoctl_get_str(done, "identity", NULL);
-	if (!x->quiet) {
-		fputs("signed in", stdout);
-		if (identity != NULL) {
-			fputs(" as ", stdout);
-			output_put_text(stdout, identity);
-		}
-		putchar('\n');
-	}
+	/* A browser sign-in (asked for, or the profile's own): exod named where it begins. */
+	if ((url = exoctl_get_str(done, "authorize_url", NULL)) != NULL)
+		rc = browser_sign_in(url, &o.b, exoctl_redeem, (void *)x);
+	else
+		exoctl_print_signed_in(x, done, NULL, 0);
 	yajl_tree_free(done);
-	return EXOCTL_EXIT_OK;
+	return rc;
 }
 
 /*
@@ -1047,9 +1178,17 @@ static const struct exoctl_cmd exoctl_cmds[] = {
 	  "  has less than --token-warning seconds left (default 300), the service throttles, or a\n"
 	  "  sign-in failed but a token is still good; CRITICAL: exod is unreachable, a profile\n"
 	  "  needs a sign-in or cannot sign in, or the token has less than --token-critical (60).\n" },
-	{ "login", exoctl_login, "[--device|--password]", "Sign a delegated profile in",
-	  "  --device     device code (the default): open the page shown and enter the code\n"
-	  "  --password   a password profile: the password is read from the terminal\n" },
+	{ "login", exoctl_login, "[--device|--password|--browser [--timeout S] [--port P] [--no-open]]",
+	  "Sign a delegated profile in",
+	  "  --device      device code (the default of auth = device): open the page shown and\n"
+	  "                enter the code\n"
+	  "  --browser     a browser (the default of auth = interactive): exoctl prints the\n"
+	  "                sign-in address, opens it with xdg-open on a desktop, and takes the\n"
+	  "                answer on http://localhost:PORT; over SSH it says how to forward it\n"
+	  "  --timeout S   how long to wait for the browser's answer (default 300 seconds)\n"
+	  "  --port P      listen on this port rather than a free one (for ssh -L set up first)\n"
+	  "  --no-open     only print the address; never run xdg-open\n"
+	  "  --password    a password profile: the password is read from the terminal\n" },
 	{ "logout", exoctl_logout, "", "Forget the profile's sign-in or token", NULL },
 	{ "refresh", exoctl_refresh, "", "Fetch a new access token now", NULL },
 	{ "metrics", exoctl_metrics, "[--prometheus]", "Show exod's counters",

@@ -51,7 +51,9 @@
 #define M_PASSWORD M(CONF_AUTH_PASSWORD)
 #define M_MI M(CONF_AUTH_MANAGED_IDENTITY)
 #define M_TOKEN M(CONF_AUTH_ACCESS_TOKEN)
-#define M_DELEGATED (M_DEVICE | M_PASSWORD)     /* sign-ins whose refresh token is kept on disk */
+#define M_INTERACTIVE M(CONF_AUTH_INTERACTIVE)
+#define M_PERSON (M_DEVICE | M_PASSWORD | M_INTERACTIVE)
+#define M_DELEGATED M_PERSON           /* sign-ins whose refresh token is kept on disk */
 
 enum conf_store {
 	STORE_STR,
@@ -118,6 +120,7 @@ static const char *const conf_auth_names[] = {
 	[CONF_AUTH_PASSWORD] = "password",
 	[CONF_AUTH_MANAGED_IDENTITY] = "managed_identity",
 	[CONF_AUTH_ACCESS_TOKEN] = "access_token",
+	[CONF_AUTH_INTERACTIVE] = "interactive",
 };
 
 static const char *const conf_env_names[] = {
@@ -673,7 +676,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PK(environment, conf_parse_env, STORE_ENV, 0, 0, M_ALL),
 	PK(service, conf_parse_service, STORE_SERVICE, 0, 0, M_ALL),
 	PK(auth, conf_parse_auth, STORE_AUTH, 0, 0, M_ALL),
-	PS(app_id, conf_parse_guid, M_CERT | M_SECRET | M_DEVICE | M_PASSWORD),
+	PS(app_id, conf_parse_guid, M_CERT | M_SECRET | M_PERSON),
 	PF(certificate_file, conf_parse_secret_path, M_CERT),
 	PF(certificate_key_file, conf_parse_secret_path, M_CERT),
 	PF(certificate_password_file, conf_parse_secret_path, M_CERT),
@@ -681,7 +684,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PKN(certificate_store, conf_parse_path, STORE_STR, 0, 0, M_CERT, NAMES_DIR),
 	PK(assertion_algorithm, conf_parse_alg, STORE_ALG, 0, 0, M_CERT),
 	PF(client_secret_file, conf_parse_secret_path, M_SECRET),
-	PS(user_principal_name, conf_parse_upn, M_DEVICE | M_PASSWORD | M_TOKEN),
+	PS(user_principal_name, conf_parse_upn, M_PERSON | M_TOKEN),
 	PF(password_file, conf_parse_secret_path, M_PASSWORD),
 	PS(managed_identity_client_id, conf_parse_guid, M_MI),
 	PS(managed_identity_object_id, conf_parse_guid, M_MI),
@@ -690,7 +693,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PF(access_token_file, conf_parse_secret_path, M_TOKEN),
 	PS(delegated_organization, conf_parse_tenant, M_ALL),
 	PS(connection_uri, conf_parse_https_url, M_ALL),
-	PS(authority_uri, conf_parse_https_url, M_CERT | M_SECRET | M_DEVICE | M_PASSWORD),
+	PS(authority_uri, conf_parse_https_url, M_CERT | M_SECRET | M_PERSON),
 	PF(ca_file, conf_parse_path, M_ALL),
 	PS(proxy, conf_parse_http_url, M_ALL),
 	PK(page_size, conf_parse_int, STORE_INT, 1, 1000, M_ALL),
@@ -873,6 +876,7 @@ static int conf_check_method(struct conf_parse *p, struct conf_profile *pr)
 			return conf_profile_fail(p, "auth = access_token needs access_token_file");
 		return 0;
 	case CONF_AUTH_DEVICE:
+	case CONF_AUTH_INTERACTIVE:
 		return 0;
 	}
 	return 0;
@@ -958,8 +962,7 @@ static int conf_check_profile(struct conf_parse *p, struct conf_profile *pr)
 	    conf_check_service(p, pr) != 0)
 		return -1;
 	conf_warn_unused(p, pr);
-	if (pr->app_id == NULL &&
-	    (pr->auth == CONF_AUTH_DEVICE || pr->auth == CONF_AUTH_PASSWORD) &&
+	if (pr->app_id == NULL && conf_auth_delegated(pr->auth) &&
 	    (pr->app_id = strdup(CONF_DEVICE_APP_ID)) == NULL)
 		return conf_profile_fail(p, "out of memory");
 	return 0;
@@ -1645,6 +1648,11 @@ const char *conf_auth_name(enum conf_auth a)
 	if ((unsigned)a >= NELEM(conf_auth_names))
 		return "unknown";
 	return conf_auth_names[a];
+}
+
+int conf_auth_delegated(enum conf_auth a)
+{
+	return a == CONF_AUTH_DEVICE || a == CONF_AUTH_PASSWORD || a == CONF_AUTH_INTERACTIVE;
 }
 
 const char *conf_environment_name(enum conf_environment e)

@@ -27,6 +27,7 @@ enum conf_auth {
 	CONF_AUTH_PASSWORD,
 	CONF_AUTH_MANAGED_IDENTITY,
 	CONF_AUTH_ACCESS_TOKEN,
+	CONF_AUTH_INTERACTIVE,          /* the browser (authorization code and PKCE), as the module's default */
 };
 
 enum conf_environment {
@@ -54,7 +55,7 @@ struct conf_profile {
 	enum conf_environment environment;
 	enum conf_service service;      /* default CONF_SERVICE_EXCHANGE */
 	enum conf_auth auth;
-	char *app_id;                   /* device/password without one: conf_load sets CONF_DEVICE_APP_ID */
+	char *app_id;                   /* delegated without one: conf_load sets CONF_DEVICE_APP_ID */
 	char *certificate_file;         /* .pfx/.p12, or PEM with certificate (and key) */
 	char *certificate_key_file;     /* PEM private key when not in certificate_file */
 	char *certificate_password_file;
@@ -174,6 +175,8 @@ int conf_list_each(const char *list, int (*fn)(void *arg, const char *item, size
 		   void *arg);
 
 const char *conf_auth_name(enum conf_auth a);
+/* 1 for the methods a person signs in with (device, password, interactive): refresh tokens. */
+int conf_auth_delegated(enum conf_auth a);
 const char *conf_environment_name(enum conf_environment e);
 /* "exchange" or "compliance", as exod.conf and status spell it. */
 const char *conf_service_name(enum conf_service s);

@@ -27,6 +27,7 @@ static const struct auth_method *auth_method_for(enum conf_auth kind)
 	case CONF_AUTH_SECRET:
 		return &auth_secret_method;
 	case CONF_AUTH_DEVICE:
+	case CONF_AUTH_INTERACTIVE:     /* the same, but exoctl login opens the browser by default */
 		return &auth_device_method;
 	case CONF_AUTH_PASSWORD:
 		return &auth_password_method;
@@ -160,41 +161,68 @@ int auth_has_login(const struct auth *a)
 	return a->method->login != NULL;
 }
 
-int auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb progress,
+int auth_login(struct auth *a, const struct auth_login_req *req, auth_progress_cb progress,
 	       void *progress_arg, char *err, size_t errlen)
 {
+	if (auth_login_is_browser(a->conf, req->method))
+		return auth_browser_login(a, req, err, errlen);
 	if (a->method->login == NULL) {
 		snprintf(err, errlen, "profile %s signs in with auth = %s, which needs no login",
 			 a->conf->name, a->method->name);
 		return -1;
 	}
-	return a->method->login(a, password, progress, progress_arg, err, errlen);
+	return a->method->login(a, req->password, progress, progress_arg, err, errlen);
 }
 
-/* The method word of a login request: "device" or "password". */
+/* The method word of a login request: "device", "password" or "browser". */
 static int auth_method_is(const char *method, const char *word)
 {
 	return method == NULL || strcmp(method, word) == 0;
 }
 
-int auth_login_check(const struct conf_profile *c, const char *method, int has_password,
-		     char *err, size_t errlen)
+int auth_login_is_browser(const struct conf_profile *c, const char *method)
+{
+	if (method != NULL)
+		return strcmp(method, "browser") == 0;
+	return c->auth == CONF_AUTH_INTERACTIVE;
+}
+
+/* Device and interactive profiles: device code or the browser, whichever the person chose. */
+static int auth_login_check_person(const struct conf_profile *c, const struct auth_login_req *req,
+				   char *err, size_t errlen)
 {
 	char hint[HINT_MAX];
 
-	if (method != NULL && strcmp(method, "device") != 0 && strcmp(method, "password") != 0) {
-		snprintf(err, errlen, "login \"method\" is \"device\" or \"password\"");
+	/* None of code, verifier and redirect: the first step, asking for the authorize URL. */
+	if (auth_login_is_browser(c, req->method))
+		return req->code == NULL && req->code_verifier == NULL && req->redirect_uri == NULL ?
+		       0 : auth_browser_check(req, err, errlen);
+	if (auth_method_is(req->method, "device"))
+		return 0;
+	snprintf(err, errlen, "profile %s signs in with %s: run %s", c->name,
+		 c->auth == CONF_AUTH_DEVICE ? "device code" : "the browser",
+		 hint_login(c, hint, sizeof(hint)));
+	return -1;
+}
+
+int auth_login_check(const struct conf_profile *c, const struct auth_login_req *req, char *err,
+		     size_t errlen)
+{
+	const char *method = req->method;
+	char hint[HINT_MAX];
+
+	if (method != NULL && strcmp(method, "device") != 0 && strcmp(method, "password") != 0 &&
+	    strcmp(method, "browser") != 0) {
+		snprintf(err, errlen, "login \"method\" is \"device\", \"password\" or \"browser\"");
 		return -1;
 	}
 	switch (c->auth) {
 	case CONF_AUTH_DEVICE:
-		if (auth_method_is(method, "device"))
-			return 0;
-		snprintf(err, errlen, "profile %s signs in with device code: run %s", c->name,
-			 hint_login(c, hint, sizeof(hint)));
-		return -1;
+	case CONF_AUTH_INTERACTIVE:
+		return auth_login_check_person(c, req, err, errlen);
 	case CONF_AUTH_PASSWORD:
-		if (auth_method_is(method, "password") && has_password)
+		if (auth_method_is(method, "password") && req->password != NULL &&
+		    sbuf_len(req->password) > 0)
 			return 0;
 		snprintf(err, errlen, "profile %s signs in with a password: run %s", c->name,
 			 hint_login(c, hint, sizeof(hint)));
@@ -221,6 +249,7 @@ void auth_logout_message(const struct conf_profile *c, char *buf, size_t len)
 	switch (c->auth) {
 	case CONF_AUTH_DEVICE:
 	case CONF_AUTH_PASSWORD:
+	case CONF_AUTH_INTERACTIVE:
 		snprintf(buf, len, "signed out of %s: the saved sign-in was removed; run %s to sign "
 			 "in again", c->name, hint_login(c, hint, sizeof(hint)));
 		return;

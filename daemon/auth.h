@@ -46,6 +46,15 @@ struct auth_login_info {
 };
 typedef void (*auth_progress_cb)(void *arg, const struct auth_login_info *info);
 
+/* What a person's login brings (exoctl login); every pointer is borrowed, NULL when absent. */
+struct auth_login_req {
+	const char *method;             /* "device", "password", "browser", or NULL: the profile's own */
+	const struct sbuf *password;    /* password: typed by the person */
+	const struct sbuf *code;        /* browser: the authorization code the redirect carried */
+	const struct sbuf *code_verifier;  /* browser: the PKCE verifier of the authorize URL */
+	const char *redirect_uri;       /* browser: the loopback address the code was sent to */
+};
+
 /*
  * Sets up the method of conf->auth and loads its credentials; NULL with
  * a message naming the profile.  done receives every result; the result
@@ -64,21 +73,33 @@ void auth_start(struct auth *a, const char *claims);
 /* 1 when the method has an interactive sign-in (exoctl login). */
 int auth_has_login(const struct auth *a);
 /*
- * Interactive sign-in.  password: typed by the user for auth = password,
- * else NULL.  Device code instructions go to progress as soon as known.
+ * Interactive sign-in, as req says (checked by auth_login_check): device
+ * code, whose instructions go to progress as soon as known; the password
+ * grant; or redeeming a browser sign-in's code.
  */
-int auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb progress,
+int auth_login(struct auth *a, const struct auth_login_req *req, auth_progress_cb progress,
 	       void *progress_arg, char *err, size_t errlen);
 /* The person waiting on a login left: no more progress for them. */
 void auth_login_detach(struct auth *a);
 /*
- * Whether a login with this method ("device", "password" or NULL for the
- * profile's own) can sign the profile in; -1 with a message that names
- * the profile's method and the command that works, e.g. "profile contoso
- * signs in with device code: run 'exoctl login -p contoso'".
+ * Whether the login req can sign the profile in; -1 with a message that
+ * names the profile's method and the command that works, e.g. "profile
+ * contoso signs in with device code: run 'exoctl login -p contoso'", or
+ * what is wrong with a browser sign-in's code, verifier or redirect_uri
+ * (a browser login with none of the three is the authorize step, fine).
+ * Device and interactive profiles take both device code and the browser.
  */
-int auth_login_check(const struct conf_profile *c, const char *method, int has_password,
-		     char *err, size_t errlen);
+int auth_login_check(const struct conf_profile *c, const struct auth_login_req *req, char *err,
+		     size_t errlen);
+/* 1 when a login with method (NULL: the profile's own) is a browser sign-in. */
+int auth_login_is_browser(const struct conf_profile *c, const char *method);
+/*
+ * The browser sign-in's authorize URL for the profile (its authority,
+ * tenant, client id, scopes and user): the client adds redirect_uri,
+ * state, code_challenge and code_challenge_method.  malloc'd; NULL when
+ * out of memory.
+ */
+char *auth_authorize_url(const struct auth *a);
 /* What logging out of the profile does, for the person who asked (see token_forget). */
 void auth_logout_message(const struct conf_profile *c, char *buf, size_t len);
 /* Drops the request in flight, any timer of the method and an undelivered result. */

@@ -68,4 +68,9 @@ extern const struct auth_method auth_password_method;
 extern const struct auth_method auth_managed_identity_method;
 extern const struct auth_method auth_access_token_method;
 
+/* The browser sign-in (auth_browser.c): req's code, verifier and redirect_uri are sound. */
+int auth_browser_check(const struct auth_login_req *req, char *err, size_t errlen);
+/* Redeems req's code at the token endpoint; the result goes to auth_finish. */
+int auth_browser_login(struct auth *a, const struct auth_login_req *req, char *err, size_t errlen);
+
 #endif

@@ -421,7 +421,7 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 
 	/* Delegated sign-ins persist their refresh token: state_dir must be sound before anything. */
 	for (const struct conf_profile *cp = d->conf->profiles; cp != NULL; cp = cp->next)
-		if ((cp->auth == CONF_AUTH_DEVICE || cp->auth == CONF_AUTH_PASSWORD) &&
+		if (conf_auth_delegated(cp->auth) &&
 		    cache_check_dir(d->conf->state_dir, err, errlen) < 0)
 			return -1;
 

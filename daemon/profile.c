@@ -172,13 +172,29 @@ void profile_observe(struct profile *p, double ms)
 	metrics_observe(&p->latency, ms);
 }
 
-int profile_login(struct profile *p, const char *method, const struct sbuf *password,
-		  auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
+int profile_login(struct profile *p, const struct auth_login_req *req, auth_progress_cb progress,
+		  void *progress_arg, char *err, size_t errlen)
 {
-	if (auth_login_check(p->conf, method, password != NULL && sbuf_len(password) > 0, err,
-			     errlen) < 0)
+	if (auth_login_check(p->conf, req, err, errlen) < 0)
 		return -1;
-	return token_login(p->token, password, progress, progress_arg, err, errlen);
+	return token_login(p->token, req, progress, progress_arg, err, errlen);
+}
+
+int profile_login_is_browser(const struct profile *p, const char *method)
+{
+	return auth_login_is_browser(p->conf, method);
+}
+
+char *profile_authorize_url(const struct profile *p, char *err, size_t errlen)
+{
+	struct auth_login_req req = { .method = "browser" };
+	char *url;
+
+	if (auth_login_check(p->conf, &req, err, errlen) < 0)
+		return NULL;
+	if ((url = token_authorize_url(p->token)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	return url;
 }
 
 void profile_login_detach(struct profile *p)

@@ -65,12 +65,19 @@ int profile_run(struct profile *p, const struct exo_request *rq, const struct ex
 void profile_observe(struct profile *p, double ms);
 
 /*
- * exoctl login with method "device", "password" or NULL (the profile's
- * own): refused when it cannot sign the profile in (auth_login_check),
- * else see token_login.
+ * exoctl login as req says: refused when it cannot sign the profile in
+ * (auth_login_check), else see token_login.
  */
-int profile_login(struct profile *p, const char *method, const struct sbuf *password,
-		  auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
+int profile_login(struct profile *p, const struct auth_login_req *req, auth_progress_cb progress,
+		  void *progress_arg, char *err, size_t errlen);
+/* 1 when a login with method (NULL: the profile's own) is a browser sign-in. */
+int profile_login_is_browser(const struct profile *p, const char *method);
+/*
+ * The first step of a browser sign-in: the authorize URL for the client
+ * to complete and open (auth_authorize_url), malloc'd; NULL with a
+ * message when the profile does not sign in with the browser.
+ */
+char *profile_authorize_url(const struct profile *p, char *err, size_t errlen);
 void profile_login_detach(struct profile *p);
 /* exoctl logout (token_forget); msg says what that did and what comes next. */
 void profile_logout(struct profile *p, char *msg, size_t msglen);

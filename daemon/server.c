@@ -802,28 +802,88 @@ static void login_ready(void *arg, const char *token, unsigned gen, enum wire_er
 	request_done(c, fill_identity);
 }
 
+/* The first step of a browser sign-in: the authorize URL, which the client completes and opens. */
+static void op_login_authorize(struct conn *c)
+{
+	char err[1024];
+	char *url = profile_authorize_url(c->req->profile, err, sizeof(err));
+	yajl_gen g;
+
+	if (url == NULL) {
+		request_fail(c, WIRE_E_BAD_REQUEST, err);
+		return;
+	}
+	g = line_open(c->req->id, "done");
+	if (g != NULL) {
+		json_kv_str(g, "method", "browser");
+		json_kv_str(g, "authorize_url", url);
+		line_send(c, g);
+	}
+	free(url);
+	request_end(c, "ok", 0);
+}
+
+/* The string fields of a login line, in the order op_login reads them. */
+enum login_field { LOGIN_PASSWORD, LOGIN_METHOD, LOGIN_CODE, LOGIN_VERIFIER, LOGIN_REDIRECT,
+		   LOGIN_NFIELDS };
+static const char *const login_fields[LOGIN_NFIELDS] = {
+	"password", "method", "code", "code_verifier", "redirect_uri",
+};
+
+/* Each field's string, NULL when absent; -1 when one is there but not a string. */
+static int login_read_fields(const struct wire_request *wr, const char *out[LOGIN_NFIELDS])
+{
+	for (int i = 0; i < LOGIN_NFIELDS; i++) {
+		yajl_val v = jtree_get(wr->root, login_fields[i]);
+
+		if (v != NULL && !YAJL_IS_STRING(v))
+			return -1;
+		out[i] = v != NULL ? v->u.string : NULL;
+	}
+	return 0;
+}
+
+/* A secret field in a wiping buffer; 0 with *out NULL when absent, -1 when out of memory. */
+static int login_secret(const char *s, struct sbuf **out)
+{
+	*out = s != NULL ? sbuf_dup_str(s) : NULL;
+	return s != NULL && *out == NULL ? -1 : 0;
+}
+
 static void op_login(struct conn *c, const struct wire_request *wr)
 {
-	yajl_val pw = jtree_get(wr->root, "password");
-	yajl_val method = jtree_get(wr->root, "method");
 	struct request *r = c->req;
-	struct sbuf *password = NULL;
+	struct sbuf *password = NULL, *code = NULL, *verifier = NULL;
+	enum wire_error fail = WIRE_E_COUNT;    /* none */
+	struct auth_login_req req;
+	const char *f[LOGIN_NFIELDS];
 	char err[1024];
-	int rc;
 
-	if ((pw != NULL && !YAJL_IS_STRING(pw)) || (method != NULL && !YAJL_IS_STRING(method))) {
-		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\" and \"method\" are strings");
+	if (login_read_fields(wr, f) < 0) {
+		request_fail(c, WIRE_E_BAD_REQUEST, "\"password\", \"method\", \"code\", "
+			     "\"code_verifier\" and \"redirect_uri\" are strings");
 		return;
 	}
-	if (pw != NULL && (password = sbuf_dup_str(pw->u.string)) == NULL) {
-		request_fail(c, WIRE_E_UPSTREAM, "out of memory");
+	if (f[LOGIN_CODE] == NULL && f[LOGIN_VERIFIER] == NULL && f[LOGIN_REDIRECT] == NULL &&
+	    profile_login_is_browser(r->profile, f[LOGIN_METHOD])) {
+		op_login_authorize(c);
 		return;
 	}
-	rc = profile_login(r->profile, method != NULL ? method->u.string : NULL, password,
-			   login_progress, c, err, sizeof(err));
+	if (login_secret(f[LOGIN_PASSWORD], &password) < 0 ||
+	    login_secret(f[LOGIN_CODE], &code) < 0 || login_secret(f[LOGIN_VERIFIER], &verifier) < 0) {
+		fail = WIRE_E_UPSTREAM;
+		snprintf(err, sizeof(err), "out of memory");
+	} else {
+		req = (struct auth_login_req){ f[LOGIN_METHOD], password, code, verifier,
+					       f[LOGIN_REDIRECT] };
+		if (profile_login(r->profile, &req, login_progress, c, err, sizeof(err)) < 0)
+			fail = WIRE_E_BAD_REQUEST;
+	}
 	sbuf_free(password);
-	if (rc < 0) {
-		request_fail(c, WIRE_E_BAD_REQUEST, err);
+	sbuf_free(code);
+	sbuf_free(verifier);
+	if (fail != WIRE_E_COUNT) {
+		request_fail(c, fail, err);
 		return;
 	}
 	r->wait = profile_wait(r->profile, login_ready, c);

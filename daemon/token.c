@@ -153,7 +153,7 @@ static long long token_backoff_ms(const struct token *t, long retry_after)
 
 static int token_delegated(const struct token *t)
 {
-	return t->conf->auth == CONF_AUTH_DEVICE || t->conf->auth == CONF_AUTH_PASSWORD;
+	return conf_auth_delegated(t->conf->auth);
 }
 
 static void token_cache_key(const struct token *t, struct cache_key *key)
@@ -536,11 +536,11 @@ void token_forget(struct token *t)
 	token_notify(t, WIRE_E_NEEDS_LOGIN, "signed out");
 }
 
-int token_login(struct token *t, const struct sbuf *password, auth_progress_cb progress,
+int token_login(struct token *t, const struct auth_login_req *req, auth_progress_cb progress,
 		void *progress_arg, char *err, size_t errlen)
 {
 	if (!auth_has_login(t->auth))
-		return auth_login(t->auth, password, progress, progress_arg, err, errlen);
+		return auth_login(t->auth, req, progress, progress_arg, err, errlen);
 	/* A person signing in overrides whatever runs or was given up. */
 	token_stop_fetch(t);
 	t->blocked_until = 0;
@@ -549,11 +549,16 @@ int token_login(struct token *t, const struct sbuf *password, auth_progress_cb p
 		token_set_state(t, TOKEN_SIGNING_IN);
 	t->sent_at = clock_ms();
 	token_set_fetch(t, TOKEN_FETCH_LOGIN);
-	if (auth_login(t->auth, password, progress, progress_arg, err, errlen) < 0) {
+	if (auth_login(t->auth, req, progress, progress_arg, err, errlen) < 0) {
 		token_set_fetch(t, TOKEN_FETCH_IDLE);
 		return -1;
 	}
 	return 0;
+}
+
+char *token_authorize_url(const struct token *t)
+{
+	return auth_authorize_url(t->auth);
 }
 
 void token_login_detach(struct token *t)

@@ -62,9 +62,12 @@ void token_accepted(struct token *t, unsigned gen);
  * has no login or it cannot start.
  */
 struct auth_login_info;
-int token_login(struct token *t, const struct sbuf *password,
+struct auth_login_req;
+int token_login(struct token *t, const struct auth_login_req *req,
 		void (*progress)(void *arg, const struct auth_login_info *info),
 		void *progress_arg, char *err, size_t errlen);
+/* The browser sign-in's authorize URL (auth_authorize_url); malloc'd, NULL when out of memory. */
+char *token_authorize_url(const struct token *t);
 /* The person who asked for the login left: no more progress for them. */
 void token_login_detach(struct token *t);
 /*

@@ -35,8 +35,9 @@ HANDSHAKE_TIMEOUT = 10
 STREAM_FLUSH_BYTES = 16 * 1024    # coalesce streamed pieces into chunks of about this size
 
 ROUTES = [
-    (re.compile(r"^/_fake/(counters|reset|knobs|device)$"), "control"),
+    (re.compile(r"^/_fake/(counters|reset|knobs|device|authorize)$"), "control"),
     (re.compile(r"^/([^/]+)/oauth2/v2\.0/token$"), "token"),
+    (re.compile(r"^/([^/]+)/oauth2/v2\.0/authorize$"), "authorize"),
     (re.compile(r"^/([^/]+)/oauth2/v2\.0/devicecode$"), "devicecode"),
     (re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$"), "discovery"),
     (re.compile(r"^/([^/]+)/discovery/v2\.0/keys$"), "jwks"),
@@ -59,6 +60,8 @@ def route(state, req):
             return control(state, req, g[0])
         if name == "token":
             return fake_entra.token_endpoint(state, req, g[0])
+        if name == "authorize":
+            return fake_entra.authorize_endpoint(state, req, g[0])
         if name == "devicecode":
             return fake_entra.devicecode_endpoint(state, req, g[0])
         if name == "discovery":
@@ -94,6 +97,10 @@ def control(state, req, what):
             return json_resp(200, {"pending": state.pending_device_flows()})
         if what == "device" and req.method == "POST":
             return _device_decision(state, req.json())
+        if what == "authorize" and req.method == "GET":
+            return json_resp(200, {"browser": state.browser_decision()})
+        if what == "authorize" and req.method == "POST":
+            return _browser_decision(state, req.json())
     except ValueError as exc:
         return json_resp(400, {"error": str(exc)})
     return json_resp(405, {"error": "method not allowed"})
@@ -113,6 +120,20 @@ def _device_decision(state, cmd):
         raise ValueError("user %r cannot sign in (locked or disabled)" % upn)
     if not state.decide_device_flow(cmd["user_code"], action, user.upn):
         return json_resp(404, {"error": "no pending device flow with user_code %r" % cmd["user_code"]})
+    return json_resp(200, {"ok": True})
+
+
+def _browser_decision(state, cmd):
+    if not isinstance(cmd, dict) or cmd.get("action") not in ("approve", "deny", None):
+        raise ValueError("need {\"action\": \"approve\"|\"deny\"|null, \"upn\"}")
+    if cmd["action"] is None:
+        state.set_browser(None)
+        return json_resp(200, {"ok": True})
+    upn = cmd.get("upn") or next(iter(state.tenants[0].users.values())).upn
+    user = state.find_user(upn)
+    if user is None:
+        raise ValueError("unknown user %r" % upn)
+    state.set_browser({"action": cmd["action"], "upn": user.upn})
     return json_resp(200, {"ok": True})
 
 

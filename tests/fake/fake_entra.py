@@ -1,12 +1,14 @@
-"""Entra ID side of the fake: token and device-code endpoints, managed identity, discovery."""
+"""Entra ID side of the fake: token, authorize and device-code endpoints, managed identity, discovery."""
 
 import base64
 import datetime
+import hashlib
 import hmac
+import html
 import re
 import time
 import uuid
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 import fake_crypto
 from fake_http import Resp, json_resp
@@ -19,6 +21,10 @@ OIDC_SCOPES = ("offline_access", "openid", "profile", "email")
 ASSERTION_MAX_LIFETIME = 600          # certificate-credentials.md: exp "5-10 minutes after nbf at most"
 VERIFICATION_URI = "https://microsoft.com/devicelogin"
 SCOPE_RE = re.compile(r"^https://([^/]+)/{1,2}\.default$", re.IGNORECASE)
+# reply-url.md: public clients may use http on loopback, any port; [::1] is not supported.
+LOOPBACK_RE = re.compile(r"^http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^?#]*)?$")
+CHALLENGE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")                  # base64url of a SHA-256
+VERIFIER_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")              # RFC 7636 section 4.1
 
 
 class EntraError(Exception):
@@ -322,7 +328,8 @@ def _token_endpoint(state, req, segment):
     if app is None or (tenant is not None and not app.consented(tenant)):
         raise _app_not_found(client_id, segment)
     handlers = {"client_credentials": _grant_client_credentials, "password": _grant_password,
-                "refresh_token": _grant_refresh, DEVICE_GRANT: _grant_device}
+                "refresh_token": _grant_refresh, DEVICE_GRANT: _grant_device,
+                "authorization_code": _grant_auth_code}
     handler = handlers.get(grant)
     if handler is None:
         raise EntraError(400, "unsupported_grant_type", 70003,
@@ -450,6 +457,126 @@ def _grant_device(state, req, form, app, segment, tenant):
     resource, extras = parse_scope(flow["scope"], app_only=False)
     user = state.find_user(flow["upn"])
     return issue_user(state, req, app, user, tenant or user.tenant, resource, extras, acr)
+
+
+def _grant_auth_code(state, req, form, app, segment, tenant):
+    """authorization_code with PKCE (v2-oauth2-auth-code-flow.md): single use, same redirect_uri."""
+    code = form.get("code")
+    if not code:
+        raise _missing("code")
+    acr = authenticate_client(state, req, form, app, segment, tenant)
+    grant, problem = state.use_auth_code(code)
+    if problem == "unknown" or grant["client_id"] != app.app_id:
+        raise _bad_request(70000, "The provided value for the 'code' parameter is not valid.",
+                           "invalid_grant")
+    if problem == "redeemed":
+        raise _bad_request(54005, "OAuth2 Authorization code was already redeemed, please retry "
+                           "with a new valid code or use an existing refresh token.", "invalid_grant")
+    if problem == "expired":
+        raise _bad_request(70008, "The provided authorization code or refresh token has expired "
+                           "due to inactivity.", "invalid_grant")
+    if form.get("redirect_uri") != grant["redirect_uri"]:
+        raise _bad_request(500112, "The reply address '%s' does not match the reply address '%s' "
+                           "provided when requesting Authorization code."
+                           % (form.get("redirect_uri"), grant["redirect_uri"]), "invalid_grant")
+    verifier = form.get("code_verifier") or ""
+    if not VERIFIER_RE.match(verifier):
+        raise _bad_request(501491, "Invalid size of Code_Verifier parameter.", "invalid_request")
+    challenge = fake_crypto.b64url(hashlib.sha256(verifier.encode()).digest())
+    if not hmac.compare_digest(challenge, grant["challenge"]):
+        raise _bad_request(501481, "The Code_Verifier does not match the code_challenge supplied "
+                           "in the authorization request.", "invalid_grant")
+    resource, extras = parse_scope(form.get("scope") or grant["scope"], app_only=False)
+    user = state.find_user(grant["upn"])
+    _check_user_usable(user)
+    return issue_user(state, req, app, user, tenant or user.tenant, resource, extras, acr)
+
+
+# -- authorize endpoint (the browser's side) ------------------------------------------
+
+def _page(status, title, text):
+    body = ("<!DOCTYPE html><html><head><title>%s</title></head><body><h1>%s</h1><p>%s</p>"
+            "</body></html>" % (html.escape(title), html.escape(title), html.escape(text)))
+    return Resp(status, body.encode(), [("Content-Type", "text/html; charset=utf-8"),
+                                        ("Cache-Control", "no-store")])
+
+
+def _redirect(uri, params):
+    """302 to the loopback redirect_uri with params in its query, as a browser then asks for it."""
+    split = urlsplit(uri)
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    location = urlunsplit((split.scheme, split.netloc, split.path or "/", query, ""))
+    return Resp(302, b"", [("Location", location), ("Cache-Control", "no-store")])
+
+
+def _authorize_error_params(req, err):
+    """An error as Entra sends it back to the app: description with its trace lines."""
+    trace, corr, ts = str(uuid.uuid4()), str(uuid.uuid4()), _timestamp()
+    return {"error": err.error,
+            "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\n"
+                                 "Timestamp: %s" % (err.code, err.text, trace, corr, ts),
+            "error_uri": "https://%s/error?code=%d" % (req.host, err.code)}
+
+
+def _authorize_check(state, q, app, tenant):
+    """What Entra checks once the app and its redirect are known; returns the person who signs in."""
+    if q.get("response_type") != "code":
+        raise EntraError(400, "unsupported_response_type", 70005, "The provided value for the "
+                         "input parameter 'response_type' is not allowed for this request. "
+                         "Expected value: code.")
+    parse_scope(q.get("scope"), app_only=False)
+    if not CHALLENGE_RE.match(q.get("code_challenge") or ""):
+        raise _bad_request(501491, "Invalid size of Code_Challenge parameter.")
+    if q.get("code_challenge_method") != "S256":
+        raise _bad_request(5000703, "The code_challenge_method '%s' is not supported: this "
+                           "simulated tenant requires S256." % q.get("code_challenge_method"))
+    decision = state.browser_decision()
+    if decision is None:
+        return None
+    if decision["action"] == "deny":
+        raise EntraError(400, "access_denied", 65004,
+                         "User declined to consent to access the app.")
+    user = state.find_user(decision["upn"])
+    if tenant is not None and user.tenant is not tenant:
+        raise _bad_request(50020, "User account '{EUII Hidden}' from identity provider does not "
+                           "exist in tenant '%s'." % tenant.name)
+    _check_user_usable(user)
+    return user
+
+
+def authorize_endpoint(state, req, segment):
+    """GET /{tenant}/oauth2/v2.0/authorize: the page a browser opens; /_fake/authorize decides."""
+    state.count("authorize_requests")
+    q = req.query
+    if req.method != "GET":
+        return _page(405, "Method not allowed", "The authorize endpoint takes GET here.")
+    try:
+        tenant = resolve_tenant(state, segment)
+    except EntraError as err:
+        return _page(400, "Sign in", "AADSTS%d: %s" % (err.code, err.text))
+    app = state.apps.get((q.get("client_id") or "").lower())
+    if app is None or (tenant is not None and not app.consented(tenant)):
+        err = _app_not_found(q.get("client_id"), segment)
+        return _page(400, "Sign in", "AADSTS%d: %s" % (err.code, err.text))
+    redirect = q.get("redirect_uri") or ""
+    # Never a redirect to an address the app did not register: an error page instead.
+    if not app.public or not LOOPBACK_RE.match(redirect):
+        return _page(400, "Sign in", "AADSTS50011: The redirect URI '%s' specified in the request "
+                     "does not match the redirect URIs configured for the application '%s'."
+                     % (redirect, app.app_id))
+    try:
+        user = _authorize_check(state, q, app, tenant)
+    except EntraError as err:
+        return _redirect(redirect, dict(_authorize_error_params(req, err), state=q.get("state")))
+    if user is None:
+        state.count("authorize_pending")
+        return _page(200, "Sign in to your account", "No one has signed in yet (POST "
+                     "/_fake/authorize to approve or deny as a user).")
+    code = state.new_auth_code({"client_id": app.app_id, "tenant": segment,
+                                "scope": q["scope"], "redirect_uri": redirect,
+                                "challenge": q["code_challenge"], "upn": user.upn})
+    return _redirect(redirect, {"code": code, "state": q.get("state"),
+                                "session_state": str(uuid.uuid4())})
 
 
 # -- device authorization endpoint -------------------------------------------------

@@ -89,6 +89,8 @@ ACTION_KNOBS = ("revoke", "revoke_refresh_tokens")
 MAX_ISSUED_TRACKED = 200000        # access tokens whose issue order is remembered (for revoke)
 MAX_SKIPTOKENS = 10000
 MAX_DEVICE_FLOWS = 1000
+MAX_AUTH_CODES = 1000
+AUTH_CODE_LIFETIME = 600           # seconds: "Authorization codes are short lived ... about 10 minutes"
 MAX_REFRESH_TOKENS = 100000
 MAX_MAILBOXES = 10000000
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -191,6 +193,7 @@ def new_counters():
         "connections": 0, "requests": 0, "tls_errors": 0,
         "token_requests": {}, "tokens_issued": 0, "token_errors": 0,
         "device_requests": 0, "slow_down": 0, "assertions_rejected": 0,
+        "authorize_requests": 0, "authorize_pending": 0,
         "mi_requests": 0,
         "invoke_requests": 0, "invoke_by_cmdlet": {}, "pages": 0, "records": 0,
         "in_flight": 0, "max_in_flight": 0,
@@ -223,6 +226,8 @@ class FakeState:
         self.revoke_serial = 0
         self.refresh_tokens = {}                        # token -> record
         self.device_flows = collections.OrderedDict()   # device_code -> flow
+        self.auth_codes = collections.OrderedDict()     # authorization code -> grant
+        self.browser = None                             # who /authorize signs in: {"action", "upn"}
         self.used_jti = {}                              # jti -> exp
         self.skiptokens = collections.OrderedDict()     # token -> page cursor
         self.overrides = {}                             # tenant id -> {index: {prop: value}}
@@ -438,6 +443,42 @@ class FakeState:
                 flow["status"] = "redeemed"
                 return dict(flow), "approved"
             return dict(flow), flow["status"]
+
+    # -- the browser's sign-in (authorization code flow) ------------------------
+
+    def set_browser(self, decision):
+        """What a person at /authorize does from now on: None (nothing yet), approve or deny."""
+        with self.lock:
+            self.browser = dict(decision) if decision else None
+
+    def browser_decision(self):
+        with self.lock:
+            return dict(self.browser) if self.browser else None
+
+    def new_auth_code(self, grant):
+        """grant: client_id, tenant, scope, redirect_uri, challenge, upn. Returns the code."""
+        code = "0.AUoA" + fake_crypto.b64url(secrets.token_bytes(96))
+        with self.lock:
+            while len(self.auth_codes) >= MAX_AUTH_CODES:
+                self.auth_codes.popitem(last=False)
+            self.auth_codes[code] = dict(grant, expires_at=self.now() + AUTH_CODE_LIFETIME,
+                                         redeemed=False)
+        return code
+
+    def use_auth_code(self, code):
+        """Return (grant copy or None, problem): None, "unknown", "redeemed" or "expired".
+
+        A code is spent by its first redemption, whatever comes of it."""
+        with self.lock:
+            grant = self.auth_codes.get(code)
+            if grant is None:
+                return None, "unknown"
+            if grant["redeemed"]:
+                return dict(grant), "redeemed"
+            grant["redeemed"] = True
+            if self.now() >= grant["expires_at"]:
+                return dict(grant), "expired"
+            return dict(grant), None
 
     # -- client assertions --------------------------------------------------
 

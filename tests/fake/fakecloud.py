@@ -120,6 +120,13 @@ class FakeCloud:
             cmd["upn"] = upn
         return self._control("POST", "device", cmd)
 
+    def browser(self, action="approve", upn=None):
+        """What the person at /authorize does from now on: approve (as upn), deny, or None."""
+        cmd = {"action": action}
+        if upn:
+            cmd["upn"] = upn
+        return self._control("POST", "authorize", cmd)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -7,7 +7,9 @@ import hashlib
 import json
 import tempfile
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 import pytest
@@ -314,3 +316,63 @@ def test_compliance_front_door_and_regions(cloud):
     c = fake.counters()
     assert c["frontdoor_redirects"] == 1 and c["routing_hint_refused"] == 3
     assert c["region_moved"] == 2
+
+
+def authorize(fake, tenant, **params):
+    """GET /authorize as a browser, without following the redirect: (status, Location or body)."""
+    class NoFollow(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kw):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=fake._ctx),
+                                         urllib.request.ProxyHandler({}), NoFollow)
+    url = "%s/%s/oauth2/v2.0/authorize?%s" % (fake.url, tenant, urllib.parse.urlencode(params))
+    try:
+        with opener.open(url, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, err.headers.get("Location") or err.read().decode()
+
+
+def test_authorize_and_code_grant(cloud):
+    fake, creds = cloud
+    verifier = b64url(b"v" * 32)
+    base = {"client_id": creds["public_client_id"], "response_type": "code",
+            "scope": SCOPE + " offline_access", "state": "st", "redirect_uri": "http://localhost:8400",
+            "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256"}
+    fake.browser(None)
+    try:
+        status, body = authorize(fake, creds["tenant"], **base)
+        assert status == 200 and fake.counters()["authorize_pending"] == 1
+        status, body = authorize(fake, creds["tenant"], **dict(base, redirect_uri="https://x.example/"))
+        assert status == 400 and "AADSTS50011" in body          # an error page, never a redirect
+        status, body = authorize(fake, creds["tenant"], **dict(base, client_id=str(uuid.uuid4())))
+        assert status == 400 and "AADSTS700016" in body
+        status, location = authorize(fake, creds["tenant"], **dict(base, code_challenge_method="plain"))
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        assert status == 302 and q["error"] == ["invalid_request"] and q["state"] == ["st"]
+        fake.browser("approve", creds["user"])
+        status, location = authorize(fake, creds["tenant"], **base)
+        assert status == 302 and location.startswith("http://localhost:8400/?code=")
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+        form = {"grant_type": "authorization_code", "client_id": creds["public_client_id"],
+                "code": code, "redirect_uri": base["redirect_uri"], "code_verifier": verifier,
+                "scope": SCOPE + " offline_access"}
+        status, body = token_post(fake, creds["tenant"], form)
+        assert status == 200 and body["refresh_token"], body
+        assert jwt_claims(body["access_token"])["upn"] == creds["user"]
+        status, body = token_post(fake, creds["tenant"], form)
+        assert status == 400 and body["error_codes"] == [54005]   # single use
+        status, location = authorize(fake, creds["tenant"], **base)
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+        status, body = token_post(fake, creds["tenant"], dict(form, code=code,
+                                                               redirect_uri="http://localhost:8401"))
+        assert status == 400 and body["error_codes"] == [500112]
+        fake.browser("deny")
+        status, location = authorize(fake, creds["tenant"], **base)
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        assert q["error"] == ["access_denied"] and q["error_description"][0].startswith("AADSTS65004")
+    finally:
+        fake.browser(None)

@@ -178,6 +178,16 @@ def exod(exod_factory, fake, creds):
     return exod_factory(profile_text("contoso", fake, creds)).start()
 
 
+def restart_and_run(e, fake):
+    """Restarts exod with counters at zero, runs one cmdlet; returns the fake's counters."""
+    assert e.stop() == 0
+    fake.reset()
+    e.start()
+    run = e.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 1}})
+    assert run[-1]["type"] == "done", run
+    return fake.counters()
+
+
 def wait_for(cond, what, timeout=30):
     """Polls cond() until it is true; fails naming what after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -62,7 +62,8 @@ def test_commands_options_and_formats(exod, complete):
     assert complete(exod, "exoctl st") == ["status"]
     assert "--profile" in complete(exod, "exoctl --pro")
     assert complete(exod, "exoctl -o nd") == ["ndjson"]
-    assert complete(exod, "exoctl login --") == ["--device", "--password"]
+    assert complete(exod, "exoctl login --") == ["--browser", "--device", "--password",
+                                                  "--timeout", "--port", "--no-open"]
 
 
 @pytest.mark.parametrize("complete", SHELLS)

@@ -8,7 +8,7 @@ import threading
 import time
 
 import sealed
-from conftest import profile_text, read_answer
+from conftest import profile_text, read_answer, restart_and_run
 
 CONTOSO = "contoso.onmicrosoft.com"
 
@@ -72,12 +72,7 @@ def test_refresh_token_survives_restart(exod_factory, fake, creds):
     assert stat.S_IMODE(os.stat(os.path.dirname(cache)).st_mode) == 0o700
     saved = read_cache(e, cache)
     assert saved["refresh_token"] and "access_token" not in saved
-    assert e.stop() == 0
-    fake.reset()
-    e.start()
-    run = e.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 1}})
-    assert run[-1]["type"] == "done", run
-    c = fake.counters()
+    c = restart_and_run(e, fake)
     assert c["token_requests"].get("refresh_token", 0) >= 1
     assert c["token_requests"].get("urn:ietf:params:oauth:grant-type:device_code", 0) == 0
     # The refresh token rotated: the file holds the new one.

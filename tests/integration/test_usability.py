@@ -182,8 +182,8 @@ def test_login_with_the_wrong_method_names_the_one_that_works(exod_factory, fake
     assert err["code"] == "BadRequest"
     assert err["message"] == ("profile contoso signs in with device code: run "
                               "'exoctl login -p contoso -s %s'" % e.socket)
-    err = e.request({"op": "login", "method": "browser"})[-1]["error"]
-    assert err["code"] == "BadRequest" and '"device" or "password"' in err["message"]
+    err = e.request({"op": "login", "method": "kerberos"})[-1]["error"]
+    assert err["code"] == "BadRequest" and '"device", "password" or "browser"' in err["message"]
     assert fake.device_pending() == []          # neither started a device code
 
 

@@ -272,6 +272,27 @@ static void test_defaults(void **state)
 	conf_free(c);
 }
 
+/* auth = interactive: delegated like device, with the same public client and keys. */
+static void test_interactive(void **state)
+{
+	struct conf *c = load_ok("[profile web]\nauth = interactive\n"
+				 "delegated_organization = fabrikam.onmicrosoft.com\n"
+				 "user_principal_name = admin@contoso.onmicrosoft.com\n"
+				 "authority_uri = https://login.microsoftonline.us\n");
+	const struct conf_profile *p = c->profiles;
+
+	(void)state;
+	assert_int_equal(p->auth, CONF_AUTH_INTERACTIVE);
+	assert_string_equal(conf_auth_name(p->auth), "interactive");
+	assert_string_equal(p->app_id, CONF_DEVICE_APP_ID);
+	assert_string_equal(p->user_principal_name, "admin@contoso.onmicrosoft.com");
+	assert_true(conf_auth_delegated(p->auth));
+	assert_true(conf_auth_delegated(CONF_AUTH_DEVICE));
+	assert_false(conf_auth_delegated(CONF_AUTH_CERTIFICATE));
+	assert_false(conf_auth_delegated(CONF_AUTH_ACCESS_TOKEN));
+	conf_free(c);
+}
+
 static void test_values(void **state)
 {
 	struct conf *c;
@@ -1048,6 +1069,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_interactive),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_crlf),

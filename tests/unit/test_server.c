@@ -152,8 +152,10 @@ enum access_level __wrap_profile_access(const struct profile *p, uid_t uid, cons
 int __wrap_profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int ngroups,
 			   const char *cmdlet, char *why, size_t whylen);
 void __wrap_profile_observe(struct profile *p, double ms);
-int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const struct auth_login_req *req,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen);
+int __wrap_profile_login_is_browser(const struct profile *p, const char *method);
+char *__wrap_profile_authorize_url(const struct profile *p, char *err, size_t errlen);
 void __wrap_profile_login_detach(struct profile *p);
 void __wrap_profile_logout(struct profile *p, char *msg, size_t msglen);
 void __wrap_profile_refresh(struct profile *p);
@@ -286,16 +288,30 @@ void __wrap_profile_observe(struct profile *p, double ms)
 	(void)ms;
 }
 
-int __wrap_profile_login(struct profile *p, const char *method, const struct sbuf *password,
+int __wrap_profile_login(struct profile *p, const struct auth_login_req *req,
 			 auth_progress_cb progress, void *progress_arg, char *err, size_t errlen)
 {
 	(void)p;
-	(void)method;
-	(void)password;
+	(void)req;
 	(void)progress;
 	(void)progress_arg;
 	snprintf(err, errlen, "fake: no login");
 	return -1;
+}
+
+/* The fake profiles sign in with the browser when asked to. */
+int __wrap_profile_login_is_browser(const struct profile *p, const char *method)
+{
+	(void)p;
+	return method != NULL && strcmp(method, "browser") == 0;
+}
+
+char *__wrap_profile_authorize_url(const struct profile *p, char *err, size_t errlen)
+{
+	(void)p;
+	(void)err;
+	(void)errlen;
+	return strdup("https://login.example/organizations/oauth2/v2.0/authorize?client_id=x");
 }
 
 void __wrap_profile_login_detach(struct profile *p)
@@ -996,6 +1012,41 @@ static void test_login_method_must_be_a_word(void **state)
 	client_send_str(cl, "{\"id\":\"l\",\"op\":\"login\",\"method\":7}\n");
 	fake_settle(base);
 	expect_error(cl, "BadRequest", "l");
+	expect_nothing(cl);
+}
+
+/* A browser login without a code is the authorize step: one done line with the URL, nothing started. */
+static void test_login_browser_answers_the_authorize_url(void **state)
+{
+	static const char *url_path[] = { "authorize_url", NULL };
+	static const char *method_path[] = { "method", NULL };
+	struct client *cl = client_open(0, user_uid(0));
+	struct answer a;
+
+	(void)state;
+	client_send_str(cl, "{\"id\":\"b\",\"op\":\"login\",\"method\":\"browser\"}\n");
+	fake_settle(base);
+	answer_next(cl, &a);
+	assert_string_equal(a.type, "done");
+	assert_string_equal(YAJL_GET_STRING(a.id), "b");
+	assert_string_equal(YAJL_GET_STRING(yajl_tree_get(a.root, method_path, yajl_t_string)),
+			    "browser");
+	assert_string_equal(YAJL_GET_STRING(yajl_tree_get(a.root, url_path, yajl_t_string)),
+			    "https://login.example/organizations/oauth2/v2.0/authorize?client_id=x");
+	yajl_tree_free(a.root);
+	expect_nothing(cl);
+}
+
+/* The code and its companions are strings, or the line is refused before anything runs. */
+static void test_login_code_must_be_a_string(void **state)
+{
+	struct client *cl = client_open(0, user_uid(0));
+
+	(void)state;
+	client_send_str(cl, "{\"id\":\"c\",\"op\":\"login\",\"method\":\"browser\","
+			"\"code\":[\"x\"]}\n");
+	fake_settle(base);
+	expect_error(cl, "BadRequest", "c");
 	expect_nothing(cl);
 }
 
@@ -1712,6 +1763,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_only_usable_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles_listed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_method_must_be_a_word, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_browser_answers_the_authorize_url, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_login_code_must_be_a_string, setup, teardown),
 	};
 
 	/* A client that has gone must not kill the test with SIGPIPE (exod ignores it too). */

@@ -41,7 +41,7 @@ struct auth *__wrap_auth_new(struct event_base *base, const struct conf_profile 
 void __wrap_auth_free(struct auth *a);
 void __wrap_auth_start(struct auth *a, const char *claims);
 int __wrap_auth_has_login(const struct auth *a);
-int __wrap_auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb progress,
+int __wrap_auth_login(struct auth *a, const struct auth_login_req *req, auth_progress_cb progress,
 		      void *progress_arg, char *err, size_t errlen);
 void __wrap_auth_login_detach(struct auth *a);
 void __wrap_auth_cancel(struct auth *a);
@@ -87,11 +87,11 @@ int __wrap_auth_has_login(const struct auth *a)
 	return 0;               /* auth = certificate */
 }
 
-int __wrap_auth_login(struct auth *a, const struct sbuf *password, auth_progress_cb progress,
+int __wrap_auth_login(struct auth *a, const struct auth_login_req *req, auth_progress_cb progress,
 		      void *progress_arg, char *err, size_t errlen)
 {
 	(void)a;
-	(void)password;
+	(void)req;
 	(void)progress;
 	(void)progress_arg;
 	snprintf(err, errlen, "no login for certificates");
