@@ -41,19 +41,23 @@ def test_throttled_then_records_and_done(exod_factory, fake, creds):
     for m in progress:
         check_progress_line(m, "t")
     throttled = [m for m in progress if m["state"] == "throttled"]
-    assert len(throttled) == 1, progress
+    assert throttled, progress
     t = throttled[0]
     # The service's Retry-After, as this read's first retry of EXO_MAX_RETRIES.
     assert t["retry_in_ms"] == 1000
     assert (t["attempt"], t["attempts"]) == (1, 4)
     assert (t["records"], t["pages"]) == (0, 0)
+    # A slow machine may wake a moment before the profile's hold ends and wait out the rest:
+    # another line for the same retry, with what is left of the 1000 ms.
+    for m in throttled[1:]:
+        assert (m["attempt"], m["attempts"]) == (1, 4) and m["retry_in_ms"] < 1000, throttled
     # Running before the 429 and again for the retry, all before the first record.
     first_record = types.index("record")
     assert types.index("progress") < first_record
     states = [m["state"] for m in lines[:first_record] if m["type"] == "progress"]
-    assert states == ["running", "throttled", "running"], states
+    assert states == ["running"] + ["throttled"] * len(throttled) + ["running"], states
     # The retry went out once Retry-After had passed, and the clock only goes forward.
-    after = progress[progress.index(t) + 1]
+    after = progress[progress.index(throttled[-1]) + 1]
     assert after["elapsed_ms"] >= t["elapsed_ms"] + 999
     assert [m["elapsed_ms"] for m in progress] == sorted(m["elapsed_ms"] for m in progress)
     assert fake.counters()["throttled"] == 1
