@@ -189,9 +189,17 @@ static void http_xfer_free(struct http_xfer *x)
 		struct http *h = x->h;
 
 		curl_multi_remove_handle(h->multi, x->easy);
-		/* curl_easy_reset keeps a share: the next profile's transfer must not get its cookies. */
-		if (x->shared)
+		/*
+		 * curl_easy_reset keeps a share: the next profile's transfer must
+		 * not get its cookies.  First a NULL cookie file: libcurl frees the
+		 * list COOKIEFILE "" made only when a transfer starts, and neither
+		 * reset nor cleanup does (a transfer cancelled before it started
+		 * leaked it); with the share still attached, the jar is kept.
+		 */
+		if (x->shared) {
+			curl_easy_setopt(x->easy, CURLOPT_COOKIEFILE, NULL);
 			curl_easy_setopt(x->easy, CURLOPT_SHARE, NULL);
+		}
 		if (h->nspare < HTTP_MAX_SPARE_HANDLES) {
 			curl_easy_reset(x->easy);
 			h->spare[h->nspare++] = x->easy;
