@@ -424,10 +424,15 @@ static void cache_keep_aside(int dfd, const char *dir, const char *name, char *e
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) != CACHE_STAMP_LEN)
 		snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
 	for (int i = 1; i <= CACHE_ASIDE_TRIES && rc < 0; i++) {
-		if (i == 1)
-			snprintf(aside, sizeof(aside), "%s%s%s", name, CACHE_ASIDE_TAG, stamp);
-		else
-			snprintf(aside, sizeof(aside), "%s%s%s-%d", name, CACHE_ASIDE_TAG, stamp, i);
+		int n = i == 1 ? snprintf(aside, sizeof(aside), "%s%s%s", name, CACHE_ASIDE_TAG, stamp)
+			       : snprintf(aside, sizeof(aside), "%s%s%s-%d", name, CACHE_ASIDE_TAG,
+					  stamp, i);
+
+		/* a cut name could be another file's */
+		if (n < 0 || (size_t)n >= sizeof(aside)) {
+			saved = ENAMETOOLONG;
+			break;
+		}
 		rc = renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE);
 		saved = errno;
 		if (rc < 0 && saved != EEXIST)
