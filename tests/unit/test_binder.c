@@ -624,11 +624,13 @@ static char *bind_for(unsigned services, const char *cmdlet, const char *json)
 {
 	yajl_gen g = new_gen();
 	yajl_val v = jtree_parse(json, strlen(json), errbuf, sizeof(errbuf));
+	int rc;
 
 	assert_non_null(v);
 	errbuf[0] = '\0';
-	return take(g, binder_json_for(g, services, cmdlet, strlen(cmdlet), v, &res, errbuf,
-				       sizeof(errbuf)));
+	rc = binder_json_for(g, services, cmdlet, strlen(cmdlet), v, &res, errbuf, sizeof(errbuf));
+	jtree_free(v);
+	return take(g, rc);
 }
 
 /* A profile binds on its service's cmdlets and parameters; unknown cmdlets pass as before. */

@@ -80,7 +80,7 @@ struct http_xfer *__wrap_http_start(struct http *h, const struct http_request *r
 	x->method = strdup(req->method);
 	x->cookies = req->cookies != NULL;
 	x->url = strdup(req->url);
-	x->body = strndup(req->body, req->body_len);
+	x->body = req->body != NULL ? strndup(req->body, req->body_len) : strdup("");
 	x->fresh_connect = req->fresh_connect;
 	x->timeout_ms = req->timeout_ms;
 	x->on_data = req->on_data;
