@@ -287,7 +287,7 @@ def mi():
         "3599", "1700003600", "7", "", "s3cret-identity-header", "http://127.0.0.1:41741/msi/token",
         "5e0b2f8a-1c1d-4a8e-9d1b-2f3c4d5e6f70", "", ""]))
     put_m("strings_imds_resource_id.txt", IMDS, S500, "\n".join([
-        "", "1700000100", "Wed, 21 Oct 2015 07:28:00 GMT", "http://169.254.169.254/metadata/identity/oauth2/token?x=1",
+        "", "1700000100", "Wed, 21 Oct 2015 07:28:00 GMT", "http://127.0.0.1:40342/metadata/identity/oauth2/token?x=1",
         "", "", "", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
         "/subscriptions/s1/resourceGroups/rg 1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/exod"]))
 

@@ -33,7 +33,7 @@
 #define ERRLEN 512
 #define NOW ((time_t)1700000000)
 #define RES "https://outlook.office365.com"
-#define IMDS "http://169.254.169.254/metadata/identity/oauth2/token"   /* the default, compared as text; never contacted */
+#define IMDS "http://127.0.0.1:40342/metadata/identity/oauth2/token"    /* IMDS's path, on loopback */
 #define APPSVC "http://127.0.0.1:41741/msi/token"
 #define CLIENT_ID "5e0b2f8a-1c1d-4a8e-9d1b-2f3c4d5e6f70"
 #define OBJECT_ID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -241,7 +241,7 @@ static void test_choose_endpoint(void **state)
 	(void)state;
 	assert_int_equal(auth_mi_choose(NULL, NULL, APPSVC, &kind, &ep, err, ERRLEN), 0);
 	assert_int_equal(kind, AUTH_MI_IMDS);
-	assert_string_equal(ep, IMDS);
+	assert_string_equal(ep, AUTH_MI_IMDS_ENDPOINT);   /* the default, compared as text */
 	assert_int_equal(auth_mi_choose("http://127.0.0.1:1/t", "", NULL, &kind, &ep, err, ERRLEN), 0);
 	assert_int_equal(kind, AUTH_MI_IMDS);
 	assert_string_equal(ep, "http://127.0.0.1:1/t");

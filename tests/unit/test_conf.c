@@ -129,7 +129,7 @@ static const char full_conf[] =
 	"auth = managed_identity\n"
 	"organization = contoso.onmicrosoft.com\n"
 	"managed_identity_client_id = 11111111-2222-3333-4444-555555555555\n"
-	"managed_identity_endpoint = http://169.254.169.254/metadata/identity/oauth2/token\n" /* parsed, never contacted */
+	"managed_identity_endpoint = http://127.0.0.1:40342/metadata/identity/oauth2/token\n"
 	"\n"
 	"[profile mi_object]\n"
 	"auth = managed_identity\n"
@@ -216,7 +216,7 @@ static void test_full(void **state)
 	assert_int_equal(p->auth, CONF_AUTH_MANAGED_IDENTITY);
 	assert_string_equal(p->managed_identity_client_id, "11111111-2222-3333-4444-555555555555");
 	assert_string_equal(p->managed_identity_endpoint,
-			    "http://169.254.169.254/metadata/identity/oauth2/token"); /* never contacted */
+			    "http://127.0.0.1:40342/metadata/identity/oauth2/token");
 	assert_null(p->app_id);
 	assert_string_equal(conf_find_profile(c, "mi_object")->managed_identity_object_id,
 			    "11111111-2222-3333-4444-555555555556");
@@ -556,7 +556,7 @@ static const struct error_case error_cases[] = {
 	  "exod.conf:3: authority_uri: must be an https:// URL" },
 	{ "[profile a]\nauth = device\nproxy = socks5://proxy:1080\n",
 	  "exod.conf:3: proxy: must be an http:// or https:// URL" },
-	{ "[profile a]\nauth = managed_identity\nmanaged_identity_endpoint = 169.254.169.254\n", /* never contacted */
+	{ "[profile a]\nauth = managed_identity\nmanaged_identity_endpoint = 127.0.0.1:40342\n",
 	  "exod.conf:3: managed_identity_endpoint: must be an http:// or https:// URL" },
 	{ "[profile a]\nauth = device\nallow_users = alice bob\n",
 	  "exod.conf:3: allow_users: must be a comma-separated list" },
