@@ -406,6 +406,15 @@ out:
 	return rc;
 }
 
+/* Makes what was renamed or removed in the state directory survive a crash. */
+static int cache_sync_dir(int dfd, const char *state_dir, char *err, size_t errlen)
+{
+	if (fsync(dfd) == 0)
+		return 0;
+	snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
+	return -1;
+}
+
 /*
  * Moves a file that will not decrypt out of the way, never over another
  * file, so that the next login does not write over what the right key
@@ -526,13 +535,10 @@ static int cache_commit(int dfd, const char *state_dir, const struct cache_key *
 			 CACHE_MAX_FILE);
 		goto out;
 	}
-	if (cache_replace(dfd, key->profile, path, json, len, err, errlen) < 0)
+	/* the rename itself made durable */
+	if (cache_replace(dfd, key->profile, path, json, len, err, errlen) < 0 ||
+	    cache_sync_dir(dfd, state_dir, err, errlen) < 0)
 		goto out;
-	/* Makes the rename itself durable. */
-	if (fsync(dfd) < 0) {
-		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
 	sbuf_free(sealed);
@@ -659,10 +665,8 @@ int cache_remove(const char *state_dir, const char *profile, const struct sbuf *
 		goto out;
 	}
 	/* A logout that a crash could undo would bring the token back. */
-	if (fsync(dfd) < 0) {
-		snprintf(err, errlen, "state directory %s: fsync: %s", state_dir, strerror(errno));
+	if (cache_sync_dir(dfd, state_dir, err, errlen) < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	close(dfd);
