@@ -401,19 +401,19 @@ static int exoctl_wait(const struct exoctl *x, struct conn *c, struct progress *
 }
 
 /*
- * Sends r (wiping it once sent) and reads the answer, handing records to
- * out.  Returns the exit status; on success *done holds the done line.
+ * Sends r on c (wiping it once sent) and reads the answer, handing records
+ * to k; closes c.  Returns the exit status; on success *done holds the
+ * done line.
  */
-static int exoctl_exchange_to(const struct exoctl *x, struct exoctl_req *r, struct exoctl_sink *k,
-			      yajl_val *done)
+static int exoctl_converse(const struct exoctl *x, struct conn *c, struct exoctl_req *r,
+			   struct exoctl_sink *k, yajl_val *done)
 {
 	struct progress *prog = k != NULL ? k->prog : NULL;
 	char err[EXOCTL_ERR_LEN];
-	struct conn *c = conn_open(x->socket, err, sizeof(err));
 	int rc = EXOCTL_EXIT_UNREACHABLE;
 
 	*done = NULL;
-	if (c == NULL || conn_send(c, r->buf, r->len, err, sizeof(err)) < 0) {
+	if (conn_send(c, r->buf, r->len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "exoctl: %s\n", err);
 		goto out;
 	}
@@ -458,6 +458,21 @@ out:
 	exoctl_req_wipe(r);
 	conn_close(c);
 	return rc;
+}
+
+/* exoctl_converse on a new connection to exod. */
+static int exoctl_exchange_to(const struct exoctl *x, struct exoctl_req *r, struct exoctl_sink *k,
+			      yajl_val *done)
+{
+	char err[EXOCTL_ERR_LEN];
+	struct conn *c = conn_open(x->socket, err, sizeof(err));
+
+	if (c != NULL)
+		return exoctl_converse(x, c, r, k, done);
+	*done = NULL;
+	fprintf(stderr, "exoctl: %s\n", err);
+	exoctl_req_wipe(r);
+	return EXOCTL_EXIT_UNREACHABLE;
 }
 
 /* An exchange whose answer is one done line (or an error). */
@@ -1097,13 +1112,13 @@ static int exoctl_check(const struct exoctl *x, int argc, char **argv)
 		check_fail(stdout, CHECK_CRITICAL, err);
 		return CHECK_CRITICAL;
 	}
-	conn_close(c);
 	if (exoctl_req_begin(r, x, "status", 1) < 0 || exoctl_req_end(r) < 0) {
 		exoctl_req_wipe(r);
+		conn_close(c);
 		check_fail(stdout, CHECK_UNKNOWN, "cannot encode the request");
 		return CHECK_UNKNOWN;
 	}
-	if ((rc = exoctl_exchange(x, r, &done)) != EXOCTL_EXIT_OK) {
+	if ((rc = exoctl_converse(x, c, r, NULL, &done)) != EXOCTL_EXIT_OK) {
 		check_fail(stdout, rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN,
 			   "exod refused the status request (see stderr)");
 		return rc == EXOCTL_EXIT_UNREACHABLE ? CHECK_CRITICAL : CHECK_UNKNOWN;
