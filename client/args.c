@@ -315,3 +315,20 @@ void args_free(struct args *a)
 	}
 	memset(a, 0, sizeof(*a));
 }
+
+const char *args_long_option(size_t i)
+{
+	return i < ARGS_NOPTIONS ? args_options[i].name : NULL;
+}
+
+int args_takes_value(const char *w)
+{
+	const struct args_option *o = NULL;
+	const char *value = NULL;
+
+	if (w[0] == '-' && w[1] == '-' && w[2] != '\0')
+		o = args_find_long(w + 2, &value);
+	else if (w[0] == '-' && w[1] != '\0' && w[2] == '\0')
+		o = args_find_short(w + 1, &value);
+	return o != NULL && o->takes_value && value == NULL;
+}

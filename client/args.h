@@ -50,4 +50,9 @@ int args_parse_command(struct args *a, int n, char **words, char *err, size_t er
 
 void args_free(struct args *a);
 
+/* exoctl's long options without their "--", i from 0; NULL past the last (for completion). */
+const char *args_long_option(size_t i);
+/* 1 when the word is one of exoctl's options whose value is the next word (-s, --output...). */
+int args_takes_value(const char *w);
+
 #endif

@@ -6,16 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client/args.h"
 #include "common/catalogue.h"
 
 #define DISCOVER_LINE 4096              /* bytes of one wrapped help line */
 #define DISCOVER_SERVICES 128           /* bytes of a list of service names */
+#define DISCOVER_OPTION 64              /* bytes of "--" and a long option's name */
 
-/* The options and commands exoctl has, for completion; keep in step with exoctl.c. */
-static const char *const discover_options[] = {
-	"--socket", "--profile", "--output", "--select", "--query", "--slurp", "--quiet",
-	"--no-progress", "--help", "--version", NULL,
-};
+/* The commands exoctl has, for completion; keep in step with exoctl.c. */
 static const char *const discover_commands[] = {
 	"run", "status", "ping", "check", "login", "logout", "refresh", "metrics", "cmdlets", "help",
 	"shell", NULL,
@@ -272,13 +270,16 @@ static int discover_param_values(FILE *out, const char *cmdlet, const char *para
 	return 0;
 }
 
-/* Global options that take a value, with and without their long names. */
-static int discover_takes_value(const char *w)
+/* exoctl's long options (client/args.c has them) that start with prefix. */
+static void discover_options(FILE *out, const char *prefix)
 {
-	return strcmp(w, "-s") == 0 || strcmp(w, "-p") == 0 || strcmp(w, "-o") == 0 ||
-	       strcmp(w, "--socket") == 0 || strcmp(w, "--profile") == 0 ||
-	       strcmp(w, "--output") == 0 || strcmp(w, "--select") == 0 ||
-	       strcmp(w, "--query") == 0;
+	char option[DISCOVER_OPTION];
+	const char *name;
+
+	for (size_t i = 0; (name = args_long_option(i)) != NULL; i++)
+		if ((size_t)snprintf(option, sizeof(option), "--%s", name) < sizeof(option) &&
+		    discover_prefix(option, prefix))
+			fprintf(out, "%s\n", option);
 }
 
 static void discover_option_value(FILE *out, const char *opt, const char *cur,
@@ -328,7 +329,7 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 	FILE *mem;
 
 	if (n - 1 - cmd > 1 && strncmp(words[n - 2], "--", 2) == 0 &&
-	    discover_takes_value(words[n - 2])) {
+	    args_takes_value(words[n - 2])) {
 		discover_option_value(out, words[n - 2], cur, l->h);
 		return;
 	}
@@ -337,7 +338,7 @@ static void discover_after_command(FILE *out, int n, char *const words[], int cm
 	discover_command_words(mem, n, words, cmd, l);
 	fclose(mem);
 	if (len == 0 && strncmp(cur, "--", 2) == 0)
-		discover_list(out, discover_options, cur);
+		discover_options(out, cur);
 	else if (own != NULL)
 		fwrite(own, 1, len, out);
 	free(own);
@@ -383,18 +384,18 @@ void discover_complete(FILE *out, int n, char *const words[], const struct disco
 	cur = words[n - 1];
 	/* Global options come first; the first other word is the command. */
 	for (i = 0; i < n - 1; i++) {
-		if (discover_takes_value(words[i]) && i + 1 == n - 1) {
+		if (args_takes_value(words[i]) && i + 1 == n - 1) {
 			discover_option_value(out, words[i], cur, h);
 			return;
 		}
-		if (discover_takes_value(words[i]))
+		if (args_takes_value(words[i]))
 			i++;
 		else if (words[i][0] != '-')
 			break;
 	}
 	if (i == n - 1) {
 		if (cur[0] == '-')
-			discover_list(out, discover_options, cur);
+			discover_options(out, cur);
 		else
 			discover_list(out, discover_commands, cur);
 		return;
