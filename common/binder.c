@@ -21,6 +21,7 @@
 #define BINDER_MAX_POSITION 62          /* positions the catalogue can hold (gen_catalogue.py) */
 #define BINDER_MAX_SETS 32              /* sets of one cmdlet: one bit each */
 #define BINDER_MAX_CMDLET_PARAMS 256    /* parameters of one cmdlet: a uint8_t index */
+#define BINDER_FIRST_ENTRIES 8          /* entries allocated at first, doubled as needed */
 #define BINDER_LIST_LEN 640             /* bytes of a list of names in a message */
 #define BINDER_SERVICES_LEN 128         /* bytes of a list of service names in a message */
 
@@ -55,8 +56,8 @@ struct binder {
 	unsigned services;              /* the profile's (enum catalogue_service); 0: any */
 	const struct catalogue_cmdlet *cmdlet;
 	struct binder_result *res;
-	struct binder_entry *e;
-	size_t n;
+	struct binder_entry *e;         /* grown on demand: most commands name few parameters */
+	size_t n, cap;
 	yajl_val trees[BINDER_MAX_PARAMS];
 	size_t ntrees;
 	uint32_t mask[BINDER_MAX_CMDLET_PARAMS];        /* the sets each parameter is in */
@@ -400,6 +401,21 @@ static int binder_twice(struct binder *b, const struct binder_entry *first)
 	return binder_fail(&b->ctx, "%s: -%s is given twice.", b->ctx.cmdlet, first->name);
 }
 
+static int binder_grow(struct binder *b)
+{
+	size_t cap = b->cap == 0 ? BINDER_FIRST_ENTRIES : b->cap * 2;
+	struct binder_entry *e;
+
+	if (cap > BINDER_MAX_PARAMS)
+		cap = BINDER_MAX_PARAMS;
+	e = realloc(b->e, cap * sizeof(*e));
+	if (e == NULL)
+		return binder_fail(&b->ctx, "out of memory");
+	b->e = e;
+	b->cap = cap;
+	return 0;
+}
+
 /* Adds or, when merged from --params, replaces; takes ownership of e->owned. */
 static int binder_add(struct binder *b, struct binder_entry *e)
 {
@@ -415,12 +431,16 @@ static int binder_add(struct binder *b, struct binder_entry *e)
 		rc = b->mode == BINDER_PLAIN ? binder_fail(&b->ctx, "more than %d parameters", BINDER_MAX_PARAMS)
 					     : binder_fail(&b->ctx, "%s: more than %d parameters.", b->ctx.cmdlet,
 							   BINDER_MAX_PARAMS);
+	if (rc == 0 && old == NULL && b->n == b->cap)
+		rc = binder_grow(b);
 	if (rc < 0) {
 		binder_entry_clear(e);
 		return -1;
 	}
-	if (old == NULL)
+	if (old == NULL) {
 		old = &b->e[b->n++];
+		memset(old, 0, sizeof(*old));
+	}
 	binder_entry_clear(old);
 	*old = *e;
 	return 0;
@@ -1086,8 +1106,7 @@ static int binder_begin(struct binder *b, enum binder_mode mode, const char *cmd
 		b->ctx.cmdlet = catalogue_cmdlet_name(b->cmdlet);
 	if (res != NULL)
 		res->cmdlet = b->cmdlet;
-	b->e = calloc(BINDER_MAX_PARAMS, sizeof(*b->e));
-	return b->e == NULL ? binder_fail(&b->ctx, "out of memory") : 0;
+	return 0;
 }
 
 static int binder_end(struct binder *b, yajl_gen g)
