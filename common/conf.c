@@ -62,6 +62,7 @@ enum conf_store {
 	STORE_ENV,
 	STORE_ALG,
 	STORE_SERVICE,
+	STORE_HTTP,
 };
 
 struct conf_key;
@@ -139,6 +140,11 @@ static const char *const conf_service_names[] = {
 static const char *const conf_alg_names[] = {
 	[CONF_ALG_PS256] = "PS256",
 	[CONF_ALG_RS256] = "RS256",
+};
+
+static const char *const conf_http_names[] = {
+	[CONF_HTTP_1_1] = "1.1",
+	[CONF_HTTP_2] = "2",
 };
 
 static const char *const conf_level_names[] = {
@@ -282,6 +288,20 @@ static int conf_parse_alg(const struct conf_key *k, const char *val, void *field
 		return -1;
 	}
 	*(enum conf_assertion_alg *)field = (enum conf_assertion_alg)i;
+	return 0;
+}
+
+static int conf_parse_http(const struct conf_key *k, const char *val, void *field,
+			   char *why, size_t whylen)
+{
+	int i = conf_enum_index(conf_http_names, NELEM(conf_http_names), val);
+
+	(void)k;
+	if (i < 0) {
+		conf_enum_why(conf_http_names, NELEM(conf_http_names), why, whylen);
+		return -1;
+	}
+	*(enum conf_http_version *)field = (enum conf_http_version)i;
 	return 0;
 }
 
@@ -696,6 +716,7 @@ static const struct conf_key conf_profile_keys[] = {
 	PS(authority_uri, conf_parse_https_url, M_CERT | M_SECRET | M_PERSON),
 	PF(ca_file, conf_parse_path, M_ALL),
 	PS(proxy, conf_parse_http_url, M_ALL),
+	PK(http_version, conf_parse_http, STORE_HTTP, 0, 0, M_ALL),
 	PK(page_size, conf_parse_int, STORE_INT, 1, 1000, M_ALL),
 	PK(max_pages, conf_parse_int, STORE_INT, 1, 1000000, M_ALL),
 	PK(max_connections, conf_parse_int, STORE_INT, 1, 64, M_ALL),
@@ -1583,6 +1604,9 @@ int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *
 			break;
 		case STORE_SERVICE:
 			same = a->service == b->service;
+			break;
+		case STORE_HTTP:
+			same = a->http_version == b->http_version;
 			break;
 		default:
 			same = 0;

@@ -51,6 +51,8 @@ struct exo_target {
 	struct region *region;          /* compliance: the regional host; NULL for Exchange */
 	char *anchor;                   /* X-AnchorMailbox for app-only calls */
 	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
+	struct http_headers *lines;     /* every InvokeCommand's headers for one token (a secret) */
+	unsigned lines_gen;             /* that token's generation */
 	struct exo_stats stats;
 };
 
@@ -222,12 +224,21 @@ void exo_target_free(struct exo_target *t)
 	free(t->invoke_url);
 	free(t->anchor);
 	region_free(t->region);
+	exo_target_forget_token(t);
 	free(t);
+}
+
+void exo_target_forget_token(struct exo_target *t)
+{
+	/* Transfers still running hold their own reference. */
+	http_headers_free(t->lines);
+	t->lines = NULL;
 }
 
 void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf)
 {
 	t->conf = conf;
+	exo_target_forget_token(t);     /* page_size is in the lines */
 	if (t->region != NULL)
 		region_set_conf(t->region, conf);
 }
@@ -887,19 +898,17 @@ static void exo_on_done(void *arg, const struct http_result *res)
 /* ---- sending a page request ---- */
 
 /*
- * The headers of every request that carries the token: to InvokeCommand,
+ * The lines of every request that carries the token: to InvokeCommand,
  * and to the Security & Compliance front door, which routes on the same
  * hint (exo-protocol.md §1.2, §2.3).
  */
-static int exo_auth_headers(struct exo_call *c, const char *token, struct http_headers **h)
+static int exo_auth_lines(const struct exo_target *t, const char *token, struct http_headers **h)
 {
 	char bearer[EXO_BEARER_MAX];
-	char request_id[RND_UUID_LEN + 1], anchor[320];
-	const char *upn = token_identity(c->t->token);
+	char anchor[320];
+	const char *upn = token_identity(t->token);
 	int rc = 0, n;
 
-	if (rnd_uuid(request_id) < 0)
-		return -1;
 	n = snprintf(bearer, sizeof(bearer), "Bearer %s", token);
 	if (n < 0 || (size_t)n >= sizeof(bearer)) {
 		sbuf_wipe(bearer, sizeof(bearer));
@@ -910,31 +919,69 @@ static int exo_auth_headers(struct exo_call *c, const char *token, struct http_h
 	rc |= http_headers_add(h, "Accept", "application/json");
 	rc |= http_headers_add(h, "X-ClientApplication", "ExoManagementModule");
 	/* A signed-in user routes on their own mailbox, as the module does; otherwise the org's. */
-	if (upn != NULL && c->t->conf->delegated_organization == NULL)
+	if (upn != NULL && t->conf->delegated_organization == NULL)
 		snprintf(anchor, sizeof(anchor), "UPN:%s", upn);
 	else
-		snprintf(anchor, sizeof(anchor), "%s", c->t->anchor);
+		snprintf(anchor, sizeof(anchor), "%s", t->anchor);
 	rc |= http_headers_add(h, "X-AnchorMailbox", anchor);
-	rc |= http_headers_add(h, "connection-id", c->t->connection_id);
-	rc |= http_headers_add(h, "client-request-id", request_id);
+	rc |= http_headers_add(h, "connection-id", t->connection_id);
 	return rc;
 }
 
+/* Each request's own id, so that the service's logs can name it. */
+static int exo_request_id_line(struct http_headers **h)
+{
+	char request_id[RND_UUID_LEN + 1];
+
+	if (rnd_uuid(request_id) < 0)
+		return -1;
+	return http_headers_add(h, "client-request-id", request_id);
+}
+
+/*
+ * What every InvokeCommand with this token carries, built once per token
+ * (the bearer alone costs libcurl's text 80-100k instructions a copy):
+ * NULL when out of memory.
+ */
+static struct http_headers *exo_token_lines(struct exo_call *c, const char *token)
+{
+	struct exo_target *t = c->t;
+	struct http_headers *h = NULL;
+	char prefer[64];
+	int rc;
+
+	if (t->lines != NULL && t->lines_gen == c->gen)
+		return t->lines;
+	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", t->conf->page_size);
+	rc = exo_auth_lines(t, token, &h);
+	rc |= http_headers_add(&h, "Content-Type", "application/json");
+	rc |= http_headers_add(&h, "X-ResponseFormat", "json");
+	rc |= http_headers_add(&h, "X-SerializationLevel", "Partial");
+	rc |= http_headers_add(&h, "Prefer", prefer);
+	if (rc != 0) {
+		http_headers_free(h);
+		return NULL;
+	}
+	exo_target_forget_token(t);
+	t->lines = h;
+	t->lines_gen = c->gen;
+	return h;
+}
+
+/* A request's own lines, then the token's shared ones. */
 static int exo_headers(struct exo_call *c, const char *token, struct http_headers **h)
 {
-	char prefer[64];
-	int rc = exo_auth_headers(c, token, h);
+	struct http_headers *shared = exo_token_lines(c, token);
+	int rc = shared == NULL ? -1 : 0;
 
-	snprintf(prefer, sizeof(prefer), "odata.maxpagesize=%d", c->t->conf->page_size);
-	rc |= http_headers_add(h, "Content-Type", "application/json");
-	rc |= http_headers_add(h, "X-ResponseFormat", "json");
-	rc |= http_headers_add(h, "X-SerializationLevel", "Partial");
+	rc |= exo_request_id_line(h);
 	rc |= http_headers_add(h, "X-CmdletName", c->cmdlet);
-	rc |= http_headers_add(h, "Prefer", prefer);
 	if (c->error_action[0] != '\0')
 		rc |= http_headers_add(h, "ErrorAction", c->error_action);
 	if (c->warning_action[0] != '\0')
 		rc |= http_headers_add(h, "WarningAction", c->warning_action);
+	if (rc == 0)
+		rc = http_headers_chain(h, shared);
 	return rc;
 }
 
@@ -1030,6 +1077,7 @@ static void exo_send(struct exo_call *c, const char *token)
 		.timeout_ms = exo_time_left_ms(c),
 		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
 		.fresh_connect = !c->reads,
+		.http1 = conf->http_version == CONF_HTTP_1_1,
 		.on_data = exo_on_data,
 		.on_done = exo_on_done,
 		.arg = c,
@@ -1118,7 +1166,7 @@ static void exo_discover(struct exo_call *c, const char *token)
 	char err[256];
 
 	exo_set_state(c, EXO_DISCOVER);
-	if (exo_auth_headers(c, token, &h) < 0) {
+	if ((exo_request_id_line(&h) | exo_auth_lines(c->t, token, &h)) != 0) {
 		http_headers_free(h);
 		exo_fail(c, WIRE_E_UPSTREAM, "out of memory");
 		return;

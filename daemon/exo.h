@@ -40,6 +40,8 @@ struct exo_target *exo_target_new(struct event_base *base, struct http *http, st
 				  char *err, size_t errlen);
 void exo_target_free(struct exo_target *t);
 /* Reload: the same settings now live in another struct conf. */
+/* Drops the headers kept for the current token (at sign-out: they hold it). */
+void exo_target_forget_token(struct exo_target *t);
 void exo_target_set_conf(struct exo_target *t, const struct conf_profile *conf);
 void exo_target_stats(const struct exo_target *t, struct exo_stats *out);
 /* scheme://host[:port] of the Exchange endpoint in use (compliance: the front door). */

@@ -35,9 +35,13 @@ struct http_cookies {
 /*
  * A curl_slist whose nodes and lines are ours, so that they are wiped
  * before they are freed; libcurl only reads it (CURLOPT_HTTPHEADER).
+ * first..last are this list's own nodes; a chained tail follows them
+ * (last->next is tail's first) and is shared, counted by refs.
  */
 struct http_headers {
 	struct curl_slist *first, *last;
+	struct http_headers *tail;
+	int refs;
 };
 
 struct http_xfer {
@@ -282,6 +286,15 @@ static size_t http_header_fn(char *line, size_t size, size_t nmemb, void *userp)
 	return len;
 }
 
+static struct http_headers *http_headers_new(void)
+{
+	struct http_headers *list = calloc(1, sizeof(*list));
+
+	if (list != NULL)
+		list->refs = 1;
+	return list;
+}
+
 int http_headers_add(struct http_headers **list, const char *name, const char *value)
 {
 	size_t nlen = strlen(name), vlen = strlen(value);
@@ -290,7 +303,10 @@ int http_headers_add(struct http_headers **list, const char *name, const char *v
 	/* A CR or LF would let a value (a token from a file, say) add headers of its own. */
 	if (strpbrk(value, "\r\n") != NULL)
 		return -1;
-	if (*list == NULL && (*list = calloc(1, sizeof(**list))) == NULL)
+	if (*list == NULL && (*list = http_headers_new()) == NULL)
+		return -1;
+	/* Own nodes come before a tail: chain last. */
+	if ((*list)->tail != NULL)
 		return -1;
 	node = calloc(1, sizeof(*node));
 	if (node == NULL || (node->data = malloc(nlen + 2 + vlen + 1)) == NULL) {
@@ -308,18 +324,35 @@ int http_headers_add(struct http_headers **list, const char *name, const char *v
 	return 0;
 }
 
+int http_headers_chain(struct http_headers **list, struct http_headers *tail)
+{
+	if (*list == NULL && (*list = http_headers_new()) == NULL)
+		return -1;
+	if ((*list)->tail != NULL || tail == NULL || tail->first == NULL)
+		return -1;
+	if ((*list)->last != NULL)
+		(*list)->last->next = tail->first;
+	else
+		(*list)->first = tail->first;
+	(*list)->tail = tail;
+	tail->refs++;
+	return 0;
+}
+
 void http_headers_free(struct http_headers *list)
 {
 	struct curl_slist *n, *next;
 
-	if (list == NULL)
+	if (list == NULL || --list->refs > 0)
 		return;
-	for (n = list->first; n != NULL; n = next) {
-		next = n->next;
+	/* Own nodes only: the walk stops at last, whose next is the tail's. */
+	for (n = list->last != NULL ? list->first : NULL; n != NULL; n = next) {
+		next = n == list->last ? NULL : n->next;
 		sbuf_wipe(n->data, strlen(n->data));
 		free(n->data);
 		free(n);
 	}
+	http_headers_free(list->tail);
 	free(list);
 }
 
@@ -481,9 +514,13 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
-	rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	/* Wait for a connection that may multiplex (HTTP/2) rather than open another. */
-	rc |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (req->http1) {
+		rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	} else {
+		rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+		/* Wait for a connection that may multiplex (HTTP/2) rather than open another. */
+		rc |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	}
 	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "exod/" EXOD_VERSION);
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);

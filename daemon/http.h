@@ -61,6 +61,7 @@ struct http_request {
 	const char *proxy;              /* NULL: libcurl's default (the proxy environment) */
 	int no_proxy;                   /* never use a proxy (managed identity endpoint) */
 	int fresh_connect;              /* a new connection, so libcurl never sends it twice */
+	int http1;                      /* HTTP/1.1 only; else HTTP/2 where the server offers it */
 	struct http_cookies *cookies;   /* NULL: none; else cookies are sent from and kept in it */
 	long timeout_ms;
 	long connect_timeout_ms;
@@ -91,9 +92,17 @@ void http_xfer_resume(struct http_xfer *x);
 /*
  * Request headers.  A list may carry a bearer token: every line is wiped
  * when the list is freed.  add creates the list on first use; -1 when out
- * of memory or the value holds a CR, LF or NUL.
+ * of memory, the value holds a CR or LF, or a tail is chained already.
  */
 int http_headers_add(struct http_headers **list, const char *name, const char *value);
+/*
+ * Appends a shared list after the lines of *list (created when NULL):
+ * the same lines for many requests are built once.  *list takes a
+ * reference to tail; nothing may be added to *list after.  -1 when out
+ * of memory, tail is empty, or *list has a tail already.
+ */
+int http_headers_chain(struct http_headers **list, struct http_headers *tail);
+/* Drops a reference: the last one wipes and frees the list (and its tail's reference). */
 void http_headers_free(struct http_headers *list);
 /* URL-encodes s[0..len) into a malloc'd string for form bodies; wipe it (it may be a secret). */
 char *http_form_escape(const char *s, size_t len);

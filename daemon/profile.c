@@ -205,6 +205,7 @@ void profile_login_detach(struct profile *p)
 void profile_logout(struct profile *p, char *msg, size_t msglen)
 {
 	token_forget(p->token);
+	exo_target_forget_token(p->exo);
 	auth_logout_message(p->conf, msg, msglen);
 }
 

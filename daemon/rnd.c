@@ -3,20 +3,47 @@
 
 #include <openssl/rand.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <string.h>
+
+#define RND_POOL 1024                   /* bytes drawn from the CSPRNG at once */
+
+/*
+ * One RAND_bytes call costs ~40k instructions whatever its size; a
+ * request id needs 16 bytes, so they come from a pool drawn in bulk.
+ * The pool is not a secret: it only becomes identifiers sent in clear.
+ */
+static int rnd_take(unsigned char *out, size_t n)
+{
+	static unsigned char pool[RND_POOL];
+	static size_t left;
+
+	if (left < n) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return -1;
+		left = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - left, n);
+	left -= n;
+	return 0;
+}
 
 int rnd_uuid(char out[RND_UUID_LEN + 1])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
+	size_t o = 0;
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
+	if (rnd_take(b, sizeof(b)) < 0)
 		return -1;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, RND_UUID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	for (size_t i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0x0f];
+	}
+	out[o] = '\0';
 	return 0;
 }
 
