@@ -23,6 +23,7 @@
 #define EXO_CODEC_MAX_ERROR_NAME 256            /* bytes kept of an error code or type */
 #define EXO_CODEC_FEED_SLICE 65536              /* bytes handed to yajl at a time */
 #define EXO_CODEC_GEN_KEEP 65536                /* a record buffer grown past this is freed */
+#define EXO_CODEC_RAW_FIRST 4096                /* bytes of a record buffer at first */
 #define EXO_CODEC_ERRLEN 256
 
 /*
@@ -64,9 +65,23 @@ enum exo_scalar {
 	EXO_T_STRING,
 };
 
+/*
+ * A captured record's bytes as the service sent them.  from is where in
+ * the slice being parsed its uncopied bytes begin; buf holds those of
+ * earlier slices, when the record spans several.
+ */
+struct exo_raw {
+	char *buf;
+	size_t len, cap;
+	size_t from;
+	int dirty;                      /* needs re-serializing: see exo_raw_ok */
+};
+
 struct exo_parser {
 	yajl_handle yh;
-	yajl_gen gen;                   /* the record being re-serialized */
+	yajl_gen gen;                   /* scalar elements, and records that cannot pass as sent */
+	const char *slice;              /* the bytes yajl is parsing now */
+	struct exo_raw raw;
 	struct exo_parser_cbs cbs;
 	void *arg;
 	int depth;                      /* containers open */
@@ -250,6 +265,211 @@ exo_emit(struct exo_parser *p, enum exo_slot slot)
 	return 1;
 }
 
+/* ---- records passed on as sent ---- */
+
+static int
+exo_raw_append(struct exo_parser *p, const char *s, size_t len)
+{
+	struct exo_raw *r = &p->raw;
+
+	if (len > EXO_MAX_RECORD || r->len > EXO_MAX_RECORD - len)
+		return exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+	if (r->len + len > r->cap) {
+		size_t cap = r->cap > 0 ? r->cap : EXO_CODEC_RAW_FIRST;
+		char *grown;
+
+		while (cap < r->len + len)
+			cap *= 2;
+		if ((grown = realloc(r->buf, cap)) == NULL)
+			return exo_fail(p, "out of memory");
+		r->buf = grown;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, s, len);
+	r->len += len;
+	return 1;
+}
+
+/* Empties the record buffer; one that grew large is freed so that memory stays flat. */
+static void
+exo_raw_reset(struct exo_raw *r)
+{
+	if (r->cap > EXO_CODEC_GEN_KEEP) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+	}
+	r->len = 0;
+	r->dirty = 0;
+}
+
+/* "\uXXXX" at s names a UTF-16 surrogate of the kind: 0x8 high (D800-DBFF), 0xC low (DC00-DFFF). */
+static int
+exo_surrogate(const char *s, const char *end, int kind)
+{
+	return end - s >= 6 && s[0] == '\\' && s[1] == 'u' && (s[2] | 0x20) == 'd' &&
+	       (strchr(kind == 0x8 ? "89abAB" : "cdefCDEF", s[3]) != NULL);
+}
+
+/*
+ * An escaped surrogate not in a high-low pair: yajl turns it into '?' or
+ * bytes that are not UTF-8, so the record is re-serialized and repaired.
+ */
+static int
+exo_has_lone_surrogate(const char *s, size_t len)
+{
+	const char *end = s + len, *b = s;
+
+	while ((b = memchr(b, '\\', (size_t)(end - b))) != NULL && end - b >= 2) {
+		if (exo_surrogate(b, end, 0xC))
+			return 1;
+		if (exo_surrogate(b, end, 0x8)) {
+			if (!exo_surrogate(b + 6, end, 0xC))
+				return 1;
+			b += 12;
+			continue;
+		}
+		b += 2;                 /* over the escape's second byte: "\\\\" is one backslash */
+	}
+	return 0;
+}
+
+/*
+ * Whether the bytes as sent are what the re-serializer would mean: valid
+ * UTF-8 (the parse checked every string), one line (a newline may only be
+ * whitespace between tokens: yajl refuses one in a string), and no
+ * lone escaped surrogate to repair.
+ */
+static int
+exo_raw_ok(const struct exo_parser *p, const char *s, size_t len)
+{
+	return !p->raw.dirty && memchr(s, '\n', len) == NULL && memchr(s, '\r', len) == NULL &&
+	       !exo_has_lone_surrogate(s, len);
+}
+
+static int
+exo_re_null(void *g)
+{
+	return yajl_gen_null(g) == yajl_gen_status_ok;
+}
+
+static int
+exo_re_boolean(void *g, int b)
+{
+	return yajl_gen_bool(g, b) == yajl_gen_status_ok;
+}
+
+static int
+exo_re_number(void *g, const char *s, size_t len)
+{
+	return yajl_gen_number(g, s, len) == yajl_gen_status_ok;
+}
+
+/* Text that is not UTF-8 gets U+FFFD for each bad byte, as the module's .NET decoder shows it. */
+static int
+exo_re_string(void *g, const unsigned char *s, size_t len)
+{
+	char *fixed;
+	int ok;
+
+	if (utf8_valid(s, len))
+		return yajl_gen_string(g, s, len) == yajl_gen_status_ok;
+	if ((fixed = malloc(len * 3)) == NULL)
+		return 0;
+	ok = yajl_gen_string(g, (const unsigned char *)fixed, utf8_repair(s, len, fixed)) ==
+	     yajl_gen_status_ok;
+	free(fixed);
+	return ok;
+}
+
+static int
+exo_re_map_open(void *g)
+{
+	return yajl_gen_map_open(g) == yajl_gen_status_ok;
+}
+
+static int
+exo_re_map_close(void *g)
+{
+	return yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+static int
+exo_re_array_open(void *g)
+{
+	return yajl_gen_array_open(g) == yajl_gen_status_ok;
+}
+
+static int
+exo_re_array_close(void *g)
+{
+	return yajl_gen_array_close(g) == yajl_gen_status_ok;
+}
+
+static const yajl_callbacks exo_re_callbacks = {
+	.yajl_null = exo_re_null,
+	.yajl_boolean = exo_re_boolean,
+	.yajl_number = exo_re_number,
+	.yajl_string = exo_re_string,
+	.yajl_start_map = exo_re_map_open,
+	.yajl_map_key = exo_re_string,
+	.yajl_end_map = exo_re_map_close,
+	.yajl_start_array = exo_re_array_open,
+	.yajl_end_array = exo_re_array_close,
+};
+
+/* The rare record that cannot pass as sent, written compact and repaired into p->gen. */
+static int
+exo_reserialize(struct exo_parser *p, const char *s, size_t len)
+{
+	yajl_handle h = yajl_alloc(&exo_re_callbacks, NULL, p->gen);
+	yajl_status st = yajl_status_error;
+
+	if (h != NULL) {
+		yajl_config(h, yajl_dont_validate_strings, 1);
+		st = yajl_parse(h, (const unsigned char *)s, len);
+		if (st == yajl_status_ok)
+			st = yajl_complete_parse(h);
+		yajl_free(h);
+	}
+	if (st != yajl_status_ok)
+		return exo_fail(p, "cannot re-serialize a record");
+	return exo_gen_check(p, yajl_gen_status_ok);
+}
+
+/* A captured record or error ends at offset end of the slice: pass it on. */
+static int
+exo_emit_raw(struct exo_parser *p, enum exo_slot slot, size_t end)
+{
+	const char *rec = p->slice + p->raw.from;
+	size_t len = end - p->raw.from;
+	int stop = 0;
+
+	if (p->raw.len > 0) {
+		if (!exo_raw_append(p, rec, len))
+			return 0;
+		rec = p->raw.buf;
+		len = p->raw.len;
+	} else if (len > EXO_MAX_RECORD) {
+		return exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
+	}
+	if (!exo_raw_ok(p, rec, len)) {
+		int ok = exo_reserialize(p, rec, len);
+
+		exo_raw_reset(&p->raw);
+		return ok && exo_emit(p, slot);
+	}
+	if (slot == EXO_SLOT_ERRORS && p->cbs.error != NULL)
+		stop = p->cbs.error(p->arg, rec, len);
+	else if (slot == EXO_SLOT_VALUE && p->cbs.record != NULL)
+		stop = p->cbs.record(p->arg, rec, len);
+	exo_raw_reset(&p->raw);
+	if (stop)
+		return exo_fail(p, "stopped by the %s callback", slot == EXO_SLOT_ERRORS ? "error"
+											  : "record");
+	return 1;
+}
+
 static enum exo_slot
 exo_slot_for(const char *key, size_t len)
 {
@@ -333,7 +553,7 @@ exo_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t len)
 {
 	p->events++;
 	if (p->capture >= 0)
-		return exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len));
+		return 1;       /* part of a record: passed on as sent */
 	switch (p->depth) {
 	case 0:
 		return exo_fail(p, "the response is not a JSON object");
@@ -385,16 +605,16 @@ exo_open(struct exo_parser *p, int is_map)
 		    (p->depth == 1 && p->slot == EXO_SLOT_ERRORS && is_map)) {
 			p->capture = p->depth;
 			p->capture_slot = p->slot;
+			/* yajl has just consumed the bracket. */
+			p->raw.from = yajl_get_bytes_consumed(p->yh) - 1;
 		}
 	}
 	p->depth++;
-	if (p->capture < 0)
-		return 1;
-	return exo_gen_check(p, is_map ? yajl_gen_map_open(p->gen) : yajl_gen_array_open(p->gen));
+	return 1;
 }
 
 static int
-exo_close(struct exo_parser *p, int is_map)
+exo_close(struct exo_parser *p)
 {
 	p->events++;
 	p->depth--;
@@ -403,12 +623,10 @@ exo_close(struct exo_parser *p, int is_map)
 			p->slot = EXO_SLOT_NONE;
 		return 1;
 	}
-	if (!exo_gen_check(p, is_map ? yajl_gen_map_close(p->gen) : yajl_gen_array_close(p->gen)))
-		return 0;
 	if (p->depth > p->capture)
 		return 1;
 	p->capture = -1;
-	return exo_emit(p, p->capture_slot);
+	return exo_emit_raw(p, p->capture_slot, yajl_get_bytes_consumed(p->yh));
 }
 
 static int
@@ -463,23 +681,39 @@ static int
 exo_key(struct exo_parser *p, const char *s, size_t len)
 {
 	p->events++;
-	if (p->capture >= 0)
-		return exo_gen_check(p, yajl_gen_string(p->gen, (const unsigned char *)s, len));
 	if (p->depth == 1)
 		p->slot = exo_slot_for(s, len);
+	return 1;
+}
+
+/* Text inside a record: checked here, repaired only if the record must be re-serialized. */
+static int
+exo_captured_text(struct exo_parser *p, const unsigned char *s, size_t len)
+{
+	p->events++;
+	if (!utf8_valid(s, len))
+		p->raw.dirty = 1;
 	return 1;
 }
 
 static int
 exo_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-	return exo_text(ctx, s, len, exo_string);
+	struct exo_parser *p = ctx;
+
+	if (p->capture >= 0)
+		return exo_captured_text(p, s, len);
+	return exo_text(p, s, len, exo_string);
 }
 
 static int
 exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
-	return exo_text(ctx, s, len, exo_key);
+	struct exo_parser *p = ctx;
+
+	if (p->capture >= 0)
+		return exo_captured_text(p, s, len);
+	return exo_text(p, s, len, exo_key);
 }
 
 static int
@@ -491,7 +725,7 @@ exo_cb_start_map(void *ctx)
 static int
 exo_cb_end_map(void *ctx)
 {
-	return exo_close(ctx, 1);
+	return exo_close(ctx);
 }
 
 static int
@@ -503,7 +737,7 @@ exo_cb_start_array(void *ctx)
 static int
 exo_cb_end_array(void *ctx)
 {
-	return exo_close(ctx, 0);
+	return exo_close(ctx);
 }
 
 static const yajl_callbacks exo_callbacks = {
@@ -584,8 +818,15 @@ exo_parser_feed(struct exo_parser *p, const char *buf, size_t len)
 		size_t n = len < EXO_CODEC_FEED_SLICE ? len : EXO_CODEC_FEED_SLICE;
 
 		p->events = 0;
+		p->slice = buf;
 		if (exo_parser_status(p, yajl_parse(p->yh, (const unsigned char *)buf, n)) != 0)
 			return -1;
+		/* A record still open keeps this slice's part of it. */
+		if (p->capture >= 0) {
+			if (!exo_raw_append(p, buf + p->raw.from, n - p->raw.from))
+				return -1;
+			p->raw.from = 0;
+		}
 		p->gap = p->events > 0 ? 0 : p->gap + n;
 		if (p->gap > EXO_MAX_RECORD) {
 			if (p->capture >= 0 || p->slot == EXO_SLOT_VALUE)
@@ -628,6 +869,7 @@ exo_parser_free(struct exo_parser *p)
 		yajl_free(p->yh);
 	if (p->gen != NULL)
 		yajl_gen_free(p->gen);
+	free(p->raw.buf);
 	free(p);
 }
 

@@ -204,7 +204,8 @@ static const char *const page_expect[] = {
 	"R:{\"Identity\":\"user002\",\"DisplayName\":\"\xe5\xbc\xa0\xe4\xbc\x9f\","
 	"\"HiddenFromAddressListsEnabled\":true,\"Ratio\":-0.125e-3,"
 	"\"Settings\":{\"Inner\":{\"List\":[1,{\"x\":\"y\"},[true,null]]}}}",
-	"R:{\"Identity\":\"user003\",\"Note\":\"tab\\there, slash / quote \\\" backslash \\\\\"}",
+	/* One line, valid: passed on as sent, spaces and all. */
+	"R:{\"Identity\": \"user003\", \"Note\": \"tab\\there, slash / quote \\\" backslash \\\\\"}",
 	"L:https://outlook.office365.com/adminapi/beta/8f1c2d3e-0000-4000-8000-123456789abc/"
 	"InvokeCommand?%24skiptoken=MTAwMA%3d%3d",
 };
@@ -688,9 +689,10 @@ test_unicode(void **state)
 		"{\"value\":[{\"e\":\"\\u00e9\\u4e2d\\ud83d\\ude00\",\"raw\":\"\xc3\xa9\xe4\xb8\xad\","
 		"\"ctl\":\"a\\u0001b\\n\",\"sl\":\"\\/\"}],"
 		"\"@adminapi.warnings\":[\"\\u00dcber\"]}";
+	/* Valid as sent, escapes and a surrogate pair included: passed on unchanged. */
 	static const char *const expect[] = {
-		"R:{\"e\":\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\",\"raw\":\"\xc3\xa9\xe4\xb8\xad\","
-		"\"ctl\":\"a\\u0001b\\n\",\"sl\":\"/\"}",
+		"R:{\"e\":\"\\u00e9\\u4e2d\\ud83d\\ude00\",\"raw\":\"\xc3\xa9\xe4\xb8\xad\","
+		"\"ctl\":\"a\\u0001b\\n\",\"sl\":\"\\/\"}",
 		"W:\xc3\x9c" "ber",
 	};
 	struct evlog lg = { 0 };
@@ -726,6 +728,61 @@ test_invalid_utf8_repaired(void **state)
 	for (size_t i = 0; i < lg.n; i++)
 		assert_true(utf8_valid(lg.ev[i], strlen(lg.ev[i])));
 	log_clear(&lg);
+}
+
+/*
+ * What cannot pass as sent is written compact and repaired, as before:
+ * a record over several lines, a lone escaped surrogate (high or low,
+ * yajl makes '?' or bytes that are not UTF-8 of them).
+ */
+static void
+test_reserialized_when_needed(void **state)
+{
+	static const char doc[] =
+		"{\"value\":[{\"a\": 1,\n \"b\": [true,\r\nnull]},"
+		"{\"h\":\"x\\ud800y\"},{\"l\":\"x\\udc00y\"},{\"p\":\"\\\\ud800\"},"
+		"{\"q\":\"\\ud83d\\u0041\"}]}";
+	static const char *const expect[] = {
+		"R:{\"a\":1,\"b\":[true,null]}",
+		"R:{\"h\":\"x?y\"}",
+		"R:{\"l\":\"x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdy\"}",
+		/* an escaped backslash, then text: no surrogate at all */
+		"R:{\"p\":\"\\\\ud800\"}",
+		/* yajl pairs a high surrogate with any escape after it: odd, valid, as before */
+		"R:{\"q\":\"\xf0\x9f\x91\x81\"}",
+	};
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_log_is(&lg, expect, 5);
+	for (size_t i = 0; i < lg.n; i++)
+		assert_true(utf8_valid(lg.ev[i], strlen(lg.ev[i])));
+	log_clear(&lg);
+}
+
+/* A record larger than a parse slice, fed whole: its bytes come out exactly as they went in. */
+static void
+test_record_across_slices_exact(void **state)
+{
+	static const char head[] = "{\"value\":[{\"big\": \"";
+	static const char tail[] = "\" ,\t\"n\" : 1 }]}";
+	size_t n = 200000, len = strlen(head) + n + strlen(tail);
+	char *doc = malloc(len + 1);
+	struct evlog lg = { 0 };
+
+	(void)state;
+	assert_non_null(doc);
+	memcpy(doc, head, strlen(head));
+	for (size_t i = 0; i < n; i++)
+		doc[strlen(head) + i] = (char)('a' + i % 26);
+	memcpy(doc + strlen(head) + n, tail, strlen(tail) + 1);
+	assert_int_equal(parse_str(doc, &lg, NULL, 0), 0);
+	assert_int_equal(lg.records, 1);
+	assert_int_equal(strlen(lg.ev[0]), 2 + len - strlen("{\"value\":[") - strlen("]}"));
+	assert_memory_equal(lg.ev[0] + 2, doc + strlen("{\"value\":["), strlen(lg.ev[0]) - 2);
+	log_clear(&lg);
+	free(doc);
 }
 
 static void
@@ -1171,6 +1228,8 @@ main(void)
 		cmocka_unit_test(test_null_callbacks),
 		cmocka_unit_test(test_numbers_verbatim),
 		cmocka_unit_test(test_unicode),
+		cmocka_unit_test(test_reserialized_when_needed),
+		cmocka_unit_test(test_record_across_slices_exact),
 		cmocka_unit_test(test_invalid_utf8_repaired),
 		cmocka_unit_test(test_next_link_bounds),
 		cmocka_unit_test(test_warning_truncated),
