@@ -1,6 +1,7 @@
 /* Strict UTF-8 validation (RFC 3629 §4). */
 #include "common/utf8.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Length of the sequence starting at s[0..n), or 0 when it is not valid. */
@@ -46,8 +47,16 @@ int utf8_valid(const void *p, size_t len)
 
 	while (i < len) {
 		size_t n;
+		uint64_t word;
 
-		/* ASCII runs are the common case: skip them a byte at a time without the table. */
+		/* ASCII runs are the common case: eight bytes at a time while no high bit is set. */
+		if (len - i >= sizeof(word)) {
+			memcpy(&word, s + i, sizeof(word));
+			if ((word & UINT64_C(0x8080808080808080)) == 0) {
+				i += sizeof(word);
+				continue;
+			}
+		}
 		if (s[i] < 0x80) {
 			i++;
 			continue;

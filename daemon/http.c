@@ -117,14 +117,19 @@ static int http_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		if (hs == NULL)
 			return -1;
 		hs->h = h;
+		hs->ev = event_new(h->base, s, events, http_sock_cb, h);
+		if (hs->ev == NULL) {
+			free(hs);
+			return -1;
+		}
 		curl_multi_assign(h->multi, s, hs);
 	} else {
-		event_free(hs->ev);
+		/* The same event, watching for something else: no allocation per change. */
+		event_del(hs->ev);
+		if (event_assign(hs->ev, h->base, s, events, http_sock_cb, h) < 0)
+			return -1;
 	}
-	hs->ev = event_new(h->base, s, events, http_sock_cb, h);
-	if (hs->ev == NULL || event_add(hs->ev, NULL) < 0)
-		return -1;
-	return 0;
+	return event_add(hs->ev, NULL) < 0 ? -1 : 0;
 }
 
 static int http_timer_fn(CURLM *multi, long timeout_ms, void *userp)

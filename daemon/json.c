@@ -1,6 +1,8 @@
 /* JSON writing helpers shared by the socket answers, status and metrics. */
 #include "daemon/json.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void json_str(yajl_gen g, const char *s)
@@ -21,4 +23,15 @@ void json_kv_int(yajl_gen g, const char *key, long long val)
 {
 	json_str(g, key);
 	yajl_gen_integer(g, val);
+}
+
+void json_kv_tenths(yajl_gen g, const char *key, double val)
+{
+	long long tenths = (long long)(val * 10);
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%s%lld.%lld", tenths < 0 ? "-" : "",
+			 llabs(tenths) / 10, llabs(tenths) % 10);
+
+	json_str(g, key);
+	yajl_gen_number(g, text, (size_t)n);
 }

@@ -9,5 +9,7 @@ void json_str(yajl_gen g, const char *s);
 /* "key": "val", or "key": null for NULL; text that is not UTF-8 becomes "(invalid UTF-8)". */
 void json_kv_str(yajl_gen g, const char *key, const char *val);
 void json_kv_int(yajl_gen g, const char *key, long long val);
+/* "key": val to one decimal (cut, not rounded), without printf's floating point. */
+void json_kv_tenths(yajl_gen g, const char *key, double val);
 
 #endif

@@ -124,6 +124,7 @@ struct server {
 	long long refused_logged;
 	TAILQ_HEAD(, conn) conns;
 	LIST_HEAD(, uid_slot) slots;
+	yajl_gen gen;                   /* answer lines are written one at a time: one generator */
 };
 
 struct server_op {
@@ -190,13 +191,12 @@ static yajl_gen server_gen(void)
 	return g;
 }
 
-/* Opens an answer line: {"id":..,"type":type */
-static yajl_gen line_open(const char *id, const char *type)
+/* Opens an answer line: {"id":..,"type":type; line_send ends it before the next opens. */
+static yajl_gen line_open(struct conn *c, const char *id, const char *type)
 {
-	yajl_gen g = server_gen();
+	yajl_gen g = c->s->gen;
 
-	if (g == NULL)
-		return NULL;
+	yajl_gen_reset(g, NULL);
 	yajl_gen_map_open(g);
 	if (id != NULL && id[0] != '\0') {
 		json_str(g, "id");
@@ -218,7 +218,7 @@ static void line_send(struct conn *c, yajl_gen g)
 		evbuffer_add(c->out, "\n", 1);
 		conn_want_write(c);
 	}
-	yajl_gen_free(g);
+	yajl_gen_clear(g);
 }
 
 /* What Microsoft support asks for: the service's request id, the back-end and the time. */
@@ -236,7 +236,7 @@ static void send_request_names(yajl_gen g, const char *request_id, const char *s
 static void send_error(struct conn *c, const char *id, enum wire_error e, const char *message,
 		       const struct exo_end *end)
 {
-	yajl_gen g = line_open(id, "error");
+	yajl_gen g = line_open(c, id, "error");
 
 	if (g == NULL)
 		return;
@@ -289,9 +289,13 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 	if (request_is(r, "run")) {
 		if (r->profile != NULL)
 			profile_observe(r->profile, ms);
-		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%.1f",
+		/* Tenths in integers: printf's %f costs more than the rest of the line. */
+		long long tenths = (long long)(ms * 10);
+
+		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%lld.%lld",
 			 r->profile != NULL ? profile_name(r->profile) : "-", (unsigned)c->uid,
-			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, ms);
+			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, tenths / 10,
+			 tenths % 10);
 	}
 	if (r->profile != NULL)
 		profile_release(r->profile);
@@ -312,7 +316,7 @@ static void request_fail(struct conn *c, enum wire_error e, const char *message)
 
 static void request_done(struct conn *c, void (*fill)(struct conn *, yajl_gen))
 {
-	yajl_gen g = line_open(c->req->id, "done");
+	yajl_gen g = line_open(c, c->req->id, "done");
 
 	if (g != NULL) {
 		if (fill != NULL)
@@ -365,7 +369,7 @@ static enum exo_sink_status run_record(void *arg, const char *json, size_t len)
 static enum exo_sink_status run_text_event(struct conn *c, const char *type, const char *msg,
 					   size_t len)
 {
-	yajl_gen g = line_open(c->req->id, type);
+	yajl_gen g = line_open(c, c->req->id, type);
 
 	if (g == NULL)
 		return EXO_SINK_OK;
@@ -385,7 +389,7 @@ static enum exo_sink_status run_cmdlet_error(void *arg, const char *json, size_t
 					     const char *request_id)
 {
 	struct conn *c = arg;
-	yajl_gen g = line_open(c->req->id, "cmdlet_error");
+	yajl_gen g = line_open(c, c->req->id, "cmdlet_error");
 	struct exo_error e;
 
 	if (g == NULL)
@@ -425,14 +429,13 @@ static void run_done(void *arg, const struct exo_end *end)
 		request_end(c, wire_error_code(end->error), end->count);
 		return;
 	}
-	g = line_open(r->id, "done");
+	g = line_open(c, r->id, "done");
 	if (g != NULL) {
 		json_kv_int(g, "count", (long long)end->count);
 		/* Errors -ErrorAction SilentlyContinue kept quiet are still counted. */
 		if (end->errors > 0)
 			json_kv_int(g, "errors", (long long)end->errors);
-		json_str(g, "ms");
-		yajl_gen_double(g, (double)(long long)(server_ms_since(&r->started) * 10) / 10);
+		json_kv_tenths(g, "ms", server_ms_since(&r->started));
 		line_send(c, g);
 	}
 	request_end(c, "ok", end->count);
@@ -474,7 +477,7 @@ static void run_progress(void *arg, const struct exo_progress *p)
 	 */
 	if (!run_progress_due(r, p, now) || evbuffer_get_length(c->out) > SERVER_LOW_WATER)
 		return;
-	g = line_open(r->id, "progress");
+	g = line_open(c, r->id, "progress");
 	if (g == NULL)
 		return;
 	json_kv_str(g, "state", exo_progress_name(p->state));
@@ -723,7 +726,7 @@ static void op_logout(struct conn *c, const struct wire_request *wr)
 	profile_logout(c->req->profile, msg, sizeof(msg));
 	log_info("profile %s: logged out by uid=%u: %s", profile_name(c->req->profile),
 		 (unsigned)c->uid, msg);
-	g = line_open(c->req->id, "done");
+	g = line_open(c, c->req->id, "done");
 	if (g != NULL) {
 		json_kv_str(g, "message", msg);
 		line_send(c, g);
@@ -769,7 +772,7 @@ static void op_refresh(struct conn *c, const struct wire_request *wr)
 static void login_progress(void *arg, const struct auth_login_info *info)
 {
 	struct conn *c = arg;
-	yajl_gen g = line_open(c->req->id, "login");
+	yajl_gen g = line_open(c, c->req->id, "login");
 
 	if (g == NULL)
 		return;
@@ -813,7 +816,7 @@ static void op_login_authorize(struct conn *c)
 		request_fail(c, WIRE_E_BAD_REQUEST, err);
 		return;
 	}
-	g = line_open(c->req->id, "done");
+	g = line_open(c, c->req->id, "done");
 	if (g != NULL) {
 		json_kv_str(g, "method", "browser");
 		json_kv_str(g, "authorize_url", url);
@@ -977,7 +980,7 @@ static void request_fail_listing(struct conn *c, enum wire_error e, const char *
 				 const char *how)
 {
 	char msg[SERVER_MESSAGE_MAX];
-	yajl_gen g = line_open(c->req->id, "error");
+	yajl_gen g = line_open(c, c->req->id, "error");
 
 	if (g != NULL) {
 		conn_profiles_message(c, text, how, msg, sizeof(msg));
@@ -1636,7 +1639,12 @@ struct server *server_new(struct event_base *base, const struct conf *conf,
 	TAILQ_INIT(&s->conns);
 	LIST_INIT(&s->slots);
 	s->accept_pause = evtimer_new(base, server_resume_accept, s);
-	if (s->accept_pause == NULL) {
+	s->gen = server_gen();
+	if (s->accept_pause == NULL || s->gen == NULL) {
+		if (s->accept_pause != NULL)
+			event_free(s->accept_pause);
+		if (s->gen != NULL)
+			yajl_gen_free(s->gen);
 		free(s);
 		return NULL;
 	}
@@ -1653,6 +1661,7 @@ void server_free(struct server *s)
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
 	event_free(s->accept_pause);
+	yajl_gen_free(s->gen);
 	if (s->owns_path)
 		unlink(s->conf->socket);
 	free(s);
