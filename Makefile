@@ -44,6 +44,9 @@ LIBS       = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # every run ~450k, ~40k and ~490k instructions at start-up.  Only their headers
 # (libjq-dev, libyaml-dev, libedit-dev) are needed to build.
 CLIENT_LIBS =
+# exoctl takes yajl from Debian's static archive (libyajl-dev's libyajl_s.a): as a
+# shared library it costs every run ~38k instructions of loading and symbol lookups.
+YAJL_STATIC = $(shell pkg-config --variable=libdir yajl 2>/dev/null)/libyajl_s.a
 LDFLAGS   += $(SAN)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -78,7 +81,7 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(YAJL_STATIC) $(CLIENT_LIBS) $(LIBS)
 
 # Unit tests replace collaborators with GNU ld's --wrap: calls to a function
 # named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the

@@ -10,6 +10,15 @@
 
 #include <ini.h>
 
+#include "client/dl.h"
+
+/* libinih is loaded only when there is a user config to read: linked, it costs every run ~40k. */
+#define ARGS_INIH_SONAME "libinih.so.1"
+#define ARGS_INIH_PACKAGE "libinih1"
+
+static __typeof__(ini_parse_file) *args_ini_parse_file;
+static const struct dl_sym args_ini_syms[] = { { "ini_parse_file", &args_ini_parse_file } };
+
 enum args_field {
 	ARGS_SOCKET,
 	ARGS_PROFILE,
@@ -273,7 +282,12 @@ static int args_read_config(struct args *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", a->config_path, strerror(errno));
 		return -1;
 	}
-	line = ini_parse_file(fp, args_config_key, &c);
+	if (args_ini_parse_file == NULL &&
+	    dl_load(ARGS_INIH_SONAME, ARGS_INIH_PACKAGE, args_ini_syms, 1, err, errlen) < 0) {
+		fclose(fp);
+		return -1;
+	}
+	line = args_ini_parse_file(fp, args_config_key, &c);
 	fclose(fp);
 	if (line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", a->config_path, line, c.why);

@@ -216,11 +216,14 @@ static const yajl_callbacks conn_depth_callbacks = {
 	.yajl_end_array = conn_depth_close,
 };
 
-/*
- * yajl_tree frees a value recursively, so a line nested deeper than any
- * answer needs is refused before a tree is built from it.
- */
-static int conn_check_depth(const char *line, size_t len, char *err, size_t errlen)
+static void conn_depth_error(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "protocol error: an answer nested deeper than %d levels",
+		 CONN_MAX_DEPTH);
+}
+
+/* Checks a line that will not become a tree: valid JSON, nested at most CONN_MAX_DEPTH. */
+static int conn_check_json(const char *line, size_t len, char *err, size_t errlen)
 {
 	int depth = 0, rc = -1;
 	yajl_handle h = yajl_alloc(&conn_depth_callbacks, NULL, &depth);
@@ -234,8 +237,7 @@ static int conn_check_depth(const char *line, size_t len, char *err, size_t errl
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	if (st == yajl_status_client_canceled) {
-		snprintf(err, errlen, "protocol error: an answer nested deeper than %d levels",
-			 CONN_MAX_DEPTH);
+		conn_depth_error(err, errlen);
 	} else if (st != yajl_status_ok) {
 		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
 
@@ -250,7 +252,64 @@ static int conn_check_depth(const char *line, size_t len, char *err, size_t errl
 	return rc;
 }
 
-int conn_read_answer(struct conn *c, yajl_val *out, char *err, size_t errlen)
+/*
+ * The deepest nesting of a line, counted on brackets outside strings,
+ * without parsing: yajl_tree frees a value recursively, so a line nested
+ * deeper than any answer needs is refused before a tree is built from it.
+ * For text that is not JSON the count may be off; yajl refuses that text.
+ */
+static int conn_depth_ok(const char *s, size_t len)
+{
+	int depth = 0, in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = 0;
+		} else if (ch == '"') {
+			in_string = 1;
+		} else if (ch == '{' || ch == '[') {
+			if (++depth > CONN_MAX_DEPTH)
+				return 0;
+		} else if (ch == '}' || ch == ']') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A record line as exod writes it, {"id":"ID","type":"record","data":...}
+ * with the id optional (a string without escapes): the record's bytes, or
+ * NULL for any other line.
+ */
+static const char *conn_record_data(const char *line, size_t len, size_t *data_len)
+{
+	static const char id[] = "{\"id\":\"", rest[] = "\"type\":\"record\",\"data\":";
+	const char *p = line + 1, *end = line + len, *q;
+
+	if (len < 2 || line[0] != '{' || line[len - 1] != '}')
+		return NULL;
+	if ((size_t)(end - line) > sizeof(id) - 1 && memcmp(line, id, sizeof(id) - 1) == 0) {
+		p = line + sizeof(id) - 1;
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL || memchr(p, '\\', (size_t)(q - p)) ||
+		    end - q < 2 || q[1] != ',')
+			return NULL;
+		p = q + 2;
+	}
+	if ((size_t)(end - p) < sizeof(rest) - 1 + 1 || memcmp(p, rest, sizeof(rest) - 1) != 0)
+		return NULL;
+	p += sizeof(rest) - 1;
+	*data_len = (size_t)(end - 1 - p);
+	return p;
+}
+
+int conn_read_answer(struct conn *c, int raw_records, struct conn_answer *a, char *err,
+		     size_t errlen)
 {
 	static const char *type_path[] = { "type", NULL };
 	char ebuf[256];
@@ -258,11 +317,21 @@ int conn_read_answer(struct conn *c, yajl_val *out, char *err, size_t errlen)
 	char *line;
 	yajl_val v;
 
-	*out = NULL;
+	memset(a, 0, sizeof(*a));
 	if ((line = conn_read_line(c, &len, err, errlen)) == NULL)
 		return -1;
-	if (conn_check_depth(line, len, err, errlen) < 0)
+	if (raw_records && (a->record = conn_record_data(line, len, &a->record_len)) != NULL) {
+		/* One JSON value between the prefix and the last brace makes the line valid too. */
+		if (conn_check_json(a->record, a->record_len, err, errlen) < 0) {
+			a->record = NULL;
+			return -1;
+		}
+		return 0;
+	}
+	if (!conn_depth_ok(line, len)) {
+		conn_depth_error(err, errlen);
 		return -1;
+	}
 	if ((v = yajl_tree_parse(line, ebuf, sizeof(ebuf))) == NULL) {
 		snprintf(err, errlen, "protocol error: exod sent invalid JSON");
 		return -1;
@@ -272,7 +341,7 @@ int conn_read_answer(struct conn *c, yajl_val *out, char *err, size_t errlen)
 		yajl_tree_free(v);
 		return -1;
 	}
-	*out = v;
+	a->tree = v;
 	return 0;
 }
 

@@ -329,7 +329,9 @@ static void exoctl_print_warning(yajl_val v)
 }
 
 /* One record to the output, through --query when there is one; -1 ends the exchange. */
-static int exoctl_record(const struct exoctl *x, yajl_val rec, struct exoctl_sink *k, int *rc)
+/* A record as exod sent it (rec NULL), or as a tree. */
+static int exoctl_record(const struct exoctl *x, yajl_val rec, const struct conn_answer *a,
+			 struct exoctl_sink *k, int *rc)
 {
 	char err[EXOCTL_ERR_LEN];
 	int qrc = QUERY_OK;
@@ -337,10 +339,14 @@ static int exoctl_record(const struct exoctl *x, yajl_val rec, struct exoctl_sin
 	progress_record(k->prog);
 	if (x->tty && !output_holds_back(k->out))
 		progress_clear(k->prog);
-	if (k->q != NULL)
+	if (rec == NULL && a->record != NULL) {
+		if (output_record_raw(k->out, a->record, a->record_len, err, sizeof(err)) < 0)
+			qrc = QUERY_OUTPUT_FAILED;
+	} else if (k->q != NULL) {
 		qrc = query_record(k->q, rec, k->out, err, sizeof(err));
-	else if (output_record(k->out, rec, err, sizeof(err)) < 0)
+	} else if (output_record(k->out, rec, err, sizeof(err)) < 0) {
 		qrc = QUERY_OUTPUT_FAILED;
+	}
 	if (qrc == QUERY_FAILED) {
 		progress_clear(k->prog);
 		fprintf(stderr, "exoctl: %s\n", err);
@@ -359,7 +365,7 @@ static int exoctl_event(const struct exoctl *x, yajl_val v, const char *type,
 	struct progress *prog = k != NULL ? k->prog : NULL;
 
 	if (strcmp(type, "record") == 0 && k != NULL && k->out != NULL)
-		return exoctl_record(x, yajl_tree_get(v, data_path, yajl_t_any), k, rc);
+		return exoctl_record(x, yajl_tree_get(v, data_path, yajl_t_any), NULL, k, rc);
 	if (strcmp(type, "progress") == 0) {
 		progress_event(prog, v, progress_now_ms());
 	} else if (strcmp(type, "warning") == 0 && !x->quiet) {
@@ -419,18 +425,27 @@ static int exoctl_converse(const struct exoctl *x, struct conn *c, struct exoctl
 	}
 	exoctl_req_wipe(r);
 	for (;;) {
+		/* Records pass as sent to ndjson and compact json: one check, no tree. */
+		int raw = k != NULL && k->out != NULL && k->q == NULL && output_takes_raw(k->out);
+		struct conn_answer a;
 		yajl_val v;
 		const char *type;
 
 		/* flush only before waiting, so output streams without a write per record */
 		if ((rc = exoctl_wait(x, c, prog)) != EXOCTL_EXIT_OK)
 			goto out;
-		if (conn_read_answer(c, &v, err, sizeof(err)) < 0) {
+		if (conn_read_answer(c, raw, &a, err, sizeof(err)) < 0) {
 			exoctl_stderr_begin(prog);
 			fprintf(stderr, "exoctl: %s\n", err);
 			rc = EXOCTL_EXIT_UNREACHABLE;
 			goto out;
 		}
+		if (a.tree == NULL) {
+			if (exoctl_record(x, NULL, &a, k, &rc) < 0)
+				goto out;
+			continue;
+		}
+		v = a.tree;
 		type = exoctl_get_str(v, "type", NULL);
 		if (strcmp(type, "done") == 0) {
 			*done = v;

@@ -650,6 +650,23 @@ int output_record(struct output *o, yajl_val rec, char *err, size_t errlen)
 	return output_write_check(o, err, errlen);
 }
 
+int output_takes_raw(const struct output *o)
+{
+	return o->nselect == 0 &&
+	       (o->fmt == OUTPUT_NDJSON || (o->fmt == OUTPUT_JSON && !o->pretty));
+}
+
+int output_record_raw(struct output *o, const char *json, size_t len, char *err, size_t errlen)
+{
+	if (o->fmt == OUTPUT_JSON)
+		fputs(o->count == 0 ? "[" : ",\n", o->fp);
+	fwrite(json, 1, len, o->fp);
+	if (o->fmt == OUTPUT_NDJSON)
+		putc('\n', o->fp);
+	o->count++;
+	return output_write_check(o, err, errlen);
+}
+
 int output_finish(struct output *o, char *err, size_t errlen)
 {
 	int rc = 0;

@@ -61,6 +61,14 @@ struct output *output_new(FILE *fp, const struct output_options *opt);
  * memory runs out or a library is missing, with a message in err.
  */
 int output_record(struct output *o, yajl_val rec, char *err, size_t errlen);
+/*
+ * 1 when records can be written as exod sent them (ndjson, compact json,
+ * no --select): the caller may pass their bytes to output_record_raw
+ * instead of a tree.
+ */
+int output_takes_raw(const struct output *o);
+/* A record's JSON text, checked by the caller, written as it is. */
+int output_record_raw(struct output *o, const char *json, size_t len, char *err, size_t errlen);
 /* Ends the document (closes the json array, prints a buffered table or the one-record list). */
 int output_finish(struct output *o, char *err, size_t errlen);
 size_t output_count(const struct output *o);
