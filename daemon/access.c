@@ -12,9 +12,10 @@
 
 #include "daemon/readonly.h"
 
+/* Grown as names come: most lists are empty, and a profile's lists are kept for its life. */
 struct id_list {
 	int n;
-	unsigned ids[ACCESS_MAX_IDS];
+	unsigned *ids;
 };
 
 /* Cmdlet globs, each NUL-terminated, matched without regard to case (PowerShell's way). */
@@ -75,12 +76,19 @@ static int access_add_id(void *arg, const char *item, size_t len)
 {
 	struct ids_parse *ip = arg;
 	char name[256];
+	unsigned *grown;
 
 	if (ip->out->n >= ACCESS_MAX_IDS) {
 		snprintf(ip->err, ip->errlen, "%s: more than %d names", ip->key, ACCESS_MAX_IDS);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)len, item);
+	grown = realloc(ip->out->ids, (size_t)(ip->out->n + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		snprintf(ip->err, ip->errlen, "out of memory");
+		return -1;
+	}
+	ip->out->ids = grown;
 	if (access_resolve(name, ip->group, &ip->out->ids[ip->out->n]) < 0) {
 		snprintf(ip->err, ip->errlen, "%s: no %s named \"%.64s\"", ip->key,
 			 ip->group ? "group" : "user", name);
@@ -196,8 +204,14 @@ void access_free(struct access *a)
 		return;
 	for (int i = 0; i < a->nroles; i++) {
 		free(a->roles[i].name);
+		free(a->roles[i].users.ids);
+		free(a->roles[i].groups.ids);
 		access_free_globs(&a->roles[i].cmdlets);
 	}
+	free(a->users.ids);
+	free(a->groups.ids);
+	free(a->ro_users.ids);
+	free(a->ro_groups.ids);
 	free(a->roles);
 	access_free_globs(&a->cmdlets);
 	free(a->profile);

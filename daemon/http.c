@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <event2/event.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,15 @@
 #include "common/sbuf.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
-#define HTTP_MAX_SPARE_HANDLES 32       /* easy handles kept for reuse */
+#define HTTP_MAX_SPARE_HANDLES 8        /* easy handles kept for reuse (each keeps its buffers) */
+#define HTTP_TRIM_AFTER_MS 2000         /* quiet time after the last transfer before trimming */
 
 struct http {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
+	struct event *trim;             /* gives freed memory back once transfers have stopped */
+	int running;                    /* transfers libcurl has in hand */
 	struct http_stats stats;
 	CURL *spare[HTTP_MAX_SPARE_HANDLES];   /* reset handles: cheaper than new ones */
 	int nspare;
@@ -79,6 +83,7 @@ static void http_sock_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, fd, action, &running);
+	h->running = running;
 	http_check_done(h);
 }
 
@@ -90,6 +95,7 @@ static void http_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->running = running;
 	http_check_done(h);
 }
 
@@ -157,6 +163,21 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+/*
+ * A burst (every profile signing in at start, a long stream) leaves the
+ * heap large and mostly free; glibc keeps it unless asked.  Once quiet,
+ * the free pages go back to the system.
+ */
+static void http_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->running == 0)
+		malloc_trim(0);
+}
+
 struct http *http_new(struct event_base *base)
 {
 	struct http *h = calloc(1, sizeof(*h));
@@ -166,7 +187,8 @@ struct http *http_new(struct event_base *base)
 	h->base = base;
 	h->multi = curl_multi_init();
 	h->timer = evtimer_new(base, http_timer_cb, h);
-	if (h->multi == NULL || h->timer == NULL) {
+	h->trim = evtimer_new(base, http_trim_cb, h);
+	if (h->multi == NULL || h->timer == NULL || h->trim == NULL) {
 		http_free(h);
 		return NULL;
 	}
@@ -189,6 +211,8 @@ void http_free(struct http *h)
 		curl_multi_cleanup(h->multi);
 	if (h->timer != NULL)
 		event_free(h->timer);
+	if (h->trim != NULL)
+		event_free(h->trim);
 	free(h);
 }
 
@@ -677,6 +701,11 @@ static void http_check_done(struct http *h)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		http_finish((struct http_xfer *)priv, msg->data.result);
+		if (h->running == 0) {
+			struct timeval tv = { HTTP_TRIM_AFTER_MS / 1000, (HTTP_TRIM_AFTER_MS % 1000) * 1000 };
+
+			evtimer_add(h->trim, &tv);
+		}
 	}
 }
 
