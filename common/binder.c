@@ -60,7 +60,7 @@ struct binder {
 	size_t n, cap;
 	yajl_val trees[BINDER_MAX_PARAMS];
 	size_t ntrees;
-	uint32_t mask[BINDER_MAX_CMDLET_PARAMS];        /* the sets each parameter is in */
+	const uint32_t *mask;           /* the sets each parameter is in (binder_masks) */
 	uint32_t all;
 	char cmdlet_name[BINDER_MAX_NAME + 1];
 };
@@ -703,20 +703,35 @@ static size_t binder_index(const struct binder *b, const struct catalogue_param 
 	return catalogue_param_index(b->cmdlet, p);
 }
 
+/*
+ * The sets each parameter of the cmdlet is in.  The catalogue never
+ * changes, so the last cmdlet's masks are kept: a daemon runs the same
+ * few cmdlets over and over, and working them out costs more than the
+ * rest of the binding.
+ */
 static void binder_masks(struct binder *b)
 {
+	static const struct catalogue_cmdlet *cached;
+	static uint32_t masks[BINDER_MAX_CMDLET_PARAMS], all;
 	size_t ns = catalogue_set_count(b->cmdlet), np = catalogue_param_count(b->cmdlet);
 	struct catalogue_member m;
 
-	b->all = ns >= BINDER_MAX_SETS ? UINT32_MAX : (UINT32_C(1) << ns) - 1;
-	memset(b->mask, 0, sizeof(b->mask));
+	b->mask = masks;
+	if (cached == b->cmdlet) {
+		b->all = all;
+		return;
+	}
+	all = ns >= BINDER_MAX_SETS ? UINT32_MAX : (UINT32_C(1) << ns) - 1;
+	memset(masks, 0, sizeof(masks));
 	for (size_t s = 0; s < ns && s < BINDER_MAX_SETS; s++)
 		for (size_t i = 0; catalogue_set_member(catalogue_set_at(b->cmdlet, s), i, &m) == 0; i++)
-			b->mask[m.param] |= UINT32_C(1) << s;
+			masks[m.param] |= UINT32_C(1) << s;
 	/* A parameter the docs put in no set (New-RoleGroup -WellKnownObject) fits every set. */
 	for (size_t p = 0; p < np; p++)
-		if (b->mask[p] == 0)
-			b->mask[p] = b->all;
+		if (masks[p] == 0)
+			masks[p] = all;
+	cached = b->cmdlet;
+	b->all = all;
 }
 
 static int binder_conflict(struct binder *b, size_t upto)

@@ -144,6 +144,15 @@ exo_gen_scalar(yajl_gen g, enum exo_scalar t, const char *s, size_t len)
 	return yajl_gen_invalid_string;
 }
 
+/* The generator, made on first use: records that pass as sent never need one. */
+static int
+exo_gen_ready(struct exo_parser *p)
+{
+	if (p->gen == NULL && (p->gen = exo_gen_new()) == NULL)
+		return exo_fail(p, "out of memory");
+	return 1;
+}
+
 /* Checks a generator step and the size of the record so far. */
 static int
 exo_gen_check(struct exo_parser *p, yajl_gen_status st)
@@ -422,10 +431,12 @@ static const yajl_callbacks exo_re_callbacks = {
 static int
 exo_reserialize(struct exo_parser *p, const char *s, size_t len)
 {
-	yajl_handle h = yajl_alloc(&exo_re_callbacks, NULL, p->gen);
+	yajl_handle h;
 	yajl_status st = yajl_status_error;
 
-	if (h != NULL) {
+	if (!exo_gen_ready(p))
+		return 0;
+	if ((h = yajl_alloc(&exo_re_callbacks, NULL, p->gen)) != NULL) {
 		yajl_config(h, yajl_dont_validate_strings, 1);
 		st = yajl_parse(h, (const unsigned char *)s, len);
 		if (st == yajl_status_ok)
@@ -509,7 +520,7 @@ exo_top_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t le
 		/* One error not in an array: passed on like an element. */
 		if (t == EXO_T_NULL)
 			return 1;
-		if (!exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
+		if (!exo_gen_ready(p) || !exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
 			return 0;
 		return exo_emit(p, EXO_SLOT_ERRORS);
 	case EXO_SLOT_LINK:
@@ -533,7 +544,7 @@ exo_elem_scalar(struct exo_parser *p, enum exo_scalar t, const char *s, size_t l
 	case EXO_SLOT_ERRORS:
 		if (p->slot == EXO_SLOT_ERRORS && t == EXO_T_NULL)
 			return 1;
-		if (!exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
+		if (!exo_gen_ready(p) || !exo_gen_check(p, exo_gen_scalar(p->gen, t, s, len)))
 			return 0;
 		return exo_emit(p, p->slot);
 	case EXO_SLOT_WARNINGS:
@@ -767,8 +778,7 @@ exo_parser_new(const struct exo_parser_cbs *cbs, void *arg)
 	p->arg = arg;
 	p->capture = -1;
 	p->yh = yajl_alloc(&exo_callbacks, NULL, p);
-	p->gen = exo_gen_new();
-	if (p->yh == NULL || p->gen == NULL) {
+	if (p->yh == NULL) {
 		exo_parser_free(p);
 		return NULL;
 	}
