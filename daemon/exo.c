@@ -48,6 +48,7 @@ struct exo_target {
 	char connection_id[RND_UUID_LEN + 1];
 	char *origin;                   /* https://host[:port]; compliance: the front door */
 	char *invoke_url;               /* origin/adminapi/beta/<tenant>/InvokeCommand */
+	struct http_url *invoke_parsed; /* the same, parsed once */
 	struct region *region;          /* compliance: the regional host; NULL for Exchange */
 	char *anchor;                   /* X-AnchorMailbox for app-only calls */
 	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
@@ -176,6 +177,8 @@ static int exo_target_urls(struct exo_target *t)
 		t->invoke_url = NULL;
 		return -1;
 	}
+	if ((t->invoke_parsed = http_url_new(t->invoke_url)) == NULL)
+		return -1;
 	/* The organization's anchor; exo_headers prefers the signed-in user's mailbox. */
 	if (asprintf(&t->anchor, "UPN:%s@%s", EXO_APP_ANCHOR, tenant) < 0) {
 		t->anchor = NULL;
@@ -222,6 +225,7 @@ void exo_target_free(struct exo_target *t)
 		return;
 	free(t->origin);
 	free(t->invoke_url);
+	http_url_free(t->invoke_parsed);
 	free(t->anchor);
 	region_free(t->region);
 	exo_target_forget_token(t);
@@ -1090,6 +1094,8 @@ static void exo_send(struct exo_call *c, const char *token)
 	}
 	if (req.url == NULL)
 		req.url = exo_first_url(c);
+	if (req.url != NULL && req.url == c->first_url && c->t->region == NULL)
+		req.parsed = c->t->invoke_parsed;
 	exo_set_state(c, EXO_TRANSFER);
 	exo_parser_free(c->parser);
 	c->parser = exo_parser_new(&exo_parser_cbs, c);

@@ -52,6 +52,7 @@ struct http_xfer {
 	struct http *h;
 	CURL *easy;
 	struct http_headers *headers;
+	struct http_url *url;           /* the parsed URL, when the request gave one */
 	struct sbuf *body;              /* our copy of the request body, wiped at the end */
 	struct sbuf *resp;              /* buffered mode: wiped too, token answers hold secrets */
 	int resp_too_large;
@@ -63,6 +64,11 @@ struct http_xfer {
 	void *arg;
 	struct http_result res;
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct http_url {
+	CURLU *u;
+	int refs;
 };
 
 /* One libevent event per socket libcurl watches. */
@@ -241,6 +247,7 @@ static void http_xfer_free(struct http_xfer *x)
 		}
 	}
 	http_headers_free(x->headers);
+	http_url_free(x->url);
 	sbuf_free(x->body);
 	sbuf_free(x->resp);
 	free(x);
@@ -383,6 +390,29 @@ void http_headers_free(struct http_headers *list)
 	}
 	http_headers_free(list->tail);
 	free(list);
+}
+
+struct http_url *http_url_new(const char *url)
+{
+	struct http_url *u = calloc(1, sizeof(*u));
+
+	if (u == NULL || (u->u = curl_url()) == NULL ||
+	    curl_url_set(u->u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+		if (u != NULL)
+			curl_url_cleanup(u->u);
+		free(u);
+		return NULL;
+	}
+	u->refs = 1;
+	return u;
+}
+
+void http_url_free(struct http_url *u)
+{
+	if (u == NULL || --u->refs > 0)
+		return;
+	curl_url_cleanup(u->u);
+	free(u);
 }
 
 char *http_form_escape(const char *s, size_t len)
@@ -532,7 +562,10 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 	CURL *e = x->easy;
 	int rc = 0;
 
-	rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
+	if (x->url != NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_CURLU, x->url->u);
+	else
+		rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
 	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_fn);
@@ -594,6 +627,10 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 	}
 	x->h = h;
 	x->headers = req->headers;
+	if (req->parsed != NULL) {
+		x->url = (struct http_url *)req->parsed;  /* counted: the transfer's own reference */
+		x->url->refs++;
+	}
 	x->on_data = req->on_data;
 	x->on_done = req->on_done;
 	x->arg = req->arg;

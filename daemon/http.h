@@ -12,6 +12,7 @@ struct event_base;
 struct http;
 struct http_cookies;
 struct http_headers;
+struct http_url;
 struct http_xfer;
 
 #define HTTP_MAX_BUFFERED (1024 * 1024)  /* bytes of a buffered (token) response */
@@ -54,6 +55,7 @@ typedef void (*http_done_cb)(void *arg, const struct http_result *res);
 struct http_request {
 	const char *method;             /* "GET" or "POST" */
 	const char *url;
+	const struct http_url *parsed;  /* url parsed once (http_url_new), or NULL */
 	const char *body;               /* copied, and wiped when the transfer ends */
 	size_t body_len;
 	struct http_headers *headers;   /* taken over by http_start, even when it fails */
@@ -104,6 +106,14 @@ int http_headers_add(struct http_headers **list, const char *name, const char *v
 int http_headers_chain(struct http_headers **list, struct http_headers *tail);
 /* Drops a reference: the last one wipes and frees the list (and its tail's reference). */
 void http_headers_free(struct http_headers *list);
+/*
+ * A URL parsed once for the many requests that go to it: libcurl parses
+ * a text URL again for every transfer.  A transfer holds a reference, so
+ * the owner may free it at any time.  NULL when out of memory or not a URL.
+ */
+struct http_url *http_url_new(const char *url);
+void http_url_free(struct http_url *u);
+
 /* URL-encodes s[0..len) into a malloc'd string for form bodies; wipe it (it may be a secret). */
 char *http_form_escape(const char *s, size_t len);
 

@@ -220,3 +220,29 @@ def test_slow_reader_keeps_memory_flat(exod_factory, fake, creds):
     # valgrind freed memory is held back on purpose, so RSS says nothing there.
     if not (os.environ.get("EXOD_SANITIZED") or os.environ.get("EXOD_VALGRIND")):
         assert peak - baseline < 8 * 1024, (baseline, peak)
+
+
+def metrics(e):
+    return e.request({"op": "metrics"})[-1]["metrics"]
+
+
+def test_http11_keeps_one_connection_per_slot(exod_factory, fake, creds):
+    """http_version = 1.1 (the default): keep-alive, never more connections than slots (+ sign-in)."""
+    fake.knobs(latency_ms=30)
+    e = start(exod_factory, fake, creds, max_connections=3)
+    before = metrics(e)["http_connects"]        # the sign-in's connection
+    for _ in range(3):
+        socks = [send_run(e) for _ in range(12)]
+        assert [answer(s)["type"] for s in socks] == ["done"] * 12
+    assert fake.counters()["max_in_flight"] == 3
+    # 36 requests in three bursts, on at most three kept-alive connections.
+    assert 1 <= metrics(e)["http_connects"] - before <= 3
+
+
+def test_http2_setting_still_serves_over_http11_servers(exod_factory, fake, creds):
+    """http_version = 2 offers HTTP/2; a server that only speaks HTTP/1.1 still gets the cap."""
+    fake.knobs(latency_ms=30)
+    e = start(exod_factory, fake, creds, max_connections=3, http_version="2")
+    socks = [send_run(e) for _ in range(12)]
+    assert [answer(s)["type"] for s in socks] == ["done"] * 12
+    assert fake.counters()["max_in_flight"] == 3

@@ -89,6 +89,7 @@ static const char full_conf[] =
 	"certificate_key_file = /etc/exod/contoso.key\n"
 	"certificate_password_file = contoso.pass\n"
 	"assertion_algorithm = RS256\n"
+	"http_version = 2\n"
 	"user_principal_name = admin@contoso.onmicrosoft.com\n"
 	"delegated_organization = fabrikam.onmicrosoft.com\n"
 	"connection_uri = https://outlook.office365.us\n"
@@ -177,6 +178,7 @@ static void test_full(void **state)
 	assert_null(p->certificate_thumbprint);
 	assert_null(p->certificate_store);
 	assert_int_equal(p->assertion_algorithm, CONF_ALG_RS256);
+	assert_int_equal(p->http_version, CONF_HTTP_2);
 	assert_string_equal(p->user_principal_name, "admin@contoso.onmicrosoft.com");
 	assert_string_equal(p->delegated_organization, "fabrikam.onmicrosoft.com");
 	assert_string_equal(p->connection_uri, "https://outlook.office365.us");
@@ -200,6 +202,7 @@ static void test_full(void **state)
 	assert_string_equal(p->certificate_store, "/etc/exod/certs");
 	assert_null(p->certificate_file);
 	assert_int_equal(p->assertion_algorithm, CONF_ALG_PS256);
+	assert_int_equal(p->http_version, CONF_HTTP_1_1);
 	assert_int_equal(p->environment, CONF_ENV_O365_DEFAULT);
 
 	p = conf_find_profile(c, "app-secret");
@@ -529,6 +532,8 @@ static const struct error_case error_cases[] = {
 	  "delegated_organization must be its domain" },
 	{ "[profile a]\nauth = certificate\nassertion_algorithm = ES256\n",
 	  "exod.conf:3: assertion_algorithm: must be one of PS256, RS256" },
+	{ "[profile a]\nauth = device\nhttp_version = 3\n",
+	  "exod.conf:3: http_version: must be one of 1.1, 2" },
 	{ "[profile a]\nauth = device\napp_id = not-a-guid\n", "exod.conf:3: app_id: must be a GUID" },
 	{ "[profile a]\nauth = device\napp_id = 36ee4c6c-0812-40a2-b820-b22ebd02bce\n", "exod.conf:3: app_id: must be a GUID" },
 	{ "[profile a]\nauth = device\norganization = contoso.com/../x\n",
