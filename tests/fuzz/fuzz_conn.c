@@ -6,7 +6,8 @@
  * private directory that conn_open connects to; then answers are read
  * until the stream ends or is refused.  Each answer must be an object
  * with a "type" and must re-encode (output_compact, as exoctl's --json
- * modes do).  Also wire_frame_next on the raw input, with a small limit.
+ * modes do); a record taken as bytes (the first input byte odd: exoctl's
+ * ndjson) must be one JSON value by itself.  Also wire_frame_next on the raw input, with a small limit.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -85,16 +86,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	/* Each answer takes at least one byte, so this ends. */
 	for (size_t i = 0; i <= size; i++) {
-		yajl_val v = NULL;
+		struct conn_answer a;
+		yajl_val v;
 		char *s;
 
 		err[0] = '\0';
-		if (conn_read_answer(c, &v, err, sizeof(err)) < 0) {
-			FUZZ_CHECK(v == NULL);
+		/* The first byte picks the mode: records as bytes (ndjson), or every line a tree. */
+		if (conn_read_answer(c, size > 0 && (data[0] & 1), &a, err, sizeof(err)) < 0) {
+			FUZZ_CHECK(a.tree == NULL && a.record == NULL);
 			FUZZ_CHECK(err[0] != '\0' && fuzz_terminated(err, sizeof(err)));
 			break;
 		}
-		FUZZ_CHECK(v != NULL && YAJL_IS_OBJECT(v));
+		if (a.tree == NULL) {
+			/* A record handed over as bytes must be one JSON value on its own. */
+			FUZZ_CHECK(a.record != NULL);
+			s = strndup(a.record, a.record_len);
+			FUZZ_SETUP(s != NULL);
+			v = yajl_tree_parse(s, NULL, 0);
+			FUZZ_CHECK(v != NULL);
+			yajl_tree_free(v);
+			free(s);
+			continue;
+		}
+		v = a.tree;
+		FUZZ_CHECK(YAJL_IS_OBJECT(v));
 		FUZZ_CHECK(yajl_tree_get(v, type_path, yajl_t_string) != NULL);
 		(void)conn_pending(c);
 		s = output_compact(v);

@@ -5,7 +5,7 @@
  * byte by byte (inputs up to 4 KiB), and in slices whose sizes come from
  * the input's first bytes; every split must give the same records,
  * warnings, cmdlet errors, confirmations, nextLink and outcome.  Records
- * and cmdlet errors must be valid JSON, warnings, confirmations and links
+ * and cmdlet errors must be valid JSON (records: one line, strict UTF-8), warnings, confirmations and links
  * NUL-terminated and within their limits.  A last pass stops
  * the parse from a callback and checks that it stays stopped.
  */
@@ -17,6 +17,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "common/utf8.h"
 #include "daemon/exo_codec.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -81,6 +82,9 @@ static int on_record(void *arg, const char *json, size_t len)
 	FUZZ_CHECK(json != NULL);
 	FUZZ_CHECK(len <= EXO_MAX_RECORD);
 	FUZZ_CHECK(json_valid(json, len));
+	/* Passed on as sent or written again, a record is one line of strict UTF-8. */
+	FUZZ_CHECK(memchr(json, '\n', len) == NULL && memchr(json, '\r', len) == NULL);
+	FUZZ_CHECK(utf8_valid(json, len));
 	trace_add(t, 'R', json, len);
 	return stop_here(t);
 }
