@@ -133,8 +133,15 @@ static int jtree_number(void *ctx, const char *s, size_t len)
 	}
 	errno = 0;
 	v->u.number.i = strtoll(v->u.number.r, &end, 10);
-	if (errno == 0 && *end == '\0')
+	if (errno == 0 && *end == '\0') {
 		v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+		/* The nearest double, as strtod would give it (but -0), for a tenth of the cost. */
+		if (v->u.number.i != 0) {
+			v->u.number.d = (double)v->u.number.i;
+			v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+			return jtree_add(c, v);
+		}
+	}
 	errno = 0;
 	v->u.number.d = strtod(v->u.number.r, &end);
 	if (errno == 0 && *end == '\0')
