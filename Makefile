@@ -29,7 +29,7 @@ DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
              python3-cryptography socat valgrind systemd bash-completion zsh \
              libjq-dev libedit-dev tmux libyaml-dev python3-yaml
-BENCH_DEB_PKGS := nginx-light wrk hyperfine nghttp2-client
+BENCH_DEB_PKGS := nginx-light hyperfine nghttp2-client
 
 CC        ?= cc
 SAN       ?=

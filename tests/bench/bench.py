@@ -1,12 +1,13 @@
 """make bench: exod's figures against the budgets of DESIGN.md §6, with nginx as a fast upstream.
 
-Starts nginx on 127.0.0.1 (TLS with a CA made for the run, HTTP/2, keepalive) serving a canned
-token endpoint and canned InvokeCommand pages, then exod on private sockets, and measures round
-trips, throughput, streaming memory, idle memory and instructions per request. Prints one table;
-a missed budget is a verdict in the table, never an exit status. Exits non-zero only when the
-benchmark could not run. Everything it starts is stopped and its temp directory removed, also on
-Ctrl-C. See tests/bench/README.md.
-"""
+Starts nginx on 127.0.0.1 (TLS with a CA made for the run, HTTP/2 and HTTP/1.1, keepalive)
+serving a canned token endpoint and canned InvokeCommand pages, then exod on private sockets, and
+measures, each beside its reference: instructions per request (exod and a bare libcurl client,
+HTTP/1.1 and HTTP/2), throughput at the pool cap (exod, a libcurl multi client, h2load), token
+rollover, exoctl's instructions per run (and true's), memory from smaps_rollup (idle and
+streaming) and round trips. Prints one table; a missed budget is a verdict in the table, never an
+exit status. Exits non-zero only when the benchmark could not run. Everything it starts is stopped
+and its temp directory removed, also on Ctrl-C. See tests/bench/README.md."""
 
 import argparse
 import base64
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -40,25 +42,34 @@ TOKEN_PATH = "/%s/oauth2/v2.0/token" % TENANT
 RUNS = 5                        # every figure is the median of this many runs
 PAGE_RECORDS = 1000             # records per InvokeCommand page, the service's maximum
 STREAM_SIZES = (100_000, 1_000_000)
+PROTOCOLS = ("1.1", "2")        # exod's http_version values, and the direct clients' -v
 LATENCY_EXOCTL_CALLS = 40       # exoctl invocations per run (hyperfine --runs)
 LATENCY_COLD_CALLS = 20         # cold curl invocations per run
-LATENCY_SOCKET_CALLS = 300      # requests per run on one socket / one HTTP/2 connection
+LATENCY_SOCKET_CALLS = 300      # requests per run on one socket / one upstream connection
 THROUGHPUT_SECONDS = 3
+WARMUP_SECONDS = 0.5            # curlload and h2load: handshakes before the measured window
 THROUGHPUT_CAPS = (3, 16)       # max_connections: the default, and a higher cap
 CLIENTS_PER_SLOT = 8            # socket clients per pool slot: keeps the queue full
 MANY_PROFILES = 1000
+IDLE_RUNS = 3                   # fresh exod starts per idle figure
+IDLE_SETTLE = 0.2               # s after the last token before idle memory is read
+STREAM_RUNS = 3                 # streams per size: a million records take half a minute
+SMAPS_INTERVAL = 0.05           # s between smaps_rollup samples while a stream runs
 ROLLOVER_LIFETIME = 4           # s: the short token's expires_in; exod refreshes at half-life
 CALLGRIND_REQUESTS = 200
 CALLGRIND_RUNS = 3              # callgrind counts instructions, so runs differ very little
 START_TIMEOUT = 60              # s for exod (under callgrind: x4) to answer and hold tokens
-MIB = 1024 * 1024
 
-BUDGET_OVERHEAD_MS = 1.0
-BUDGET_THROUGHPUT_RATIO = 0.9
+# DESIGN.md §6
+BUDGET_IR_RATIO = 1.3           # exod / bare libcurl client, instructions per request
+BUDGET_THROUGHPUT_RATIO = 0.9   # exod / curlload at the pool cap
+BUDGET_EXOCTL_IR = 250_000      # instructions per exoctl run
+BUDGET_SOCKET_OVERHEAD_MS = 0.2  # raw socket round trip beyond the direct one
 BUDGET_STREAM_MIB = 32
 BUDGET_FLAT_GROWTH = 0.10       # "flat": 1M records peak within 10 % of the 100k peak
-BUDGET_IDLE_1_MIB = 8
-BUDGET_IDLE_MANY_MIB = 64
+BUDGET_IDLE_PSS_MIB = 5
+BUDGET_IDLE_ANON_MIB = 2
+BUDGET_PROFILE_ANON_KIB = 24
 
 
 class BenchError(Exception):
@@ -253,7 +264,10 @@ def nginx_string(text):
 
 
 def nginx_conf(work, tls, ports, token, short_token):
-    """One nginx, several loopback servers: token endpoints, a one-record answer, paged answers."""
+    """One nginx, several loopback servers: token endpoints, a one-record answer, paged answers.
+
+    The probe server gives the same one-record answer and logs the protocol of each request, so
+    the bench can see which protocol exod speaks upstream."""
     small = json.dumps({"@odata.context": "https://127.0.0.1:%d/adminapi/beta/%s/$metadata#Collection("
                         "Exchange.GenericHashTable)" % (ports["small"], TENANT),
                         "adminapi.warnings@odata.type": "#Collection(String)",
@@ -314,6 +328,7 @@ http {{
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.2 TLSv1.3;
+    log_format proto '$server_protocol';
     geo $dollar {{ default "$"; }}
     map "$server_port:$args" $page_tail {{
         default ']';
@@ -331,6 +346,11 @@ http {{
         location / {{ return 404; }}
     }}
     server {{
+{listen_probe}        access_log {n}/protocol.log proto;
+{token_loc}{read_body}        location @answer {{ return 200 {small}; }}
+        location / {{ return 404; }}
+    }}
+    server {{
 {listen_p100k}{listen_p1m}{token_loc}{read_body}        location @answer {{
             ssi on;
             ssi_types application/json;
@@ -343,7 +363,8 @@ http {{
 """.format(n=n, cert=tls["server.pem"], key=tls["server.key"], tails="\n".join(tails),
            listen_token=listen % ports["token"], listen_short=listen % ports["short"],
            listen_small=listen % ports["small"], listen_p100k=listen % ports["p100k"],
-           listen_p1m=listen % ports["p1m"], token_loc=token_loc, token_path=TOKEN_PATH,
+           listen_p1m=listen % ports["p1m"], listen_probe=listen % ports["probe"],
+           token_loc=token_loc, token_path=TOKEN_PATH,
            short=nginx_string(short), read_body=read_body, small=nginx_string(small),
            www=os.path.join(work, "www"))
 
@@ -408,7 +429,10 @@ def check_pages(ctx):
 
 
 class Exod:
-    """exod on a private socket with secret profiles against the canned upstream."""
+    """exod on a private socket with secret profiles against the canned upstream.
+
+    Every profile gets ctx.profile_keys (the http_version that --http-version forces) unless
+    its own keys say otherwise."""
 
     def __init__(self, ctx, name, profiles, wrapper=None):
         self.ctx = ctx
@@ -427,11 +451,18 @@ class Exod:
                     "client_secret_file": ctx.secret_file, "ca_file": ctx.tls["ca.pem"],
                     "connection_uri": "https://127.0.0.1:%d" % ctx.ports["small"],
                     "authority_uri": "https://127.0.0.1:%d" % ctx.ports["token"]}
+            base.update(ctx.profile_keys)
             base.update(keys)
             text += ["%s = %s" % kv for kv in base.items()] + [""]
         with open(self.conf, "w") as f:
             f.write("\n".join(text))
         self.proc = None
+
+    def check(self):
+        """exod -t on this configuration: (exit status, what it said)."""
+        r = subprocess.run([self.ctx.exod, "-t", "-c", self.conf], capture_output=True, text=True,
+                           timeout=60)
+        return r.returncode, (r.stderr + r.stdout).strip()
 
     def start(self, timeout=START_TIMEOUT):
         logf = open(self.log, "ab")
@@ -481,16 +512,75 @@ class Exod:
                 log("exod exited with %s:\n%s" % (rc, self.log_tail()))
 
 
+def proto_name(v):
+    return "HTTP/" + v
+
+
+def seen_protocol(ctx, name, keys):
+    """The protocol nginx logged for exod's requests with these profile keys: "1.1" or "2"."""
+    logfile = os.path.join(ctx.work, "nginx", "protocol.log")
+    start = os.path.getsize(logfile) if os.path.exists(logfile) else 0
+    e = Exod(ctx, name, [("contoso", dict(keys, connection_uri="https://127.0.0.1:%d"
+                                          % ctx.ports["probe"]))]).start()
+    loadgen(ctx, e.socket, 1, requests=2)
+    e.stop()
+    with open(logfile) as f:
+        f.seek(start)
+        seen = {line.strip() for line in f if line.strip()}
+    names = {"HTTP/1.1": "1.1", "HTTP/2.0": "2"}
+    if len(seen) != 1 or not seen <= names.keys():
+        raise BenchError("exod (%s) spoke %s to nginx" % (keys or "default", sorted(seen) or "nothing"))
+    return names[seen.pop()]
+
+
+def probe_exod(ctx, forced):
+    """Whether exod knows http_version, which protocol it speaks by default, and what the run uses.
+
+    exod refuses unknown keys, so exod -t on a configuration with the key tells. Each value the
+    key takes is checked against what nginx sees."""
+    ctx.profile_keys = {}
+    base_rc, base_out = Exod(ctx, "check-plain", [("contoso", {})]).check()
+    if base_rc != 0:
+        raise BenchError("exod -t refuses the bench's configuration: " + base_out)
+    rc, out = Exod(ctx, "check-key", [("contoso", {"http_version": "2"})]).check()
+    ctx.has_key = rc == 0
+    if not ctx.has_key:
+        log("exod has no http_version key (%s): measuring its default protocol only" % out)
+    ctx.default_proto = seen_protocol(ctx, "probe-default", {})
+    if ctx.has_key:
+        for v in PROTOCOLS:
+            got = seen_protocol(ctx, "probe-" + v, {"http_version": v})
+            if got != v:
+                raise BenchError("exod with http_version = %s spoke HTTP/%s" % (v, got))
+    if forced and not ctx.has_key:
+        raise BenchError("--http-version %s: this exod has no http_version key" % forced)
+    ctx.proto = forced or ctx.default_proto
+    ctx.profile_keys = {"http_version": forced} if forced else {}
+
+
+def exod_label(ctx, v):
+    """How exod was configured for a protocol: by the key, or by its default."""
+    if v is None:
+        return "exod, default (%s)" % proto_name(ctx.default_proto)
+    return "exod, http_version = %s" % v
+
+
 # --- load tools -----------------------------------------------------------------------------
+
+HELPERS = (("loadgen", False), ("directcurl", True), ("curlload", True))   # True: on libcurl
+
 
 def build_helpers(work):
     out = {}
-    cflags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE"]
+    cflags = ["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE"]
     curl = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"], capture_output=True, text=True)
-    for name, extra in (("loadgen", []), ("directcurl", curl.stdout.split())):
+    for name, uses_curl in HELPERS:
         out[name] = os.path.join(work, name)
-        r = subprocess.run([os.environ.get("CC", "cc")] + cflags + [os.path.join(HERE, name + ".c"),
-                            "-o", out[name]] + extra, capture_output=True, text=True)
+        srcs = [os.path.join(HERE, name + ".c")]
+        if uses_curl:
+            srcs.append(os.path.join(HERE, "benchcurl.c"))
+        r = subprocess.run([os.environ.get("CC", "cc")] + cflags + srcs + ["-o", out[name]]
+                           + (curl.stdout.split() if uses_curl else []), capture_output=True, text=True)
         if r.returncode != 0:
             raise BenchError("cannot build %s.c:\n%s" % (name, r.stderr))
     return out
@@ -538,45 +628,146 @@ def time_command(ctx, cmd, calls, env=None):
 
 
 def upstream_headers(ctx):
-    """The headers exod sends with an InvokeCommand."""
-    return ["Authorization: Bearer " + ctx.token, "Content-Type: application/json",
-            "Accept: application/json", "X-ResponseFormat: json", "X-SerializationLevel: Partial",
-            "X-CmdletName: Get-Mailbox", "X-ClientApplication: ExoManagementModule",
-            "X-AnchorMailbox: APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@" + TENANT,
-            "Prefer: odata.maxpagesize=1000", "connection-id: " + str(uuid.uuid4()),
-            "client-request-id: " + str(uuid.uuid4())]
+    """The headers exod puts on an InvokeCommand (exo.c: exo_auth_headers, exo_headers), in its
+    order. User-Agent and Accept-Encoding come from libcurl options (see curl_options)."""
+    return ["Authorization: Bearer " + ctx.token, "Accept: application/json",
+            "X-ClientApplication: ExoManagementModule",
+            "X-AnchorMailbox: UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@" + TENANT,
+            "connection-id: " + ctx.connection_id, "client-request-id: " + str(uuid.uuid4()),
+            "Content-Type: application/json", "X-ResponseFormat: json",
+            "X-SerializationLevel: Partial", "X-CmdletName: Get-Mailbox",
+            "Prefer: odata.maxpagesize=1000"]
 
 
-def direct_rps(ctx, conc, seconds):
-    """Requests/s straight to nginx at a concurrency: h2load (HTTP/2, like exod) or wrk."""
-    url = "https://127.0.0.1:%d%s" % (ctx.ports["small"], INVOKE_PATH)
-    if shutil.which("h2load"):
-        cmd = ["h2load", "-c", "1", "-m", str(conc), "-t", "1", "-D", str(seconds),
-               "--warm-up-time", "1", "-d", ctx.body_file]
-        for h in upstream_headers(ctx):
-            cmd += ["-H", h]
-        out = run_tool(cmd + [url])
-        for line in out.splitlines():
-            if line.startswith("requests:"):
-                failed = int(line.split(",")[4].split()[0])
-                if failed:
-                    raise BenchError("h2load: %d requests failed" % failed)
-            if line.startswith("finished in"):
-                return float(line.split(",")[1].split()[0])
+def curl_options(ctx, proto):
+    """directcurl's and curlload's options: the protocol and exod's user agent (they set gzip)."""
+    return ["-v", proto, "-A", ctx.agent]
+
+
+def small_url(ctx):
+    return "https://127.0.0.1:%d%s" % (ctx.ports["small"], INVOKE_PATH)
+
+
+def directcurl_cmd(ctx, proto, requests):
+    return ([ctx.helpers["directcurl"]] + curl_options(ctx, proto)
+            + [small_url(ctx), ctx.tls["ca.pem"], ctx.body, str(requests)] + upstream_headers(ctx))
+
+
+def check_spoke(tool, got, proto):
+    """A direct client that fell back to another protocol would compare the wrong things."""
+    if "%g" % got["http"] != proto:
+        raise BenchError("%s asked for HTTP/%s and spoke HTTP/%g" % (tool, proto, got["http"]))
+
+
+def curlload_rps(ctx, proto, conc, seconds):
+    cmd = ([ctx.helpers["curlload"]] + curl_options(ctx, proto) + ["-w", str(WARMUP_SECONDS)]
+           + [small_url(ctx), ctx.tls["ca.pem"], ctx.body, str(conc), str(seconds)]
+           + upstream_headers(ctx))
+    got = parse_kv(run_tool(cmd))
+    check_spoke("curlload", got, proto)
+    if got["errors"]:
+        raise BenchError("curlload: %d requests failed" % got["errors"])
+    want = 1 if proto == "2" else conc
+    if got["connects"] != want:
+        log("curlload opened %d connections, not %d" % (got["connects"], want))
+    return got["rps"]
+
+
+def h2load_rps(ctx, proto, conc, seconds):
+    """h2load at exod's concurrency: one HTTP/2 connection with conc streams, or conc HTTP/1.1
+    connections with one request each."""
+    shape = ["-c", "1", "-m", str(conc)] if proto == "2" else ["--h1", "-c", str(conc), "-m", "1"]
+    cmd = ["h2load"] + shape + ["-t", "1", "-D", str(seconds), "--warm-up-time",
+                                "%dms" % (WARMUP_SECONDS * 1000), "-d", ctx.body_file]
+    for h in upstream_headers(ctx) + ["User-Agent: " + ctx.agent, "Accept-Encoding: gzip"]:
+        cmd += ["-H", h]
+    out = run_tool(cmd + [small_url(ctx)])
+    rps = None
+    for line in out.splitlines():
+        if line.startswith("requests:"):
+            failed = int(line.split(",")[4].split()[0])
+            if failed:
+                raise BenchError("h2load: %d requests failed" % failed)
+        if line.startswith("finished in"):
+            rps = float(line.split(",")[1].split()[0])
+        if line.startswith("Application protocol:") and line.split()[-1] != ("h2" if proto == "2" else "http/1.1"):
+            raise BenchError("h2load spoke %s, not HTTP/%s" % (line.split()[-1], proto))
+    if rps is None:
         raise BenchError("cannot read h2load's output:\n" + out)
-    if shutil.which("wrk"):
-        script = os.path.join(ctx.work, "post.lua")
-        with open(script, "w") as f:
-            f.write('wrk.method = "POST"\nwrk.body = %s\n' % json.dumps(ctx.body))
-            for h in upstream_headers(ctx):
-                k, v = h.split(": ", 1)
-                f.write("wrk.headers[%s] = %s\n" % (json.dumps(k), json.dumps(v)))
-        out = run_tool(["wrk", "-t", "1", "-c", str(conc), "-d", "%ds" % seconds, "-s", script, url])
-        for line in out.splitlines():
-            if line.startswith("Requests/sec:"):
-                return float(line.split()[1])
-        raise BenchError("cannot read wrk's output:\n" + out)
-    raise BenchError("neither h2load nor wrk is installed")
+    return rps
+
+
+def callgrind(ctx, name, cmd, env=None, timeout=600):
+    """Runs cmd under callgrind (the process itself, not its children): its total Ir."""
+    out = os.path.join(ctx.work, "callgrind.%s.out" % name)
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd,
+                       capture_output=True, text=True, env=env, timeout=timeout)
+    if r.returncode != 0:
+        raise BenchError("%s under callgrind failed (%d): %s" % (os.path.basename(cmd[0]), r.returncode,
+                                                               r.stderr.strip()[-2000:]))
+    return callgrind_total(out), r.stdout
+
+
+def callgrind_total(out):
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise BenchError("no totals in " + out)
+
+
+class SmapsPeak(threading.Thread):
+    """Samples /proc/PID/smaps_rollup every SMAPS_INTERVAL s and keeps the peaks (KiB)."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = {"Pss": 0, "Anonymous": 0}
+        self.halt = threading.Event()
+        self.samples = 0
+
+    def sample(self):
+        for k, v in smaps_rollup(self.pid).items():
+            self.peak[k] = max(self.peak[k], v)
+        self.samples += 1
+
+    def run(self):
+        while not self.halt.wait(SMAPS_INTERVAL):
+            try:
+                self.sample()
+            except OSError:
+                return
+
+    def __enter__(self):
+        self.sample()
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.halt.set()
+        self.join()
+        self.sample()
+
+
+def smaps_rollup(pid):
+    """Pss and Anonymous of a process in KiB: what its pages cost, shared pages divided among
+    the processes that map them, and what belongs to it alone."""
+    got = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            k = line.split(":", 1)[0]
+            if k in ("Pss", "Anonymous"):
+                got[k] = int(line.split()[1])
+    if len(got) != 2:
+        raise BenchError("no Pss/Anonymous in /proc/%d/smaps_rollup" % pid)
+    return got
+
+
+def exoctl_env(ctx, sock):
+    """exoctl reaches this exod and reads no user configuration."""
+    env = dict(os.environ, EXOD_SOCKET=sock, XDG_CONFIG_HOME=os.path.join(ctx.work, "xdg"))
+    env.pop("EXOD_PROFILE", None)
+    return env
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -585,86 +776,103 @@ class Ctx:
     pass
 
 
-def bench_latency(ctx, rows):
-    log("1. round trips")
-    e = Exod(ctx, "latency", [("contoso", {})]).start()
-    env = dict(os.environ, EXOD_SOCKET=e.socket)
-    env.pop("EXOD_PROFILE", None)
-    exoctl_cmd = [ctx.exoctl, "-o", "json", "run", "Get-Mailbox", "-ResultSize", "1"]
-    r = subprocess.run(exoctl_cmd, capture_output=True, text=True, env=env, timeout=60)
-    if r.returncode != 0 or '"user000000"' not in r.stdout:
-        raise BenchError("exoctl run failed (%d): %s%s" % (r.returncode, r.stdout, r.stderr))
-    url_t = "https://127.0.0.1:%d%s" % (ctx.ports["token"], TOKEN_PATH)
-    url_s = "https://127.0.0.1:%d%s" % (ctx.ports["small"], INVOKE_PATH)
-    form = ("client_id=%s&scope=https%%3A%%2F%%2Foutlook.office365.com%%2F.default"
-            "&grant_type=client_credentials&client_secret=%s" % (ctx.app_id, ctx.secret))
-    # Cold: one new process, a new TLS session to the token endpoint and one to Exchange (two
-    # hosts in the real cloud), the token request, then the call.
-    cold = ["curl", "-sSf", "-o", "/dev/null", "--cacert", ctx.tls["ca.pem"], "-d", form, url_t,
-            "--next", "-sSf", "-o", "/dev/null", "--cacert", ctx.tls["ca.pem"]]
-    for h in upstream_headers(ctx):
-        cold += ["-H", h]
-    cold += ["-d", "@" + ctx.body_file, url_s]
-    subprocess.run(cold, check=True, timeout=30)
-    direct = [ctx.helpers["directcurl"], url_s, ctx.tls["ca.pem"], ctx.body, str(LATENCY_SOCKET_CALLS)]
-    direct += upstream_headers(ctx)
-    true_cmd = [shutil.which("true") or "/bin/true"]
-    res = {k: [] for k in ("exoctl", "socket", "direct", "cold", "true")}
-    loadgen(ctx, e.socket, 1, requests=50)
-    for i in range(RUNS):
-        res["direct"].append(parse_kv(run_tool(direct))["p50_us"] / 1e3)
-        res["socket"].append(loadgen(ctx, e.socket, 1, requests=LATENCY_SOCKET_CALLS)["p50_us"] / 1e3)
-        res["exoctl"].append(time_command(ctx, exoctl_cmd, LATENCY_EXOCTL_CALLS, env=env) * 1e3)
-        res["cold"].append(time_command(ctx, cold, LATENCY_COLD_CALLS) * 1e3)
-        res["true"].append(time_command(ctx, true_cmd, LATENCY_EXOCTL_CALLS) * 1e3)
+def exod_ir(ctx, name, keys, requests):
+    """Total Ir of exod under callgrind serving 1 + requests small requests, one after another."""
+    out = os.path.join(ctx.work, "callgrind.%s.out" % name)
+    wrapper = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
+    e = Exod(ctx, name, [("contoso", keys)], wrapper=wrapper).start(timeout=START_TIMEOUT * 4)
+    # One warm-up request in every run: it opens the upstream connection the others reuse.
+    loadgen(ctx, e.socket, 1, requests=1 + requests)
     e.stop()
-    m = {k: median(v) for k, v in res.items()}
-    over_exoctl = median([a - b for a, b in zip(res["exoctl"], res["direct"])])
-    over_socket = median([a - b for a, b in zip(res["socket"], res["direct"])])
-    over_start = median([a - b - c for a, b, c in zip(res["exoctl"], res["direct"], res["true"])])
-    rows.append(("1. Get-Mailbox -ResultSize 1, round trip", None, None, None))
-    rows.append(("   direct to nginx, reused HTTP/2 conn (libcurl)", "%.3f ms" % m["direct"], "", ""))
-    rows.append(("   exod, raw socket client (no process start)", "%.3f ms" % m["socket"], "", ""))
-    rows.append(("   exod, exoctl process", "%.3f ms" % m["exoctl"], "", ""))
-    rows.append(("   cold: curl token + call, new process + TLS", "%.3f ms" % m["cold"], "", ""))
-    rows.append(("   exod overhead: exoctl - direct", "%.3f ms" % over_exoctl,
-                 "< %g ms" % BUDGET_OVERHEAD_MS, verdict(over_exoctl < BUDGET_OVERHEAD_MS)))
-    rows.append(("   bare process start (true), for scale", "%.3f ms" % m["true"], "", ""))
-    rows.append(("   exod overhead: exoctl - true - direct", "%.3f ms" % over_start,
-                 "< %g ms" % BUDGET_OVERHEAD_MS, verdict(over_start < BUDGET_OVERHEAD_MS)))
-    rows.append(("   exod overhead: raw socket - direct", "%.3f ms" % over_socket,
-                 "< %g ms" % BUDGET_OVERHEAD_MS, verdict(over_socket < BUDGET_OVERHEAD_MS)))
-    rows.append(("   ratio cold / exoctl", "%.1fx" % (m["cold"] / m["exoctl"]), "", ""))
-    rows.append(("   ratio exoctl / direct", "%.1fx" % (m["exoctl"] / m["direct"]), "", ""))
+    return callgrind_total(out)
+
+
+def direct_ir(ctx, name, proto, requests):
+    """Total Ir of directcurl sending 1 + requests POSTs on one connection (plus its own warm-up)."""
+    ir, out = callgrind(ctx, name, directcurl_cmd(ctx, proto, 1 + requests))
+    check_spoke("directcurl", parse_kv(out), proto)
+    return ir
+
+
+def per_request(run):
+    """(Ir of 1 + N requests - Ir of 1 request) / N for each of CALLGRIND_RUNS runs: the median."""
+    per = []
+    for i in range(CALLGRIND_RUNS):
+        base = run("base%d" % i, 0)
+        full = run("run%d" % i, CALLGRIND_REQUESTS)
+        per.append((full - base) / CALLGRIND_REQUESTS)
+    return median(per)
+
+
+def bench_callgrind(ctx, rows):
+    log("1. instructions per request (callgrind)")
+    rows.append(("1. instructions per small request (callgrind, %d warm requests)" % CALLGRIND_REQUESTS,
+                 None, None, None))
+    if not shutil.which("valgrind"):
+        rows.append(("   valgrind missing", "-", "", "-"))
+        return
+    # With the key, exod on each protocol; without it, exod as it is, on the protocol nginx saw.
+    configs = [(v, v) for v in PROTOCOLS] if ctx.has_key else [(None, ctx.default_proto)]
+    for key, proto in configs:
+        bare = per_request(lambda n, r: direct_ir(ctx, "direct%s-%s" % (proto, n), proto, r))
+        keys = {"http_version": key} if key else {}
+        ex = per_request(lambda n, r: exod_ir(ctx, "exod%s-%s" % (key or "default", n), keys, r))
+        ratio = ex / bare
+        is_default = proto == ctx.default_proto
+        rows.append(("   bare libcurl client (directcurl), %s" % proto_name(proto), "%.0f" % bare, "", ""))
+        rows.append(("   " + exod_label(ctx, key), "%.0f" % ex, "", ""))
+        if is_default:
+            rows.append(("   exod / bare client, %s (exod's default)" % proto_name(proto), "%.2f" % ratio,
+                         "<= %.1f" % BUDGET_IR_RATIO, verdict(ratio <= BUDGET_IR_RATIO)))
+        else:
+            rows.append(("   exod / bare client, %s" % proto_name(proto), "%.2f" % ratio, "", "-"))
+    if not ctx.has_key:
+        other = [v for v in PROTOCOLS if v != ctx.default_proto][0]
+        bare = per_request(lambda n, r: direct_ir(ctx, "direct%s-%s" % (other, n), other, r))
+        rows.append(("   bare libcurl client (directcurl), %s" % proto_name(other), "%.0f" % bare, "", ""))
 
 
 def bench_throughput(ctx, rows):
     log("2. throughput")
-    tool = "h2load -c1 -m%d" if shutil.which("h2load") else "wrk -c%d"
-    rows.append(("2. throughput, Get-Mailbox -ResultSize 1", None, None, None))
+    proto = ctx.proto
+    have_h2load = shutil.which("h2load") is not None
+    rows.append(("2. throughput at the pool cap, Get-Mailbox -ResultSize 1, %s" % proto_name(proto),
+                 None, None, None))
     for cap in THROUGHPUT_CAPS:
         e = Exod(ctx, "tp%d" % cap, [("contoso", {"max_connections": cap,
                                                   "queue_limit": cap * CLIENTS_PER_SLOT})]).start()
         clients = cap * CLIENTS_PER_SLOT
         loadgen(ctx, e.socket, clients, seconds=1)
         before = e.metrics("contoso")
-        via, direct, errors = [], [], 0
+        via, curl, h2, errors = [], [], [], 0
+        # Interleaved, so that the host's other load falls on exod and the references alike.
         for i in range(RUNS):
             r = loadgen(ctx, e.socket, clients, seconds=THROUGHPUT_SECONDS)
             via.append(r["requests"] / r["seconds"])
             errors += int(r["errors"])
-            direct.append(direct_rps(ctx, cap, THROUGHPUT_SECONDS))
+            curl.append(curlload_rps(ctx, proto, cap, THROUGHPUT_SECONDS))
+            if have_h2load:
+                h2.append(h2load_rps(ctx, proto, cap, THROUGHPUT_SECONDS))
         after = e.metrics("contoso")
         e.stop()
-        ratio = median([a / b for a, b in zip(via, direct)])
-        rows.append(("   cap %d: exod, %d socket clients" % (cap, clients), "%.0f req/s" % median(via),
+        shape = "1 conn x %d streams" % cap if proto == "2" else "%d conns" % cap
+        h2cmd = "h2load -c1 -m%d" % cap if proto == "2" else "h2load --h1 -c%d" % cap
+        rows.append(("   cap %d: exod, %d socket clients (loadgen)" % (cap, clients),
+                     "%.0f req/s" % median(via), "", ""))
+        rows.append(("   cap %d: libcurl multi (curlload), %s" % (cap, shape), "%.0f req/s" % median(curl),
                      "", ""))
-        rows.append(("   cap %d: nginx direct, %s" % (cap, tool % cap), "%.0f req/s" % median(direct),
-                     "", ""))
-        rows.append(("   cap %d: ratio exod / direct" % (cap), "%.2f" % ratio,
+        if have_h2load:
+            rows.append(("   cap %d: %s" % (cap, h2cmd), "%.0f req/s" % median(h2), "", ""))
+        ratio = median([a / b for a, b in zip(via, curl)])
+        rows.append(("   cap %d: exod / curlload" % cap, "%.2f" % ratio,
                      ">= %.1f" % BUDGET_THROUGHPUT_RATIO, verdict(ratio >= BUDGET_THROUGHPUT_RATIO)))
+        if have_h2load:
+            rows.append(("   cap %d: exod / h2load" % cap, "%.2f" % median([a / b for a, b in zip(via, h2)]),
+                         "", "-"))
+        else:
+            rows.append(("   cap %d: exod / h2load" % cap, "h2load missing", "", "-"))
         failed = errors + after["failures"] - before["failures"]
-        rows.append(("   cap %d: requests failed" % cap, "%d" % failed, "0", verdict(failed == 0)))
+        rows.append(("   cap %d: exod requests failed" % cap, "%d" % failed, "0", verdict(failed == 0)))
 
 
 def bench_rollover(ctx, rows):
@@ -681,90 +889,162 @@ def bench_rollover(ctx, rows):
     e.stop()
     refreshes = after["token_acquisitions"] - before["token_acquisitions"]
     failed = errors + after["failures"] - before["failures"]
-    rows.append(("   failed across %d token rollovers (%d requests)" % (refreshes, done), "%d" % failed,
+    rows.append(("2b. token rollover under load (16 socket clients, token lives %d s)" % ROLLOVER_LIFETIME,
+                 None, None, None))
+    rows.append(("   requests failed across %d token rollovers (%d requests)" % (refreshes, done), "%d" % failed,
                  "0", verdict(failed == 0 and refreshes > 0)))
 
 
+def bench_exoctl(ctx, rows):
+    log("3. exoctl instructions per run (callgrind)")
+    rows.append(("3. exoctl -o json run Get-Mailbox -ResultSize 1 (callgrind, whole process)",
+                 None, None, None))
+    if not shutil.which("valgrind"):
+        rows.append(("   valgrind missing", "-", "", "-"))
+        return
+    e = Exod(ctx, "exoctl", [("contoso", {})]).start()
+    env = exoctl_env(ctx, e.socket)
+    cmd = [ctx.exoctl, "-o", "json", "run", "Get-Mailbox", "-ResultSize", "1"]
+    true_cmd = [shutil.which("true") or "/bin/true"]
+    exoctl, true = [], []
+    for i in range(CALLGRIND_RUNS):
+        ir, out = callgrind(ctx, "exoctl%d" % i, cmd, env=env)
+        if '"user000000"' not in out:
+            raise BenchError("exoctl under callgrind did not print the record: " + out[-500:])
+        exoctl.append(ir)
+        true.append(callgrind(ctx, "true%d" % i, true_cmd, env=env)[0])
+    e.stop()
+    m_exoctl, m_true = median(exoctl), median(true)
+    rows.append(("   exoctl", "%.0f" % m_exoctl, "< %dk" % (BUDGET_EXOCTL_IR // 1000),
+                 verdict(m_exoctl < BUDGET_EXOCTL_IR)))
+    rows.append(("   %s, for scale" % true_cmd[0], "%.0f" % m_true, "", ""))
+    rows.append(("   exoctl - true", "%.0f" % (m_exoctl - m_true), "", ""))
+
+
+def bench_idle(ctx, rows):
+    log("4. idle memory")
+    rows.append(("4. exod memory as users pay it (/proc/PID/smaps_rollup)", None, None, None))
+    anon = {}
+    for n in (1, MANY_PROFILES):
+        profiles = [("contoso" if n == 1 else "tenant%04d" % i, {}) for i in range(n)]
+        pss, an = [], []
+        for i in range(IDLE_RUNS):
+            e = Exod(ctx, "idle%d-%d" % (n, i), profiles).start(timeout=START_TIMEOUT * 2)
+            time.sleep(IDLE_SETTLE)     # lets the last token answers' buffers be released
+            got = smaps_rollup(e.proc.pid)
+            pss.append(got["Pss"] / 1024)
+            an.append(got["Anonymous"] / 1024)
+            e.stop()
+        anon[n] = median(an)
+        label = "   idle, %s profile%s" % (format(n, ","), "s" if n > 1 else "")
+        if n == 1:
+            rows.append((label + ": Pss", "%.2f MiB" % median(pss), "< %d MiB" % BUDGET_IDLE_PSS_MIB,
+                         verdict(median(pss) < BUDGET_IDLE_PSS_MIB)))
+            rows.append((label + ": anonymous", "%.2f MiB" % anon[n], "< %d MiB" % BUDGET_IDLE_ANON_MIB,
+                         verdict(anon[n] < BUDGET_IDLE_ANON_MIB)))
+        else:
+            rows.append((label + ": Pss", "%.2f MiB" % median(pss), "", ""))
+            rows.append((label + ": anonymous", "%.2f MiB" % anon[n], "", ""))
+    per = (anon[MANY_PROFILES] - anon[1]) * 1024 / (MANY_PROFILES - 1)
+    rows.append(("   anonymous per additional profile", "%.1f KiB" % per, "< %d KiB" % BUDGET_PROFILE_ANON_KIB,
+                 verdict(per < BUDGET_PROFILE_ANON_KIB)))
+
+
 def bench_stream(ctx, rows):
-    log("3. streaming")
-    rows.append(("3. exoctl -o ndjson run Get-Mailbox -ResultSize Unlimited", None, None, None))
+    log("4b. streaming memory")
     peaks = {}
     for size, key in zip(STREAM_SIZES, ("p100k", "p1m")):
         e = Exod(ctx, "stream%d" % size,
                  [("contoso", {"connection_uri": "https://127.0.0.1:%d" % ctx.ports[key]})]).start()
-        env = dict(os.environ, EXOD_SOCKET=e.socket)
+        env = exoctl_env(ctx, e.socket)
         cmd = [ctx.exoctl, "-o", "ndjson", "run", "Get-Mailbox", "-ResultSize", "Unlimited"]
-        rates, hwm = [], []
+        rates, pss, anon, hwm, samples = [], [], [], [], []
         resettable = reset_peak(e.proc.pid)
-        for _ in range(RUNS):
+        for _ in range(STREAM_RUNS):
             before = e.metrics("contoso")["records"]
             reset_peak(e.proc.pid)
-            t0 = time.perf_counter()
-            r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                               timeout=600)
-            dt = time.perf_counter() - t0
+            with SmapsPeak(e.proc.pid) as peak:
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                                   timeout=600)
+                dt = time.perf_counter() - t0
             got = e.metrics("contoso")["records"] - before
             if r.returncode != 0 or got != size:
                 raise BenchError("streaming %d records: exoctl exited %d, exod sent %d records: %s"
                                  % (size, r.returncode, got, r.stderr.decode(errors="replace")))
             rates.append(size / dt)
+            pss.append(peak.peak["Pss"] / 1024)
+            anon.append(peak.peak["Anonymous"] / 1024)
+            samples.append(peak.samples)
             hwm.append(rss_kib(e.proc.pid, "VmHWM") / 1024)
         e.stop()
-        peaks[size] = median(hwm) if resettable else max(hwm)
-        rows.append(("   %s records: rate" % format(size, ","), "%.0f rec/s" % median(rates), "", ""))
-        rows.append(("   %s records: exod peak RSS (VmHWM)%s" % (format(size, ","), "" if resettable else "*"),
-                     "%.1f MiB" % peaks[size], "< %d MiB" % BUDGET_STREAM_MIB,
-                     verdict(peaks[size] < BUDGET_STREAM_MIB)))
-    small, big = peaks[STREAM_SIZES[0]], peaks[STREAM_SIZES[1]]
-    growth = (big - small) / small
-    rows.append(("   peak growth 100k -> 1M records", "%+.1f %%" % (growth * 100),
-                 "< %d %%" % (BUDGET_FLAT_GROWTH * 100), verdict(growth < BUDGET_FLAT_GROWTH)))
+        peaks[size] = (median(pss), median(anon))
+        what = "   streaming %s records" % format(size, ",")
+        rows.append((what + ": rate", "%.0f rec/s" % median(rates), "", ""))
+        for name, value in zip(("Pss", "anonymous"), peaks[size]):
+            rows.append((what + ": peak %s" % name, "%.2f MiB" % value, "< %d MiB" % BUDGET_STREAM_MIB,
+                         verdict(value < BUDGET_STREAM_MIB)))
+        rows.append((what + ": peak RSS (VmHWM)%s, %d samples/run" % ("" if resettable else "*",
+                                                                     min(samples)),
+                     "%.2f MiB" % (median(hwm) if resettable else max(hwm)), "", ""))
+    for i, name in enumerate(("Pss", "anonymous")):
+        small, big = peaks[STREAM_SIZES[0]][i], peaks[STREAM_SIZES[1]][i]
+        growth = (big - small) / small
+        rows.append(("   peak %s growth 100k -> 1M records" % name, "%+.1f %%" % (growth * 100),
+                     "< %d %%" % (BUDGET_FLAT_GROWTH * 100), verdict(growth < BUDGET_FLAT_GROWTH)))
 
 
-def bench_idle(ctx, rows):
-    log("4. idle memory")
-    rows.append(("4. exod idle RSS (VmRSS once every token is held)", None, None, None))
-    for n, budget in ((1, BUDGET_IDLE_1_MIB), (MANY_PROFILES, BUDGET_IDLE_MANY_MIB)):
-        profiles = [("contoso" if n == 1 else "tenant%04d" % i, {}) for i in range(n)]
-        rss, anon = [], []
-        for i in range(RUNS):
-            e = Exod(ctx, "idle%d-%d" % (n, i), profiles).start(timeout=START_TIMEOUT * 2)
-            time.sleep(0.2)     # lets the last token answers' buffers be released
-            rss.append(rss_kib(e.proc.pid, "VmRSS") / 1024)
-            anon.append(rss_kib(e.proc.pid, "RssAnon") / 1024)
-            e.stop()
-        label = "%s profile%s" % (format(n, ","), "s" if n > 1 else "")
-        rows.append(("   " + label, "%.1f MiB" % median(rss), "< %d MiB" % budget,
-                     verdict(median(rss) < budget)))
-        # Shared-library pages count in VmRSS; the heap is what grows with profiles.
-        rows.append(("   %s: of which anonymous (heap, stacks)" % label, "%.1f MiB" % median(anon), "", ""))
-
-
-def callgrind_ir(ctx, name, requests):
-    out = os.path.join(ctx.work, "callgrind.%s.out" % name)
-    wrapper = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
-    e = Exod(ctx, name, [("contoso", {})], wrapper=wrapper).start(timeout=START_TIMEOUT * 4)
-    # One warm-up request in every run: it opens the HTTP/2 connection the others reuse.
-    loadgen(ctx, e.socket, 1, requests=1 + requests)
+def bench_latency(ctx, rows):
+    log("5. round trips")
+    proto = ctx.proto
+    e = Exod(ctx, "latency", [("contoso", {})]).start()
+    env = exoctl_env(ctx, e.socket)
+    exoctl_cmd = [ctx.exoctl, "-o", "json", "run", "Get-Mailbox", "-ResultSize", "1"]
+    r = subprocess.run(exoctl_cmd, capture_output=True, text=True, env=env, timeout=60)
+    if r.returncode != 0 or '"user000000"' not in r.stdout:
+        raise BenchError("exoctl run failed (%d): %s%s" % (r.returncode, r.stdout, r.stderr))
+    url_t = "https://127.0.0.1:%d%s" % (ctx.ports["token"], TOKEN_PATH)
+    form = ("client_id=%s&scope=https%%3A%%2F%%2Foutlook.office365.com%%2F.default"
+            "&grant_type=client_credentials&client_secret=%s" % (ctx.app_id, ctx.secret))
+    # Cold: one new process, a new TLS session to the token endpoint and one to Exchange (two
+    # hosts in the real cloud), the token request, then the call.
+    cold = ["curl", "-sSf", "-o", "/dev/null", "--cacert", ctx.tls["ca.pem"], "-d", form, url_t,
+            "--next", "-sSf", "-o", "/dev/null", "--cacert", ctx.tls["ca.pem"], "-A", ctx.agent,
+            "--http1.1" if proto == "1.1" else "--http2"]
+    for h in upstream_headers(ctx) + ["Accept-Encoding: gzip"]:
+        cold += ["-H", h]
+    cold += ["-d", "@" + ctx.body_file, small_url(ctx)]
+    subprocess.run(cold, check=True, timeout=30)
+    direct = directcurl_cmd(ctx, proto, LATENCY_SOCKET_CALLS)
+    true_cmd = [shutil.which("true") or "/bin/true"]
+    res = {k: [] for k in ("exoctl", "socket", "direct", "cold", "true")}
+    loadgen(ctx, e.socket, 1, requests=50)
+    for i in range(RUNS):
+        got = parse_kv(run_tool(direct))
+        check_spoke("directcurl", got, proto)
+        res["direct"].append(got["p50_us"] / 1e3)
+        res["socket"].append(loadgen(ctx, e.socket, 1, requests=LATENCY_SOCKET_CALLS)["p50_us"] / 1e3)
+        res["exoctl"].append(time_command(ctx, exoctl_cmd, LATENCY_EXOCTL_CALLS, env=env) * 1e3)
+        res["cold"].append(time_command(ctx, cold, LATENCY_COLD_CALLS) * 1e3)
+        res["true"].append(time_command(ctx, true_cmd, LATENCY_EXOCTL_CALLS) * 1e3)
     e.stop()
-    with open(out) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise BenchError("no totals in " + out)
-
-
-def bench_callgrind(ctx, rows):
-    log("5. instructions per request (callgrind)")
-    if not shutil.which("valgrind"):
-        rows.append(("5. instructions per small request", "valgrind missing", "", "-"))
-        return
-    per = []
-    for i in range(CALLGRIND_RUNS):
-        base = callgrind_ir(ctx, "cg-base%d" % i, 0)
-        full = callgrind_ir(ctx, "cg-run%d" % i, CALLGRIND_REQUESTS)
-        per.append((full - base) / CALLGRIND_REQUESTS)
-    rows.append(("5. instructions per small request (callgrind)", "%.0f" % median(per), "", "-"))
+    m = {k: median(v) for k, v in res.items()}
+    over_exoctl = median([a - b for a, b in zip(res["exoctl"], res["direct"])])
+    over_socket = median([a - b for a, b in zip(res["socket"], res["direct"])])
+    over_start = median([a - b - c for a, b, c in zip(res["exoctl"], res["direct"], res["true"])])
+    rows.append(("5. Get-Mailbox -ResultSize 1, round trip (median)", None, None, None))
+    rows.append(("   direct to nginx, reused %s conn (directcurl)" % proto_name(proto),
+                 "%.3f ms" % m["direct"], "", ""))
+    rows.append(("   exod, raw socket client (no process start)", "%.3f ms" % m["socket"], "", ""))
+    rows.append(("   exod, exoctl process", "%.3f ms" % m["exoctl"], "", ""))
+    rows.append(("   cold: curl token + call, new process + TLS", "%.3f ms" % m["cold"], "", ""))
+    rows.append(("   exod overhead: raw socket - direct", "%.3f ms" % over_socket,
+                 "< %g ms" % BUDGET_SOCKET_OVERHEAD_MS, verdict(over_socket < BUDGET_SOCKET_OVERHEAD_MS)))
+    rows.append(("   exod overhead: exoctl - direct", "%.3f ms" % over_exoctl, "", ""))
+    rows.append(("   bare process start (true), for scale", "%.3f ms" % m["true"], "", ""))
+    rows.append(("   exod overhead: exoctl - true - direct", "%.3f ms" % over_start, "", ""))
+    rows.append(("   ratio cold / exoctl", "%.1fx" % (m["cold"] / m["exoctl"]), "", ""))
+    rows.append(("   ratio exoctl / direct", "%.1fx" % (m["exoctl"] / m["direct"]), "", ""))
 
 
 def verdict(ok):
@@ -789,7 +1069,10 @@ def machine():
 def print_table(rows):
     w = max(len(r[0]) for r in rows)
     vw = max(len(r[1] or "") for r in rows)
-    print("%-*s  %*s  %-10s  %s" % (w, "figure (median of %d runs)" % RUNS, vw, "value", "budget", "verdict"))
+    head = ("figure (median of %d runs; callgrind %d, idle %d, streams %d)"
+            % (RUNS, CALLGRIND_RUNS, IDLE_RUNS, STREAM_RUNS))
+    w = max(w, len(head))
+    print("%-*s  %*s  %-10s  %s" % (w, head, vw, "value", "budget", "verdict"))
     print("-" * (w + vw + 24))
     for name, value, budget, word in rows:
         if value is None:
@@ -807,9 +1090,13 @@ def setup(ctx, args):
         raise BenchError("nginx is not installed (apt-get install nginx-light)")
     if not shutil.which("curl"):
         raise BenchError("curl is not installed")
+    version = subprocess.run([ctx.exod, "-V"], capture_output=True, text=True).stdout.split()
+    ctx.agent = "/".join(version[:2]) if len(version) >= 2 else "exod"
     ctx.helpers = build_helpers(ctx.work)
+    os.makedirs(os.path.join(ctx.work, "xdg"))
     ctx.tls = make_tls(ctx.work)
     ctx.app_id = str(uuid.uuid4())
+    ctx.connection_id = str(uuid.uuid4())
     ctx.secret = b64url(os.urandom(30))
     ctx.secret_file = os.path.join(ctx.work, "client.secret")
     fd = os.open(ctx.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -821,18 +1108,44 @@ def setup(ctx, args):
     ctx.body_file = os.path.join(ctx.work, "body.json")
     with open(ctx.body_file, "w") as f:
         f.write(ctx.body)
-    names = ("token", "short", "small", "p100k", "p1m")
+    names = ("token", "short", "small", "p100k", "p1m", "probe")
     ctx.ports = dict(zip(names, free_ports(len(names))))
     ctx.nginx = start_nginx(ctx.reaper, ctx.work, ctx.tls, ctx.ports, ctx.token, fake_jwt(ctx.app_id))
     check_pages(ctx)
+    probe_exod(ctx, args.http_version)
+
+
+# Section names for --only, in the order of the table.
+STEPS = (("callgrind", bench_callgrind), ("throughput", bench_throughput), ("rollover", bench_rollover),
+         ("exoctl", bench_exoctl), ("idle", bench_idle), ("stream", bench_stream),
+         ("latency", bench_latency))
+ALIASES = {"memory": ("idle", "stream")}
+
+
+def parse_only(text):
+    if not text:
+        return None
+    names = set()
+    for word in text.split(","):
+        names.update(ALIASES.get(word, (word,)))
+    unknown = names - {n for n, _ in STEPS}
+    if unknown:
+        raise SystemExit("bench: --only: unknown section %s (known: %s, memory)"
+                         % (", ".join(sorted(unknown)), ", ".join(n for n, _ in STEPS)))
+    return names
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--exod", required=True)
     ap.add_argument("--exoctl", required=True)
-    ap.add_argument("--only", help="comma-separated subset: latency,throughput,rollover,stream,idle,callgrind")
+    ap.add_argument("--only", help="comma-separated subset: %s (memory = idle,stream)"
+                    % ",".join(n for n, _ in STEPS))
+    ap.add_argument("--http-version", choices=PROTOCOLS,
+                    help="set exod's http_version for sections 2-5 (default: exod's own default); "
+                         "the direct clients follow")
     args = ap.parse_args()
+    only = parse_only(args.only)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
     # 1,000 profiles hold 1,000 upstream connections.
@@ -841,16 +1154,15 @@ def main():
     ctx = Ctx()
     ctx.reaper = Reaper()
     ctx.work = tempfile.mkdtemp(prefix="exod-bench-")
-    steps = [("latency", bench_latency), ("throughput", bench_throughput), ("rollover", bench_rollover),
-             ("stream", bench_stream), ("idle", bench_idle), ("callgrind", bench_callgrind)]
-    only = set(args.only.split(",")) if args.only else None
     rows = []
     t0 = time.monotonic()
     try:
         setup(ctx, args)
-        for name, fn in steps:
+        for name, fn in STEPS:
             if only is None or name in only:
+                t1 = time.monotonic()
                 fn(ctx, rows)
+                log("%s took %.0f s" % (name, time.monotonic() - t1))
     except BenchError as e:
         log("cannot run: %s" % e)
         return 1
@@ -864,8 +1176,11 @@ def main():
         ctx.reaper.stop_all()
         shutil.rmtree(ctx.work, ignore_errors=True)
     print(machine())
-    print("upstream: nginx %s on 127.0.0.1, TLS + HTTP/2, canned answers; exod log_level = info\n"
-          % nginx_version())
+    print("upstream: nginx %s on 127.0.0.1, TLS, HTTP/2 or HTTP/1.1 by ALPN, canned answers" % nginx_version())
+    print("exod:     %s, log_level = info; http_version key: %s; default protocol: %s (as nginx saw it);"
+          % (ctx.agent, "yes" if ctx.has_key else "no (exod refuses it)", proto_name(ctx.default_proto)))
+    print("          sections 2-5 use %s\n" % ("http_version = %s" % args.http_version if args.http_version
+                                                 else "exod's default (%s)" % proto_name(ctx.proto)))
     print_table(rows)
     print("\n(bench took %.0f s; figures are never pass/fail: see tests/bench/README.md)"
           % (time.monotonic() - t0))
