@@ -52,7 +52,7 @@ THROUGHPUT_CAPS = (3, 16)       # max_connections: the default, and a higher cap
 CLIENTS_PER_SLOT = 8            # socket clients per pool slot: keeps the queue full
 MANY_PROFILES = 1000
 IDLE_RUNS = 3                   # fresh exod starts per idle figure
-IDLE_SETTLE = 0.2               # s after the last token before idle memory is read
+IDLE_SETTLE = 3.0               # s after the last token: exod gives freed heap back after 2 s quiet
 STREAM_RUNS = 3                 # streams per size: a million records take half a minute
 SMAPS_INTERVAL = 0.05           # s between smaps_rollup samples while a stream runs
 ROLLOVER_LIFETIME = 4           # s: the short token's expires_in; exod refreshes at half-life
@@ -832,6 +832,18 @@ def bench_callgrind(ctx, rows):
         rows.append(("   bare libcurl client (directcurl), %s" % proto_name(other), "%.0f" % bare, "", ""))
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds a process has used (/proc/PID/stat fields 14 and 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def bench_throughput(ctx, rows):
     log("2. throughput")
     proto = ctx.proto
@@ -845,12 +857,19 @@ def bench_throughput(ctx, rows):
         loadgen(ctx, e.socket, clients, seconds=1)
         before = e.metrics("contoso")
         via, curl, h2, errors = [], [], [], 0
+        exod_us, curl_us = [], []
         # Interleaved, so that the host's other load falls on exod and the references alike.
         for i in range(RUNS):
+            cpu0 = proc_cpu_s(e.proc.pid)
             r = loadgen(ctx, e.socket, clients, seconds=THROUGHPUT_SECONDS)
+            exod_us.append((proc_cpu_s(e.proc.pid) - cpu0) / max(r["requests"], 1) * 1e6)
             via.append(r["requests"] / r["seconds"])
             errors += int(r["errors"])
+            cpu0 = children_cpu_s()
             curl.append(curlload_rps(ctx, proto, cap, THROUGHPUT_SECONDS))
+            # curlload's CPU includes its warm-up; its rate times the window is close to its count.
+            curl_us.append((children_cpu_s() - cpu0) /
+                           max(curl[-1] * (THROUGHPUT_SECONDS + WARMUP_SECONDS), 1) * 1e6)
             if have_h2load:
                 h2.append(h2load_rps(ctx, proto, cap, THROUGHPUT_SECONDS))
         after = e.metrics("contoso")
@@ -861,6 +880,8 @@ def bench_throughput(ctx, rows):
                      "%.0f req/s" % median(via), "", ""))
         rows.append(("   cap %d: libcurl multi (curlload), %s" % (cap, shape), "%.0f req/s" % median(curl),
                      "", ""))
+        rows.append(("   cap %d: CPU a request, exod / curlload" % cap,
+                     "%.0f / %.0f us" % (median(exod_us), median(curl_us)), "", ""))
         if have_h2load:
             rows.append(("   cap %d: %s" % (cap, h2cmd), "%.0f req/s" % median(h2), "", ""))
         ratio = median([a / b for a, b in zip(via, curl)])
@@ -930,7 +951,7 @@ def bench_idle(ctx, rows):
         pss, an = [], []
         for i in range(IDLE_RUNS):
             e = Exod(ctx, "idle%d-%d" % (n, i), profiles).start(timeout=START_TIMEOUT * 2)
-            time.sleep(IDLE_SETTLE)     # lets the last token answers' buffers be released
+            time.sleep(IDLE_SETTLE)     # idle: exod has trimmed the heap the sign-ins grew
             got = smaps_rollup(e.proc.pid)
             pss.append(got["Pss"] / 1024)
             an.append(got["Anonymous"] / 1024)
