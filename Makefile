@@ -24,11 +24,11 @@ ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PYTHON    ?= /usr/bin/python3
 BUILD     ?= build
 
-PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
+PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih hiredis
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
              python3-cryptography socat valgrind systemd bash-completion zsh \
-             libjq-dev libedit-dev tmux libyaml-dev python3-yaml
+             libjq-dev libedit-dev tmux libyaml-dev python3-yaml libhiredis-dev redis-server
 BENCH_DEB_PKGS := nginx-light wrk hyperfine nghttp2-client
 
 CC        ?= cc
