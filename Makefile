@@ -77,8 +77,9 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 
 $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# hiredis is exod's alone (daemon/cluster.c): exoctl would only pay for loading it.
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) $(filter-out -lhiredis,$(LIBS))
 
 # Unit tests replace collaborators with GNU ld's --wrap: calls to a function
 # named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the
