@@ -352,8 +352,9 @@ static int cluster_word_ok(const char *s, size_t len, size_t max, const char *ex
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (!isalnum(ch) && strchr("_.-", ch) == NULL &&
-		    (extra == NULL || strchr(extra, ch) == NULL))
+		/* strchr would find a NUL byte: the string's own end. */
+		if (ch == '\0' || (!isalnum(ch) && strchr("_.-", ch) == NULL &&
+				    (extra == NULL || strchr(extra, ch) == NULL)))
 			return 0;
 	}
 	return 1;
@@ -416,7 +417,7 @@ int cluster_parse_note(const char *p, size_t len, struct cluster_note *out)
 	char *stop;
 
 	memset(out, 0, sizeof(*out));
-	if (len == 0 || len > CLUSTER_MAX_MESSAGE || memchr(p, '\0', len) != NULL ||
+	if (len == 0 || len > CLUSTER_MAX_MESSAGE || memchr(p, '\0', len) != NULL || p[len - 1] == ' ' ||
 	    cluster_note_word(&p, end, out->kind, sizeof(out->kind)) < 0 ||
 	    cluster_note_word(&p, end, out->ticket, sizeof(out->ticket)) < 0 ||
 	    cluster_note_word(&p, end, out->id, sizeof(out->id)) < 0 ||
@@ -1299,10 +1300,13 @@ static void cluster_answer(struct cluster_cmd *cmd, const redisReply *r)
 		cluster_drop(cmd->conn->c, "Redis answered: %s", said);
 		r = NULL;
 	}
+	if (cmd->m == NULL) {
+		cluster_on_own(cmd, r);         /* AUTH, PING: the cluster's own */
+		return;
+	}
 	switch (cmd->kind) {
 	case CLUSTER_K_AUTH:
 	case CLUSTER_K_PING:
-		cluster_on_own(cmd, r);
 		break;
 	case CLUSTER_K_ACQUIRE:
 		cluster_on_acquire(cmd, r);
