@@ -694,9 +694,11 @@ static void cluster_drop(struct cluster *c, const char *fmt, ...)
 static void cluster_check_up(struct cluster *c)
 {
 	struct cluster_member *m;
+	enum cluster_state was;
 
 	if (!c->cmd.ready || !c->sub.ready || c->state == CLUSTER_UP)
 		return;
+	was = c->state;
 	if (c->state == CLUSTER_CONNECTING)
 		log_info("cluster: node %s connected to Redis at %s", c->node, c->redis);
 	else
@@ -712,6 +714,9 @@ static void cluster_check_up(struct cluster *c)
 	TAILQ_FOREACH(m, &c->members, entry)
 		cluster_tick(m);
 	cluster_step_all(c);
+	if (was == CLUSTER_DOWN)
+		TAILQ_FOREACH(m, &c->members, entry)
+			m->hooks.signed_in(m->hooks.arg, 1);
 }
 
 static void cluster_on_disconnect(const redisAsyncContext *ac, int status)
@@ -1177,6 +1182,12 @@ static void cluster_on_lock(struct cluster_cmd *cmd, const redisReply *r)
 		cluster_store(m, NULL, 0);
 		return;
 	}
+	/* Signed in once and now gone: a logout this node did not hear of.  Its own copy goes too. */
+	if (len == 0 && epoch > 0) {
+		cluster_store(m, NULL, 0);
+		m->hooks.signed_out(m->hooks.arg);
+		return;
+	}
 	m->rt = CLUSTER_RT_HELD;
 	m->hooks.refresh_go(m->hooks.arg, len > 0 ? (const unsigned char *)blob : NULL, len);
 }
@@ -1347,7 +1358,7 @@ static void cluster_heard(struct cluster_member *m, const struct cluster_note *n
 	} else if (strcmp(n->kind, "throttle") == 0) {
 		m->hooks.hold(m->hooks.arg, n->ms);
 	} else if (strcmp(n->kind, "login") == 0) {
-		m->hooks.signed_in(m->hooks.arg);
+		m->hooks.signed_in(m->hooks.arg, 0);
 	} else if (strcmp(n->kind, "logout") == 0) {
 		m->hooks.signed_out(m->hooks.arg);
 	}

@@ -57,8 +57,13 @@ struct cluster_hooks {
 	void (*hold)(void *arg, long long ms);  /* the service throttles the profile (elsewhere) */
 	/* The refresh may go: with the newest sealed sign-in, or NULL to use the own one. */
 	void (*refresh_go)(void *arg, const unsigned char *sealed, size_t len);
-	void (*signed_in)(void *arg);           /* a login on another node: use the shared sign-in */
-	void (*signed_out)(void *arg);          /* a logout on another node */
+	/*
+	 * A login on another node: use the shared sign-in.  rejoin: Redis is
+	 * back, and a login may have been missed meanwhile.
+	 */
+	void (*signed_in)(void *arg, int rejoin);
+	/* A logout on another node (heard, or found when the sign-in is gone from Redis). */
+	void (*signed_out)(void *arg);
 	void *arg;
 };
 

@@ -157,12 +157,18 @@ static void profile_cluster_go(void *arg, const unsigned char *sealed, size_t le
 	token_gate_go(p->token, sealed, len);
 }
 
-static void profile_cluster_in(void *arg)
+static void profile_cluster_in(void *arg, int rejoin)
 {
 	struct profile *p = arg;
 
-	log_info("profile %s: signed in on another node of the cluster; taking that sign-in",
-		 p->conf->name);
+	if (!conf_auth_delegated(p->conf->auth))
+		return;
+	/* Back from an outage: only a profile that waits for a person looks for a missed login. */
+	if (rejoin && token_state(p->token) != TOKEN_NEEDS_LOGIN)
+		return;
+	if (!rejoin)
+		log_info("profile %s: signed in on another node of the cluster; taking that "
+			 "sign-in", p->conf->name);
 	token_refresh_now(p->token);
 }
 
@@ -170,7 +176,8 @@ static void profile_cluster_out(void *arg)
 {
 	struct profile *p = arg;
 
-	log_info("profile %s: signed out on another node of the cluster", p->conf->name);
+	if (token_state(p->token) != TOKEN_NEEDS_LOGIN)
+		log_info("profile %s: signed out on another node of the cluster", p->conf->name);
 	token_forget(p->token);
 }
 

@@ -231,6 +231,25 @@ def test_one_sign_in_serves_every_node(nodes, redis, fake, creds):
     assert not os.path.exists(os.path.join(a.dir, "state", "contoso.token"))
 
 
+def test_a_node_away_during_a_logout_signs_out_when_back(nodes, redis, fake, creds):
+    fake.knobs(device_interval=0.2)
+    section = device_profile(fake)
+    a = nodes("a", section, redis)
+    b = nodes("b", section, redis, key_from=a)
+    login_device(a, fake, creds["user"])
+    wait_for(lambda: status(b)["state"] == "connected", "B signed in by A's login")
+    cache = os.path.join(b.dir, "state", "contoso.token")
+    assert os.path.exists(cache)
+    assert b.stop() == 0
+    assert a.request({"op": "logout"})[-1]["type"] == "done"
+    # B comes back with its own copy on disk, and finds the cluster signed out: it signs out too.
+    b.start()
+    wait_for(lambda: status(b)["state"] == "needs_login", "B signed out")
+    assert not os.path.exists(cache)
+    assert run(b)[-1]["error"]["code"] == "NeedsLogin"
+    assert redis.cli("EXISTS", "t:contoso@contoso.onmicrosoft.com:rt") == "0"
+
+
 def test_refreshes_from_both_nodes_never_reuse_a_rotated_token(nodes, redis, fake, creds):
     # The fake refuses a rotated-out refresh token at once, and counts every try.
     fake.knobs(device_interval=0.2, refresh_token_grace=0)
