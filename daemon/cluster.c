@@ -1529,7 +1529,8 @@ void cluster_view(const struct cluster_member *m, struct cluster_view *v)
 	v->node = c->node;
 	v->redis = cluster_state_name(c->state);
 	v->up = c->state == CLUSTER_UP;
-	v->in_flight = m->in_flight;
+	/* What Redis said last is no news while it cannot be reached. */
+	v->in_flight = c->state == CLUSTER_UP ? m->in_flight : -1;
 	v->nodes = m->nnodes;
 	v->fallback_cap = c->state == CLUSTER_DOWN && c->fallback == CONF_FALLBACK_LOCAL ?
 			  cluster_fallback_cap(m) : -1;

@@ -105,7 +105,7 @@ int cluster_refuses(const struct cluster_member *m, char *why, size_t whylen);
 struct cluster_view {
 	const char *node;
 	const char *redis;              /* "connecting", "up" or "unreachable" */
-	long long in_flight;            /* in the whole cluster, as last seen; -1: never seen */
+	long long in_flight;            /* in the whole cluster, as last heard; -1: unknown (not up) */
 	int nodes;                      /* serving the profile, as last seen */
 	int fallback_cap;               /* unreachable and cluster_fallback = local: the cap; else -1 */
 	int up;

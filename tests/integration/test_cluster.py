@@ -346,3 +346,39 @@ def test_no_cluster_no_cluster_fields(exod, fake):
     assert "cluster" not in p
     text = exod.request({"op": "metrics", "format": "prometheus"})[-1]["text"]
     assert "exod_cluster" not in text
+
+
+ANALYZE = shutil.which("systemd-analyze")
+DEBIAN_REDIS_UNIT = "/lib/systemd/system/redis-server.service"
+
+
+@pytest.mark.skipif(ANALYZE is None or not os.path.exists(DEBIAN_REDIS_UNIT),
+                    reason="needs systemd-analyze and Debian's redis-server.service")
+def test_shipped_drop_ins_verify(tmp_path):
+    """systemd/exod-cluster.conf and systemd/redis-exod.conf, where README says to put them."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    exod = os.environ.get("EXOD_BIN", os.path.join(root, "build", "exod"))
+    d = str(tmp_path)
+    r = subprocess.run(["make", "-s", "-C", root, "BUILD=" + d, "SBINDIR=" + os.path.dirname(exod),
+                        os.path.join(d, "exod.service"), os.path.join(d, "exod.socket")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    os.makedirs(os.path.join(d, "exod.service.d"))
+    os.makedirs(os.path.join(d, "redis-server.service.d"))
+    shutil.copy(os.path.join(root, "systemd", "exod-cluster.conf"),
+                os.path.join(d, "exod.service.d", "cluster.conf"))
+    shutil.copy(os.path.join(root, "systemd", "redis-exod.conf"),
+                os.path.join(d, "redis-server.service.d", "exod.conf"))
+    shutil.copy(DEBIAN_REDIS_UNIT, d)
+    r = subprocess.run([ANALYZE, "--no-pager", "verify", "--man=no",
+                        os.path.join(d, "exod.service"), os.path.join(d, "exod.socket"),
+                        os.path.join(d, "redis-server.service")],
+                       cwd=d, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, SYSTEMD_COLORS="0", SYSTEMD_PAGER="cat"))
+    assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", r.stdout + r.stderr
+    with open(os.path.join(root, "systemd", "redis-exod.conf")) as f:
+        redis_drop_in = f.read()
+    with open(os.path.join(root, "README.md")) as f:
+        readme = f.read()
+    assert "--unixsocket /run/redis/redis-server.sock --unixsocketperm 770" in redis_drop_in
+    assert "redis = unix:/run/redis/redis-server.sock" in readme
