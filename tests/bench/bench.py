@@ -410,7 +410,7 @@ def check_pages(ctx):
 class Exod:
     """exod on a private socket with secret profiles against the canned upstream."""
 
-    def __init__(self, ctx, name, profiles, wrapper=None):
+    def __init__(self, ctx, name, profiles, wrapper=None, extra=""):
         self.ctx = ctx
         self.dir = os.path.join(ctx.work, "exod-" + name)
         os.makedirs(os.path.join(self.dir, "state"), mode=0o700)
@@ -429,6 +429,7 @@ class Exod:
                     "authority_uri": "https://127.0.0.1:%d" % ctx.ports["token"]}
             base.update(keys)
             text += ["%s = %s" % kv for kv in base.items()] + [""]
+        text.append(extra)
         with open(self.conf, "w") as f:
             f.write("\n".join(text))
         self.proc = None
@@ -740,10 +741,10 @@ def bench_idle(ctx, rows):
         rows.append(("   %s: of which anonymous (heap, stacks)" % label, "%.1f MiB" % median(anon), "", ""))
 
 
-def callgrind_ir(ctx, name, requests):
+def callgrind_ir(ctx, name, requests, extra=""):
     out = os.path.join(ctx.work, "callgrind.%s.out" % name)
     wrapper = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
-    e = Exod(ctx, name, [("contoso", {})], wrapper=wrapper).start(timeout=START_TIMEOUT * 4)
+    e = Exod(ctx, name, [("contoso", {})], wrapper=wrapper, extra=extra).start(timeout=START_TIMEOUT * 4)
     # One warm-up request in every run: it opens the HTTP/2 connection the others reuse.
     loadgen(ctx, e.socket, 1, requests=1 + requests)
     e.stop()
@@ -765,6 +766,67 @@ def bench_callgrind(ctx, rows):
         full = callgrind_ir(ctx, "cg-run%d" % i, CALLGRIND_REQUESTS)
         per.append((full - base) / CALLGRIND_REQUESTS)
     rows.append(("5. instructions per small request (callgrind)", "%.0f" % median(per), "", "-"))
+
+
+def start_redis(ctx):
+    """A redis-server of the bench's own on a Unix socket (no port, nothing saved)."""
+    d = os.path.join(ctx.work, "redis")
+    os.makedirs(d, mode=0o700)
+    sock = os.path.join(d, "redis.sock")
+    p = ctx.reaper.spawn([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", "0",
+                          "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
+                          "--appendonly", "no", "--dir", d, "--logfile", os.path.join(d, "log")],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(sock)
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return p, sock
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("redis-server did not answer on " + sock)
+
+
+def bench_cluster(ctx, rows):
+    """[cluster]: what a request costs when its slot is a lease in Redis, beside a local one."""
+    log("6. a clustered request (Redis on a Unix socket)")
+    if not (shutil.which("redis-server") or os.access("/usr/bin/redis-server", os.X_OK)):
+        rows.append(("6. a clustered request", "redis-server missing", "", "-"))
+        return
+    redis, sock = start_redis(ctx)
+    extra = "[cluster]\nredis = unix:%s\nnode = bench\n" % sock
+    local = Exod(ctx, "local", [("contoso", {})]).start()
+    clustered = Exod(ctx, "clustered", [("contoso", {})], extra=extra).start()
+    rt = {"local": [], "clustered": []}
+    for e in (local, clustered):
+        loadgen(ctx, e.socket, 1, requests=50)
+    for _ in range(RUNS):
+        for name, e in (("local", local), ("clustered", clustered)):
+            rt[name].append(loadgen(ctx, e.socket, 1, requests=LATENCY_SOCKET_CALLS)["p50_us"] / 1e3)
+    local.stop()
+    clustered.stop()
+    ir = {"local": [], "clustered": []}
+    if shutil.which("valgrind"):
+        for i in range(CALLGRIND_RUNS):
+            for name, x in (("local", ""), ("clustered", extra)):
+                base = callgrind_ir(ctx, "cl-%s-base%d" % (name, i), 0, x)
+                full = callgrind_ir(ctx, "cl-%s-run%d" % (name, i), CALLGRIND_REQUESTS, x)
+                ir[name].append((full - base) / CALLGRIND_REQUESTS)
+    ctx.reaper.stop(redis)
+    rows.append(("6. a clustered request (a slot leased in Redis, on a Unix socket)", None, None, None))
+    rows.append(("   round trip over the raw socket, local", "%.3f ms" % median(rt["local"]), "", ""))
+    rows.append(("   round trip over the raw socket, clustered", "%.3f ms" % median(rt["clustered"]), "", ""))
+    rows.append(("   clustered - local", "%.3f ms" % median([c - l for c, l in zip(rt["clustered"], rt["local"])]),
+                 "", ""))
+    if ir["local"]:
+        rows.append(("   instructions per request, local (callgrind)", "%.0f" % median(ir["local"]), "", ""))
+        rows.append(("   instructions per request, clustered", "%.0f" % median(ir["clustered"]), "", ""))
+        rows.append(("   clustered - local", "%.0f" % (median(ir["clustered"]) - median(ir["local"])),
+                     "", ""))
 
 
 def verdict(ok):
@@ -831,7 +893,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--exod", required=True)
     ap.add_argument("--exoctl", required=True)
-    ap.add_argument("--only", help="comma-separated subset: latency,throughput,rollover,stream,idle,callgrind")
+    ap.add_argument("--only", help="comma-separated subset: latency,throughput,rollover,stream,idle,"
+                    "callgrind,cluster")
     args = ap.parse_args()
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
@@ -842,7 +905,8 @@ def main():
     ctx.reaper = Reaper()
     ctx.work = tempfile.mkdtemp(prefix="exod-bench-")
     steps = [("latency", bench_latency), ("throughput", bench_throughput), ("rollover", bench_rollover),
-             ("stream", bench_stream), ("idle", bench_idle), ("callgrind", bench_callgrind)]
+             ("stream", bench_stream), ("idle", bench_idle), ("callgrind", bench_callgrind),
+             ("cluster", bench_cluster)]
     only = set(args.only.split(",")) if args.only else None
     rows = []
     t0 = time.monotonic()
