@@ -1290,7 +1290,7 @@ static void cluster_on_own(struct cluster_cmd *cmd, const redisReply *r)
 		return;
 	if (cmd->kind == CLUSTER_K_AUTH) {
 		if (cluster_reply_status(r, "OK") < 0)
-			cluster_drop(c, "Redis refused the password (redis_password_file)");
+			cluster_drop(c, "unexpected answer to AUTH");
 		return;
 	}
 	if (cluster_reply_status(r, "PONG") < 0) {
@@ -1308,7 +1308,9 @@ static void cluster_answer(struct cluster_cmd *cmd, const redisReply *r)
 	if (r != NULL && r->type == REDIS_REPLY_ERROR) {
 		cluster_quote(said, sizeof(said), r->str, r->len);
 		/* The command counts as lost: its handler below sees NULL. */
-		cluster_drop(cmd->conn->c, "Redis answered: %s", said);
+		cluster_drop(cmd->conn->c, "%s%s", cmd->kind == CLUSTER_K_AUTH ?
+			     "Redis refused the password (redis_password_file): " : "Redis answered: ",
+			     said);
 		r = NULL;
 	}
 	if (cmd->m == NULL) {

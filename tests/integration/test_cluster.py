@@ -29,7 +29,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REDIS_SERVER),
 class Redis:
     """A redis-server of our own on a Unix socket; stop() and start() again keep the path."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, *args):
+        self.args = list(args)
         self.dir = workdir
         self.socket = os.path.join(workdir, "redis.sock")
         self.log = os.path.join(workdir, "redis.log")
@@ -39,13 +40,14 @@ class Redis:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", "0", "--unixsocket", self.socket, "--unixsocketperm", "700",
              "--save", "", "--appendonly", "no", "--dir", self.dir, "--logfile", self.log,
-             "--daemonize", "no"],
+             "--daemonize", "no"] + self.args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self.cli("PING") == "PONG", "redis-server to answer", timeout=15)
         return self
 
     def cli(self, *args):
-        r = subprocess.run([REDIS_CLI, "-s", self.socket] + list(args), capture_output=True,
+        auth = ["-a", self.args[1], "--no-auth-warning"] if self.args[:1] == ["--requirepass"] else []
+        r = subprocess.run([REDIS_CLI, "-s", self.socket] + auth + list(args), capture_output=True,
                            timeout=10)
         return r.stdout.decode(errors="replace").strip() if r.returncode == 0 else None
 
@@ -382,3 +384,27 @@ def test_shipped_drop_ins_verify(tmp_path):
         readme = f.read()
     assert "--unixsocket /run/redis/redis-server.sock --unixsocketperm 770" in redis_drop_in
     assert "redis = unix:/run/redis/redis-server.sock" in readme
+
+
+def test_redis_password(tmp_path_factory, nodes, fake, creds):
+    """AUTH with redis_password_file, a secret file; a wrong one is said, and nothing is shared."""
+    r = Redis(str(tmp_path_factory.mktemp("redis-auth")), "--requirepass", "s3cret-pass").start()
+    try:
+        d = str(tmp_path_factory.mktemp("pass"))
+        good, bad = os.path.join(d, "good"), os.path.join(d, "bad")
+        for path, text in ((good, "s3cret-pass\n"), (bad, "wrong\n")):
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(text)
+        section = profile_text("contoso", fake, creds)
+        a = nodes("a", section, r, redis_password_file=good)
+        b = nodes("b", section, r, redis_password_file=bad)
+        wait_for(lambda: status(a)["cluster"]["redis"] == "up", "A in")
+        wait_for(lambda: status(b)["cluster"]["redis"] == "unreachable", "B refused")
+        assert "Redis refused the password (redis_password_file)" in b.log_text()
+        assert "s3cret" not in a.log_text() + b.log_text()
+        assert run(b)[-1]["type"] == "done"        # on its fallback share
+        assert status(a)["cluster"]["nodes"] == ["a"]
+    finally:
+        for e in (a, b):
+            e.stop()
+        r.stop()
