@@ -300,6 +300,7 @@ struct cluster_cmd {
 	const char *argv[CLUSTER_MAX_ARGS];
 	size_t argvlen[CLUSTER_MAX_ARGS];
 	int owned;                      /* argv[owned..] are copies, wiped and freed with it */
+	int failed;                     /* an argument could not be added: it is never sent */
 };
 
 static void cluster_step_all(struct cluster *c);
@@ -465,13 +466,21 @@ static struct cluster_cmd *cluster_cmd_new(struct cluster_member *m, enum cluste
 	return cmd;
 }
 
-/* A copy of p[0..len): the command keeps it until answered. */
+/*
+ * A copy of p[0..len): the command keeps it until answered.  A failure
+ * sticks to the command (cluster_send_cmd then drops it), so that a
+ * command is built without a check after each argument.
+ */
 static int cluster_arg(struct cluster_cmd *cmd, const void *p, size_t len)
 {
 	char *copy;
 
-	if (cmd->argc >= CLUSTER_MAX_ARGS || (copy = malloc(len + 1)) == NULL)
+	if (cmd == NULL || cmd->failed)
 		return -1;
+	if (cmd->argc >= CLUSTER_MAX_ARGS || (copy = malloc(len + 1)) == NULL) {
+		cmd->failed = 1;
+		return -1;
+	}
 	memcpy(copy, p, len);
 	copy[len] = '\0';
 	cmd->argv[cmd->argc] = copy;
@@ -492,7 +501,7 @@ static int cluster_arg_int(struct cluster_cmd *cmd, long long v)
 	return cluster_arg_str(cmd, buf);
 }
 
-/* A script's call: EVALSHA sha nkeys, then the member's keys named by their suffixes. */
+/* A script's call: EVALSHA sha nkeys, then the member's keys named by their suffixes (or NULL). */
 static struct cluster_cmd *cluster_script_new(struct cluster_member *m, enum cluster_kind kind,
 					      enum cluster_script script, const char *const *keys,
 					      int nkeys)
@@ -508,17 +517,12 @@ static struct cluster_cmd *cluster_script_new(struct cluster_member *m, enum clu
 	cmd->argv[1] = m->c->sha[script];
 	cmd->argvlen[1] = CLUSTER_SHA_HEX;
 	cmd->argc = cmd->owned = 2;
-	if (cluster_arg_int(cmd, nkeys) < 0)
-		goto fail;
+	cluster_arg_int(cmd, nkeys);
 	for (int i = 0; i < nkeys; i++) {
 		snprintf(key, sizeof(key), "%s%s", m->key, keys[i]);
-		if (cluster_arg_str(cmd, key) < 0)
-			goto fail;
+		cluster_arg_str(cmd, key);
 	}
 	return cmd;
-fail:
-	cluster_cmd_free(cmd);
-	return NULL;
 }
 
 static void cluster_on_reply(redisAsyncContext *ac, void *reply, void *priv);
@@ -538,12 +542,15 @@ static int cluster_send(struct cluster_conn *conn, struct cluster_cmd *cmd)
 	return 0;
 }
 
-/* Sends a member's command on the command connection, if there is one; -1 when it did not go. */
+/*
+ * Sends a member's command on the command connection, if there is one
+ * and the command is whole; -1 (and it is freed) when it did not go.
+ */
 static int cluster_send_cmd(struct cluster_cmd *cmd)
 {
 	if (cmd == NULL)
 		return -1;
-	if (cluster_send(&cmd->m->c->cmd, cmd) < 0) {
+	if (cmd->failed || cluster_send(&cmd->m->c->cmd, cmd) < 0) {
 		cluster_cmd_free(cmd);
 		return -1;
 	}
@@ -895,7 +902,8 @@ static void cluster_take_lease(struct cluster_member *m, unsigned long lease)
 {
 	if (m->nleases >= CLUSTER_MAX_LEASES) {
 		/* The pool never holds more than max_connections (at most 64): not reached. */
-		log_err("profile %s: more than %d cluster leases", m->id, CLUSTER_MAX_LEASES);
+		log_err("profile %.*s: more than %d cluster leases", (int)strcspn(m->id, "@"), m->id,
+			CLUSTER_MAX_LEASES);
 		return;
 	}
 	m->leases[m->nleases++] = lease;
@@ -910,16 +918,14 @@ static void cluster_acquire(struct cluster_member *m)
 	struct cluster_cmd *cmd = cluster_script_new(m, CLUSTER_K_ACQUIRE, CLUSTER_ACQUIRE,
 						     cluster_slot_keys, 5);
 
-	if (cmd == NULL || cluster_arg_lease(cmd, m, lease) < 0 ||
-	    cluster_arg_str(cmd, m->ticket) < 0 || cluster_arg_int(cmd, m->max) < 0 ||
-	    cluster_arg_int(cmd, c->lease_ms) < 0 || cluster_arg_str(cmd, c->node) < 0 ||
-	    cluster_arg_int(cmd, CLUSTER_KEY_LEASES) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		cluster_drop(c, "out of memory");
-		return;
-	}
-	cmd->lease = lease;
+	cluster_arg_lease(cmd, m, lease);
+	cluster_arg_str(cmd, m->ticket);
+	cluster_arg_int(cmd, m->max);
+	cluster_arg_int(cmd, c->lease_ms);
+	cluster_arg_str(cmd, c->node);
+	cluster_arg_int(cmd, CLUSTER_KEY_LEASES);
+	if (cmd != NULL)
+		cmd->lease = lease;
 	if (cluster_send_cmd(cmd) < 0) {
 		cluster_drop(c, "cannot send to Redis");
 		return;
@@ -953,13 +959,10 @@ static void cluster_release(struct cluster_member *m, unsigned long lease)
 	struct cluster_cmd *cmd = cluster_script_new(m, CLUSTER_K_RELEASE, CLUSTER_RELEASE,
 						     cluster_slot_keys, 2);
 
+	cluster_arg_lease(cmd, m, lease);
+	cluster_arg_str(cmd, m->c->channel);
+	cluster_arg_note(cmd, m, "free", 0);
 	/* Unsent, the lease expires by itself within lease_time. */
-	if (cmd == NULL || cluster_arg_lease(cmd, m, lease) < 0 ||
-	    cluster_arg_str(cmd, m->c->channel) < 0 || cluster_arg_note(cmd, m, "free", 0) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		return;
-	}
 	cluster_send_cmd(cmd);
 }
 
@@ -1005,20 +1008,15 @@ static void cluster_tick(struct cluster_member *m)
 	struct cluster *c = m->c;
 	struct cluster_cmd *cmd = cluster_script_new(m, CLUSTER_K_TICK, CLUSTER_TICK,
 						     cluster_tick_keys, 6);
-	int rc = cmd == NULL ? -1 : 0;
 
-	if (rc == 0)
-		rc = cluster_arg_int(cmd, c->lease_ms) | cluster_arg_str(cmd, c->node) |
-		     cluster_arg_str(cmd, m->ticket) | cluster_arg_str(cmd, m->want ? "1" : "0") |
-		     cluster_arg_int(cmd, CLUSTER_MAX_NODES) | cluster_arg_int(cmd, CLUSTER_KEY_LEASES);
-	for (int i = 0; rc == 0 && i < m->nleases; i++)
-		rc = cluster_arg_lease(cmd, m, m->leases[i]);
-	if (rc < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		cluster_drop(c, "out of memory");
-		return;
-	}
+	cluster_arg_int(cmd, c->lease_ms);
+	cluster_arg_str(cmd, c->node);
+	cluster_arg_str(cmd, m->ticket);
+	cluster_arg_str(cmd, m->want ? "1" : "0");
+	cluster_arg_int(cmd, CLUSTER_MAX_NODES);
+	cluster_arg_int(cmd, CLUSTER_KEY_LEASES);
+	for (int i = 0; i < m->nleases; i++)
+		cluster_arg_lease(cmd, m, m->leases[i]);
 	if (cluster_send_cmd(cmd) < 0)
 		cluster_drop(c, "cannot send to Redis");
 }
@@ -1092,12 +1090,9 @@ void cluster_throttled(struct cluster_member *m, long long ms)
 	if (ms > CLUSTER_MAX_HOLD_MS)
 		ms = CLUSTER_MAX_HOLD_MS;
 	cmd = cluster_script_new(m, CLUSTER_K_THROTTLE, CLUSTER_THROTTLE, cluster_tick_keys + 4, 1);
-	if (cmd == NULL || cluster_arg_int(cmd, ms) < 0 || cluster_arg_str(cmd, m->c->channel) < 0 ||
-	    cluster_arg_note(cmd, m, "throttle", ms) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		return;
-	}
+	cluster_arg_int(cmd, ms);
+	cluster_arg_str(cmd, m->c->channel);
+	cluster_arg_note(cmd, m, "throttle", ms);
 	cluster_send_cmd(cmd);
 }
 
@@ -1108,13 +1103,8 @@ static void cluster_lock(struct cluster_member *m)
 	struct cluster_cmd *cmd = cluster_script_new(m, CLUSTER_K_LOCK, CLUSTER_LOCK,
 						     cluster_rt_keys, 3);
 
-	if (cmd == NULL || cluster_arg_str(cmd, m->ticket) < 0 ||
-	    cluster_arg_int(cmd, CLUSTER_LOCK_MS) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		cluster_drop(m->c, "out of memory");
-		return;
-	}
+	cluster_arg_str(cmd, m->ticket);
+	cluster_arg_int(cmd, CLUSTER_LOCK_MS);
 	if (cluster_send_cmd(cmd) < 0) {
 		cluster_drop(m->c, "cannot send to Redis");
 		return;
@@ -1130,15 +1120,12 @@ static void cluster_store(struct cluster_member *m, const unsigned char *sealed,
 
 	m->rt = CLUSTER_RT_IDLE;
 	m->rt_locked = 0;
+	cluster_arg_str(cmd, m->ticket);
+	cluster_arg_str(cmd, m->epoch);
+	cluster_arg(cmd, sealed != NULL ? (const void *)sealed : "", sealed != NULL ? len : 0);
+	cluster_arg_str(cmd, m->c->channel);
+	cluster_arg_note(cmd, m, "unlock", 0);
 	/* Unsent, the lock expires by itself (CLUSTER_LOCK_MS). */
-	if (cmd == NULL || cluster_arg_str(cmd, m->ticket) < 0 ||
-	    cluster_arg_str(cmd, m->epoch) < 0 ||
-	    cluster_arg(cmd, sealed != NULL ? (const void *)sealed : "", sealed != NULL ? len : 0) < 0 ||
-	    cluster_arg_str(cmd, m->c->channel) < 0 || cluster_arg_note(cmd, m, "unlock", 0) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		return;
-	}
 	cluster_send_cmd(cmd);
 }
 
@@ -1209,17 +1196,14 @@ static void cluster_login(struct cluster_member *m, const unsigned char *sealed,
 	struct cluster_cmd *cmd;
 
 	if (m->c->state != CLUSTER_UP) {
-		log_warn("profile %s: Redis cannot be reached: the sign-in serves this node only "
-			 "until the next login once Redis is back", m->id);
+		log_warn("profile %.*s: Redis cannot be reached: the sign-in serves this node only "
+			 "until the next login once Redis is back", (int)strcspn(m->id, "@"), m->id);
 		return;
 	}
 	cmd = cluster_script_new(m, CLUSTER_K_LOGIN, CLUSTER_LOGIN, cluster_rt_keys + 1, 2);
-	if (cmd == NULL || cluster_arg(cmd, sealed, len) < 0 ||
-	    cluster_arg_str(cmd, m->c->channel) < 0 || cluster_arg_note(cmd, m, "login", 0) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		return;
-	}
+	cluster_arg(cmd, sealed, len);
+	cluster_arg_str(cmd, m->c->channel);
+	cluster_arg_note(cmd, m, "login", 0);
 	cluster_send_cmd(cmd);
 }
 
@@ -1256,17 +1240,14 @@ void cluster_logout(struct cluster_member *m)
 	struct cluster_cmd *cmd;
 
 	if (m->c->state != CLUSTER_UP) {
-		log_warn("profile %s: Redis cannot be reached: signed out on this node only; the "
-			 "other nodes keep the sign-in until a logout once Redis is back", m->id);
+		log_warn("profile %.*s: Redis cannot be reached: signed out on this node only; the "
+			 "other nodes keep the sign-in until a logout once Redis is back",
+			 (int)strcspn(m->id, "@"), m->id);
 		return;
 	}
 	cmd = cluster_script_new(m, CLUSTER_K_LOGOUT, CLUSTER_LOGOUT, cluster_rt_keys + 1, 2);
-	if (cmd == NULL || cluster_arg_str(cmd, m->c->channel) < 0 ||
-	    cluster_arg_note(cmd, m, "logout", 0) < 0) {
-		if (cmd != NULL)
-			cluster_cmd_free(cmd);
-		return;
-	}
+	cluster_arg_str(cmd, m->c->channel);
+	cluster_arg_note(cmd, m, "logout", 0);
 	cluster_send_cmd(cmd);
 }
 

@@ -92,6 +92,14 @@ def nodes(tmp_path_factory, redis):
             assert e.stop() == 0, e.log_text()[-4000:]
 
 
+def started(nodes, redis, section, names="ab", **kw):
+    """Nodes of one profile, each holding its token."""
+    out = [nodes(n, section, redis, **kw) for n in names]
+    for e in out:
+        wait_for(lambda e=e: status(e)["state"] == "connected", "a token on every node")
+    return out
+
+
 def status(e):
     [p] = e.request({"op": "status"})[-1]["profiles"]
     return p
@@ -125,9 +133,7 @@ def in_parallel(calls):
 def test_cap_holds_across_nodes(nodes, redis, fake, creds):
     fake.knobs(latency_ms=300)
     section = profile_text("contoso", fake, creds, max_connections=3, queue_timeout=60)
-    a, b, c = (nodes(n, section, redis) for n in "abc")
-    for e in (a, b, c):
-        wait_for(lambda e=e: status(e)["state"] == "connected", "a token on every node")
+    a, b, c = started(nodes, redis, section, "abc")
     fake.reset()
     answers = in_parallel([((a, b, c)[i % 3], {}) for i in range(20)])
     assert [x[-1]["type"] for x in answers] == ["done"] * 20, answers
@@ -152,9 +158,7 @@ def test_a_dead_node_gives_its_slot_back_within_the_lease(nodes, redis, fake, cr
     # One slot for the tenant; B gives up after 6 s in the queue: more than the lease (2 s)
     # and a renewal (2/3 s), far less than a slot that never comes back.
     section = profile_text("contoso", fake, creds, max_connections=1, queue_timeout=6)
-    a, b = nodes("a", section, redis), nodes("b", section, redis)
-    for e in (a, b):
-        wait_for(lambda e=e: status(e)["state"] == "connected", "a token on every node")
+    a, b = started(nodes, redis, section)
     fake.reset()
     hung = threading.Thread(target=lambda: in_parallel([(a, {})]))
     hung.start()
@@ -176,9 +180,7 @@ def test_a_dead_node_gives_its_slot_back_within_the_lease(nodes, redis, fake, cr
 
 def test_a_429_on_one_node_holds_the_others(nodes, redis, fake, creds):
     section = profile_text("contoso", fake, creds)
-    a, b = nodes("a", section, redis), nodes("b", section, redis)
-    for e in (a, b):
-        wait_for(lambda e=e: status(e)["state"] == "connected", "a token on every node")
+    a, b = started(nodes, redis, section)
     fake.knobs(throttle={"count": 1, "retry_after": 4})
     first = threading.Thread(target=lambda: in_parallel([(a, {})]))
     first.start()
@@ -287,9 +289,8 @@ def test_refreshes_from_both_nodes_never_reuse_a_rotated_token(nodes, redis, fak
 def test_redis_stopped_and_restarted_under_load(nodes, redis, fake, creds):
     fake.knobs(latency_ms=50)
     section = profile_text("contoso", fake, creds, max_connections=2, queue_timeout=60)
-    a, b = nodes("a", section, redis), nodes("b", section, redis)
+    a, b = started(nodes, redis, section)
     for e in (a, b):
-        wait_for(lambda e=e: status(e)["state"] == "connected", "a token on every node")
         wait_for(lambda e=e: status(e)["cluster"]["nodes"] == ["a", "b"], "both nodes seen")
     results, stop = [], threading.Event()
 
