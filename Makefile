@@ -24,11 +24,11 @@ ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 PYTHON    ?= /usr/bin/python3
 BUILD     ?= build
 
-PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih
+PKGS      := libevent libevent_pthreads libcurl openssl yajl libsystemd inih hiredis
 DEB_PKGS  := build-essential pkg-config libevent-dev libcurl4-openssl-dev libssl-dev \
              libyajl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
              python3-cryptography socat valgrind systemd bash-completion zsh \
-             libjq-dev libedit-dev tmux libyaml-dev python3-yaml
+             libjq-dev libedit-dev tmux libyaml-dev python3-yaml libhiredis-dev redis-server
 BENCH_DEB_PKGS := nginx-light hyperfine nghttp2-client
 
 CC        ?= cc
@@ -80,8 +80,9 @@ $(BUILD)/libclient.a: $(CLIENT_OBJ)
 
 $(BUILD)/exod: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# hiredis is exod's alone (daemon/cluster.c): exoctl would only pay for loading it.
 $(BUILD)/exoctl: $(call obj,client/exoctl.c) $(BUILD)/libclient.a $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(YAJL_STATIC) $(CLIENT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(YAJL_STATIC) $(CLIENT_LIBS) $(filter-out -lhiredis,$(LIBS))
 
 # Unit tests replace collaborators with GNU ld's --wrap: calls to a function
 # named in WRAP_<test> go to the test's __wrap_<name> (__real_<name> is the

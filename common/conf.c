@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 /* A key, its value, spacing and an inline comment. */
 #define CONF_LINE_MAX (CONF_VALUE_MAX + 256)
@@ -91,6 +93,7 @@ enum conf_section {
 	SEC_EXOD,
 	SEC_PROFILE,
 	SEC_ROLE,
+	SEC_CLUSTER,
 };
 
 struct conf_parse {
@@ -145,6 +148,11 @@ static const char *const conf_alg_names[] = {
 static const char *const conf_http_names[] = {
 	[CONF_HTTP_1_1] = "1.1",
 	[CONF_HTTP_2] = "2",
+};
+
+static const char *const conf_fallback_names[] = {
+	[CONF_FALLBACK_LOCAL] = "local",
+	[CONF_FALLBACK_FAIL] = "fail",
 };
 
 static const char *const conf_level_names[] = {
@@ -667,6 +675,104 @@ static int conf_parse_listen(const struct conf_key *k, const char *val, void *fi
 	return conf_store_str(field, norm, why, whylen);
 }
 
+/* ---- [cluster] values ---- */
+
+#define CONF_REDIS_UNIX "unix:"
+#define CONF_REDIS_TCP "tcp://"
+#define CONF_PREFIX_MAX 64              /* bytes of key_prefix */
+
+/* tcp://ADDRESS:PORT's numeric address and port: no name, so no DNS wait in the event loop. */
+static int conf_redis_tcp(const char *val, char *host, size_t hostlen, int *port)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr bin;
+	const char *p = NULL;
+	long n;
+	int v6 = conf_split_listen(val, addr, sizeof(addr), &p);
+
+	if (v6 < 0 || conf_parse_number(p, 10, &n) != 0 || n < 1 || n > CONF_PORT_MAX ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, addr, &bin) != 1 || strlen(addr) >= hostlen)
+		return -1;
+	memcpy(host, addr, strlen(addr) + 1);
+	*port = (int)n;
+	return 1;
+}
+
+int conf_redis_address(const char *redis, char *host, size_t hostlen, int *port)
+{
+	size_t ulen = strlen(CONF_REDIS_UNIX);
+
+	*port = 0;
+	if (strncmp(redis, CONF_REDIS_UNIX, ulen) == 0) {
+		const char *path = redis + ulen;
+
+		if (path[0] != '/' || strlen(path) >= CONF_SOCKET_MAX || strlen(path) >= hostlen ||
+		    !conf_is_printable(path))
+			return -1;
+		memcpy(host, path, strlen(path) + 1);
+		return 0;
+	}
+	if (strncmp(redis, CONF_REDIS_TCP, strlen(CONF_REDIS_TCP)) == 0)
+		return conf_redis_tcp(redis + strlen(CONF_REDIS_TCP), host, hostlen, port);
+	return -1;
+}
+
+static int conf_parse_redis(const struct conf_key *k, const char *val, void *field,
+			    char *why, size_t whylen)
+{
+	char host[CONF_SOCKET_MAX];
+	int port;
+
+	(void)k;
+	if (conf_redis_address(val, host, sizeof(host), &port) < 0) {
+		snprintf(why, whylen, "must be unix:/PATH (shorter than %zu bytes) or "
+			 "tcp://ADDRESS:PORT with a numeric address (tcp://127.0.0.1:6379, "
+			 "tcp://[::1]:6379)", CONF_SOCKET_MAX);
+		return -1;
+	}
+	return conf_store_str(field, val, why, whylen);
+}
+
+/* A node's name goes into Redis members and status: as tame as a profile's. */
+static int conf_parse_node(const struct conf_key *k, const char *val, void *field,
+			   char *why, size_t whylen)
+{
+	(void)k;
+	if (!conf_name_valid(val)) {
+		snprintf(why, whylen, "must be 1 to %d of A-Z a-z 0-9 _ . -", CONF_NAME_MAX);
+		return -1;
+	}
+	return conf_store_str(field, val, why, whylen);
+}
+
+static int conf_parse_prefix(const struct conf_key *k, const char *val, void *field,
+			     char *why, size_t whylen)
+{
+	size_t n = strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			  "0123456789_.:-");
+
+	(void)k;
+	if (val[n] != '\0' || n > CONF_PREFIX_MAX) {
+		snprintf(why, whylen, "must be 1 to %d of A-Z a-z 0-9 _ . : -", CONF_PREFIX_MAX);
+		return -1;
+	}
+	return conf_store_str(field, val, why, whylen);
+}
+
+static int conf_parse_fallback(const struct conf_key *k, const char *val, void *field,
+			       char *why, size_t whylen)
+{
+	int i = conf_enum_index(conf_fallback_names, NELEM(conf_fallback_names), val);
+
+	(void)k;
+	if (i < 0) {
+		conf_enum_why(conf_fallback_names, NELEM(conf_fallback_names), why, whylen);
+		return -1;
+	}
+	*(enum conf_fallback *)field = (enum conf_fallback)i;
+	return 0;
+}
+
 /* ---- key tables ---- */
 
 #define XK(n, fn, st, lo, hi) { #n, fn, offsetof(struct conf, n), lo, hi, st, M_ALL, NAMES_VALUE }
@@ -743,6 +849,18 @@ static const struct conf_key conf_role_keys[] = {
 	RK(profiles, conf_parse_list),
 };
 
+#define CK(n, fn, st, lo, hi) { #n, fn, offsetof(struct conf_cluster, n), lo, hi, st, M_ALL, NAMES_VALUE }
+
+static const struct conf_key conf_cluster_keys[] = {
+	CK(redis, conf_parse_redis, STORE_STR, 0, 0),
+	CK(redis_password_file, conf_parse_secret_path, STORE_STR, 0, 0),
+	CK(node, conf_parse_node, STORE_STR, 0, 0),
+	CK(key_prefix, conf_parse_prefix, STORE_STR, 0, 0),
+	CK(lease_time, conf_parse_int, STORE_INT, 1, 3600),
+	CK(cluster_fallback, conf_parse_fallback, STORE_INT, 0, 0),
+};
+
+_Static_assert(NELEM(conf_cluster_keys) <= CONF_CLUSTER_KEYS, "key_line has a slot for each key");
 _Static_assert(NELEM(conf_profile_keys) <= 64, "seen mask is 64 bits");
 _Static_assert(NELEM(conf_profile_keys) <= CONF_MAX_KEYS, "key_line has a slot for each key");
 _Static_assert(NELEM(conf_exod_keys) <= CONF_MAX_KEYS, "exod_line has a slot for each key");
@@ -1082,6 +1200,92 @@ static int conf_check_role_profiles(const struct conf *c, char *err, size_t errl
 	return 0;
 }
 
+/* ---- [cluster] ---- */
+
+static void conf_cluster_free(struct conf_cluster *cc)
+{
+	if (cc == NULL)
+		return;
+	for (size_t i = 0; i < NELEM(conf_cluster_keys); i++)
+		if (conf_cluster_keys[i].store == STORE_STR)
+			conf_free_str(STR_FIELD(cc, &conf_cluster_keys[i]));
+	free(cc);
+}
+
+static int conf_cluster_open(struct conf_parse *p)
+{
+	struct conf_cluster *cc;
+
+	if (p->conf->cluster != NULL) {
+		conf_fail(p, "[cluster]: duplicate section");
+		return -1;
+	}
+	cc = calloc(1, sizeof(*cc));
+	if (cc == NULL) {
+		conf_fail(p, "out of memory");
+		return -1;
+	}
+	cc->lease_time = CONF_CLUSTER_LEASE;
+	cc->cluster_fallback = CONF_FALLBACK_LOCAL;
+	cc->source = p->conf->path;
+	cc->line = p->lineno;
+	p->conf->cluster = cc;
+	p->sec = SEC_CLUSTER;
+	return 0;
+}
+
+static int conf_check_cluster(struct conf_parse *p, const struct conf_cluster *cc)
+{
+	int line = p->lineno;
+
+	if (cc->redis != NULL)
+		return 0;
+	p->lineno = p->sec_line;
+	conf_fail(p, "[cluster]: redis is required (unix:/run/redis/redis.sock or "
+		  "tcp://ADDRESS:PORT)");
+	p->lineno = line;
+	return -1;
+}
+
+/*
+ * What [cluster] leaves out: the node is the host name, and keys start
+ * with CONF_CLUSTER_PREFIX.  A delegated profile's sign-in goes to Redis
+ * sealed under its cache_key_file, never in plain text.
+ */
+static int conf_cluster_finish(struct conf_parse *p)
+{
+	struct conf_cluster *cc = p->conf->cluster;
+	char host[HOST_NAME_MAX + 1] = "";
+
+	if (cc == NULL)
+		return 0;
+	if (cc->node == NULL) {
+		if (gethostname(host, sizeof(host)) < 0 || !conf_name_valid(host)) {
+			p->lineno = cc->line;
+			conf_fail(p, "[cluster]: the host name \"%.64s\" cannot name this node; set "
+				  "node (1 to %d of A-Z a-z 0-9 _ . -)", host, CONF_NAME_MAX);
+			return -1;
+		}
+		cc->node = strdup(host);
+	}
+	if (cc->key_prefix == NULL)
+		cc->key_prefix = strdup(CONF_CLUSTER_PREFIX);
+	if (cc->node == NULL || cc->key_prefix == NULL) {
+		conf_fail(p, "out of memory");
+		return -1;
+	}
+	for (const struct conf_profile *pr = p->conf->profiles; pr != NULL; pr = pr->next) {
+		if (conf_auth_delegated(pr->auth) && !pr->cache_encryption) {
+			p->lineno = conf_key_line(pr, "cache_encryption");
+			conf_fail(p, "profile %s: cache_encryption = off: with [cluster], a delegated "
+				  "profile's sign-in is kept in Redis, and only sealed under "
+				  "cache_key_file (the same key on every node)", pr->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- sections ---- */
 
 static int conf_section_close(struct conf_parse *p)
@@ -1089,6 +1293,8 @@ static int conf_section_close(struct conf_parse *p)
 	if (p->sec == SEC_PROFILE && conf_check_profile(p, p->prof) != 0)
 		return -1;
 	if (p->sec == SEC_ROLE && conf_check_role(p, p->role) != 0)
+		return -1;
+	if (p->sec == SEC_CLUSTER && conf_check_cluster(p, p->conf->cluster) != 0)
 		return -1;
 	p->sec = SEC_NONE;
 	p->prof = NULL;
@@ -1167,11 +1373,14 @@ static int conf_section_open(struct conf_parse *p, char *line)
 		p->sec = SEC_EXOD;
 		return 0;
 	}
+	if (strcmp(line, "cluster") == 0)
+		return conf_cluster_open(p);
 	if (strncmp(line, "profile", 7) == 0 && (line[7] == ' ' || line[7] == '\t'))
 		return conf_profile_open(p, line + 7 + strspn(line + 7, " \t"));
 	if (strncmp(line, "role", 4) == 0 && (line[4] == ' ' || line[4] == '\t'))
 		return conf_role_open(p, line + 4 + strspn(line + 4, " \t"));
-	conf_fail(p, "[%.*s]: unknown section (expected [exod], [profile NAME] or [role NAME])",
+	conf_fail(p, "[%.*s]: unknown section (expected [exod], [profile NAME], [role NAME] or "
+		  "[cluster])",
 		  CONF_NAME_MAX, line);
 	return -1;
 }
@@ -1327,6 +1536,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		keys = conf_role_keys;
 		nkeys = NELEM(conf_role_keys);
 		base = p->role;
+	} else if (p->sec == SEC_CLUSTER) {
+		keys = conf_cluster_keys;
+		nkeys = NELEM(conf_cluster_keys);
+		base = p->conf->cluster;
 	}
 	if ((k = conf_key_find(keys, nkeys, name, &i)) == NULL) {
 		if (p->sec == SEC_EXOD)
@@ -1334,6 +1547,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		else if (p->sec == SEC_ROLE)
 			conf_fail(p, "%s: unknown key in [role %s] (expected users, groups, cmdlets "
 				  "or profiles)", name, p->role->name);
+		else if (p->sec == SEC_CLUSTER)
+			conf_fail(p, "%s: unknown key in [cluster] (expected redis, "
+				  "redis_password_file, node, key_prefix, lease_time or "
+				  "cluster_fallback)", name);
 		else
 			conf_fail(p, "%s: unknown key in [profile %s]", name, p->prof->name);
 		return 0;
@@ -1347,6 +1564,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		p->prof->key_line[i] = p->lineno;
 	else if (p->sec == SEC_EXOD)
 		p->exod_line[i] = p->lineno;
+	else if (p->sec == SEC_CLUSTER)
+		p->conf->cluster->key_line[i] = p->lineno;
 	val = p->long_value != NULL ? conf_trim_value(p->long_value) : value;
 	if (*val == '\0') {
 		conf_fail(p, "%s: empty value", name);
@@ -1444,7 +1663,7 @@ static int conf_finish(struct conf_parse *p)
 		if (conf_inherit_cache(p, pr) != 0)
 			return -1;
 	}
-	return 0;
+	return conf_cluster_finish(p);
 }
 
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
@@ -1515,6 +1734,7 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < NELEM(conf_exod_keys); i++)
 		if (conf_exod_keys[i].store == STORE_STR)
 			conf_free_str(STR_FIELD(c, &conf_exod_keys[i]));
+	conf_cluster_free(c->cluster);
 	free(c->path);
 	free(c);
 }
@@ -1616,6 +1836,35 @@ int conf_profile_equal(const struct conf_profile *a, const struct conf_profile *
 			return 0;
 	}
 	return 1;
+}
+
+int conf_cluster_equal(const struct conf_cluster *a, const struct conf_cluster *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (size_t i = 0; i < NELEM(conf_cluster_keys); i++) {
+		const struct conf_key *k = &conf_cluster_keys[i];
+
+		if (k->store == STORE_STR ? !conf_str_equal(CSTR_FIELD(a, k), CSTR_FIELD(b, k))
+					  : *(const int *)CFIELD(a, k) != *(const int *)CFIELD(b, k))
+			return 0;
+	}
+	return 1;
+}
+
+void conf_cluster_key_error(const struct conf_cluster *c, const char *key, char *err,
+			    size_t errlen)
+{
+	char why[CONF_ERR_MAX];
+	size_t i = 0;
+	int line = c->line;
+
+	if (conf_key_find(conf_cluster_keys, NELEM(conf_cluster_keys), key, &i) != NULL &&
+	    c->key_line[i] != 0)
+		line = c->key_line[i];
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "%s:%d: %s: %s", c->source != NULL ? c->source : "exod.conf", line,
+		 key, why);
 }
 
 int conf_list_each(const char *list, int (*fn)(void *arg, const char *item, size_t len),

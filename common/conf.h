@@ -104,6 +104,33 @@ struct conf_profile {
 	struct conf_profile *next;      /* in file order */
 };
 
+/* [cluster]: what happens to a clustered profile while Redis cannot be reached. */
+enum conf_fallback {
+	CONF_FALLBACK_LOCAL,            /* serve with max_connections / nodes last seen (at least 1) */
+	CONF_FALLBACK_FAIL,             /* refuse new runs until Redis is back */
+};
+
+#define CONF_CLUSTER_PREFIX "exod:"     /* key_prefix when none is given */
+#define CONF_CLUSTER_LEASE 30           /* lease_time when none is given, seconds */
+#define CONF_CLUSTER_KEYS 8             /* keys the [cluster] section may have (conf.c's table) */
+
+/*
+ * [cluster]: several exods share each profile's budget through one Redis
+ * (daemon/cluster.h).  Absent, exod is on its own.
+ */
+struct conf_cluster {
+	char *redis;                    /* unix:/path or tcp://ADDRESS:PORT (conf_redis_address) */
+	char *redis_password_file;      /* AUTH; a secret file; NULL: none */
+	char *node;                     /* this exod's name in the cluster; default the host name */
+	char *key_prefix;               /* of every Redis key and the channel; default CONF_CLUSTER_PREFIX */
+	int lease_time;                 /* seconds a shared slot (and a node's presence) outlives its node */
+	enum conf_fallback cluster_fallback;
+	/* Not configuration: where it was read. */
+	const char *source;
+	int line;                       /* of the [cluster] header */
+	int key_line[CONF_CLUSTER_KEYS];
+};
+
 /* [role NAME]: users and groups who may run these cmdlets (and only these) on these profiles. */
 struct conf_role {
 	char *name;
@@ -129,6 +156,7 @@ struct conf {
 	char *default_profile;          /* for requests that name none; NULL: none (a configured one) */
 	char *cache_key_file;           /* default of the profiles' cache_key_file; NULL: none */
 	int cache_encryption;           /* default of the profiles' cache_encryption: 1 on, 0 off */
+	struct conf_cluster *cluster;   /* NULL without a [cluster] section */
 	int nprofiles;
 	struct conf_profile *profiles;
 	int nroles;
@@ -168,6 +196,18 @@ int conf_profile_each_path(const struct conf_profile *p,
 			   int (*fn)(void *arg, const char *key, const char *path,
 				     enum conf_path_kind kind),
 			   void *arg);
+
+/*
+ * Splits a [cluster] redis value: 0 for unix:PATH (PATH into host), 1 for
+ * tcp://ADDRESS:PORT (the numeric address, without brackets, into host and
+ * the port into *port), -1 when it is neither.
+ */
+int conf_redis_address(const char *redis, char *host, size_t hostlen, int *port);
+/* 1 when the two [cluster] sections (or their absence) are the same (for reload). */
+int conf_cluster_equal(const struct conf_cluster *a, const struct conf_cluster *b);
+/* As conf_key_error, for a key of [cluster]. */
+void conf_cluster_key_error(const struct conf_cluster *c, const char *key, char *err,
+			    size_t errlen);
 
 /* 1 when the role is for the named profile. */
 int conf_role_applies(const struct conf_role *r, const char *profile);

@@ -596,6 +596,35 @@ out:
 	return rc;
 }
 
+/* The file's JSON in a wiping generator, for cache_store and cache_seal; NULL with err. */
+static yajl_gen cache_encode(const struct cache_key *key, const char *rt, const char *upn,
+			     const char *shown, const unsigned char **buf, size_t *len, char *err,
+			     size_t errlen)
+{
+	yajl_gen g;
+
+	if (rt == NULL || rt[0] == '\0' || strnlen(rt, CACHE_MAX_FILE) >= CACHE_MAX_FILE ||
+	    !cache_is_clean(rt)) {
+		snprintf(err, errlen, "token cache %s: refusing to store an invalid refresh token",
+			 shown);
+		return NULL;
+	}
+	if (upn != NULL && (strnlen(upn, CACHE_MAX_FILE) >= CACHE_MAX_FILE || !cache_is_clean(upn))) {
+		snprintf(err, errlen, "token cache %s: refusing to store an invalid upn", shown);
+		return NULL;
+	}
+	/* The generator grows its buffer as it writes the token: the wiping allocator. */
+	g = yajl_gen_alloc(&sbuf_yajl_funcs);
+	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0 ||
+	    cache_gen(g, key, rt, upn) < 0 || yajl_gen_get_buf(g, buf, len) != yajl_gen_status_ok) {
+		snprintf(err, errlen, "token cache %s: cannot encode it (invalid UTF-8?)", shown);
+		if (g != NULL)
+			yajl_gen_free(g);
+		return NULL;
+	}
+	return g;
+}
+
 int cache_store(const char *state_dir, const struct cache_key *key, const char *rt,
 		const char *upn, char *err, size_t errlen)
 {
@@ -608,34 +637,64 @@ int cache_store(const char *state_dir, const struct cache_key *key, const char *
 	if (cache_check_key(key, err, errlen) < 0)
 		return -1;
 	cache_path(path, sizeof(path), state_dir != NULL ? state_dir : "", key->profile);
-	if (rt == NULL || rt[0] == '\0' || strnlen(rt, CACHE_MAX_FILE) >= CACHE_MAX_FILE ||
-	    !cache_is_clean(rt)) {
-		snprintf(err, errlen, "token cache %s: refusing to store an invalid refresh token",
-			 path);
+	if ((g = cache_encode(key, rt, upn, path, &buf, &len, err, errlen)) == NULL)
 		return -1;
-	}
-	if (upn != NULL && (strnlen(upn, CACHE_MAX_FILE) >= CACHE_MAX_FILE || !cache_is_clean(upn))) {
-		snprintf(err, errlen, "token cache %s: refusing to store an invalid upn", path);
-		return -1;
-	}
 	dfd = cache_dir_open(state_dir, err, errlen);
 	if (dfd < 0)
-		return -1;
-	/* The generator grows its buffer as it writes the token: the wiping allocator. */
-	g = yajl_gen_alloc(&sbuf_yajl_funcs);
-	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0 ||
-	    cache_gen(g, key, rt, upn) < 0 ||
-	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
-		snprintf(err, errlen, "token cache %s: cannot encode it (invalid UTF-8?)", path);
 		goto out;
-	}
 	if (cache_commit(dfd, state_dir, key, path, buf, len, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:
-	if (g != NULL)
-		yajl_gen_free(g);
-	close(dfd);
+	yajl_gen_free(g);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int cache_seal_blob(const struct cache_key *key, const char *rt, const char *upn,
+		    struct sbuf **out, char *err, size_t errlen)
+{
+	char why[CACHE_WHY_MAX];
+	const unsigned char *buf = NULL;
+	size_t len = 0;
+	yajl_gen g;
+	int rc = -1;
+
+	*out = NULL;
+	if (cache_check_key(key, err, errlen) < 0)
+		return -1;
+	if (key->secret == NULL) {
+		snprintf(err, errlen, "token cache %s: no key to seal it under", key->profile);
+		return -1;
+	}
+	if ((g = cache_encode(key, rt, upn, key->profile, &buf, &len, err, errlen)) == NULL)
+		return -1;
+	if (seal_wrap(key->secret, key->profile, buf, len, out, why, sizeof(why)) < 0)
+		snprintf(err, errlen, "token cache %s: cannot encrypt it: %s", key->profile, why);
+	else
+		rc = 0;
+	yajl_gen_free(g);
+	return rc;
+}
+
+int cache_open_blob(const struct cache_key *key, const unsigned char *p, size_t len,
+		    const char *shown, struct sbuf **rt, char *upn, size_t upnlen, char *err,
+		    size_t errlen)
+{
+	char why[CACHE_WHY_MAX];
+	struct sbuf *plain = NULL;
+	int rc;
+
+	*rt = NULL;
+	if (cache_check_key(key, err, errlen) < 0)
+		return -1;
+	if (seal_unwrap(key->secret, key->profile, p, len, &plain, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "the sign-in %s cannot be decrypted: %s", shown, why);
+		return -1;
+	}
+	rc = cache_parse(plain, key, shown, rt, upn, upnlen, err, errlen);
+	sbuf_free(plain);
 	return rc;
 }
 

@@ -62,6 +62,21 @@ int cache_remove(const char *state_dir, const char *profile, const struct sbuf *
  */
 int cache_secret_load(const struct conf_profile *conf, struct sbuf **secret, char *err,
 		      size_t errlen);
+/*
+ * The same sign-in as cache_store writes, for a copy kept elsewhere (the
+ * cluster's Redis): *out holds it sealed under key->secret, which must be
+ * set (a copy in plain text is never made).
+ */
+int cache_seal_blob(const struct cache_key *key, const char *rt, const char *upn,
+		    struct sbuf **out, char *err, size_t errlen);
+/*
+ * Opens what cache_seal_blob made: 0 and *rt (and upn) as cache_load gives
+ * them, 1 when it is another identity's, -1 when it will not open (err
+ * says why; "shown" names where it came from in the message).
+ */
+int cache_open_blob(const struct cache_key *key, const unsigned char *p, size_t len,
+		    const char *shown, struct sbuf **rt, char *upn, size_t upnlen, char *err,
+		    size_t errlen);
 /* Creates state_dir (0700) if missing; refuses one open to group/others or not ours. */
 int cache_check_dir(const char *state_dir, char *err, size_t errlen);
 

@@ -54,6 +54,8 @@ struct exo_target {
 	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
 	struct http_headers *lines;     /* every InvokeCommand's headers for one token (a secret) */
 	unsigned lines_gen;             /* that token's generation */
+	void (*on_throttle)(void *arg, long long ms);   /* told of each such hold; NULL: nobody */
+	void *on_throttle_arg;
 	struct exo_stats stats;
 };
 
@@ -272,6 +274,20 @@ long long exo_target_throttled_ms(const struct exo_target *t)
 	long long left = t->throttled_until - clock_ms();
 
 	return left > 0 ? left : 0;
+}
+
+void exo_target_hold(struct exo_target *t, long long ms)
+{
+	long long until = clock_ms() + ms;
+
+	if (until > t->throttled_until)
+		t->throttled_until = until;
+}
+
+void exo_target_on_throttle(struct exo_target *t, void (*fn)(void *arg, long long ms), void *arg)
+{
+	t->on_throttle = fn;
+	t->on_throttle_arg = arg;
 }
 
 /* ---- the call's states ---- */
@@ -778,15 +794,16 @@ static int exo_retry(struct exo_call *c, const struct http_result *res, int tran
 /* A 429 holds back every request of the profile, not only the one that got it. */
 static void exo_note_throttle(struct exo_call *c, const struct http_result *res)
 {
-	long long until;
+	long long ms;
 
 	if (res->outcome != HTTP_OK || res->status != 429)
 		return;
 	c->t->stats.throttled++;
 	/* http.c holds Retry-After to HTTP_MAX_RETRY_AFTER_S, so one answer cannot block for years. */
-	until = clock_ms() + (res->retry_after > 0 ? res->retry_after * 1000LL : exo_backoff_ms(0));
-	if (until > c->t->throttled_until)
-		c->t->throttled_until = until;
+	ms = res->retry_after > 0 ? res->retry_after * 1000LL : exo_backoff_ms(0);
+	exo_target_hold(c->t, ms);
+	if (c->t->on_throttle != NULL)
+		c->t->on_throttle(c->t->on_throttle_arg, ms);
 }
 
 /* ---- the end of a transfer ---- */

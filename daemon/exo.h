@@ -52,6 +52,10 @@ const char *exo_target_region_host(const struct exo_target *t);
 const char *exo_target_connection_id(const struct exo_target *t);
 /* Milliseconds the profile is still held back by the service's throttling; 0 when not. */
 long long exo_target_throttled_ms(const struct exo_target *t);
+/* Holds the profile back for ms more, as a 429 does (one seen by another host). */
+void exo_target_hold(struct exo_target *t, long long ms);
+/* fn hears of every hold a 429 here puts on the profile, with its length (cluster.h). */
+void exo_target_on_throttle(struct exo_target *t, void (*fn)(void *arg, long long ms), void *arg);
 
 #define EXO_DEFAULT_RESULT_SIZE 1000   /* the module's ResultSize when none is given (§2.4) */
 #define EXO_MAX_ACTION 32               /* bytes of an -ErrorAction / -WarningAction value */

@@ -18,6 +18,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "daemon/cache.h"
+#include "daemon/cluster.h"
 #include "daemon/http.h"
 #include "daemon/metrics_http.h"
 #include "daemon/profile.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct conf *conf;
 	struct event_base *base;
 	struct http *http;
+	struct cluster *cluster;        /* [cluster], or NULL */
 	struct profile *profiles;
 	struct server *server;
 	struct metrics_http *metrics;   /* GET /metrics (metrics_listen), or NULL */
@@ -275,8 +277,9 @@ static void main_reload(struct daemon *d)
 		goto failed;
 	main_tell_profiles(d, nc);
 	if (strcmp(nc->socket, d->conf->socket) != 0 || strcmp(nc->state_dir, d->conf->state_dir) != 0 ||
-	    nc->socket_mode != d->conf->socket_mode) {
-		snprintf(err, sizeof(err), "socket, socket_mode and state_dir take a restart to change");
+	    nc->socket_mode != d->conf->socket_mode || !conf_cluster_equal(nc->cluster, d->conf->cluster)) {
+		snprintf(err, sizeof(err), "socket, socket_mode, state_dir and [cluster] take a restart "
+			 "to change");
 		goto failed;
 	}
 	/* New profiles first, so that a failure leaves everything as it was. */
@@ -297,6 +300,8 @@ static void main_reload(struct daemon *d)
 		if (p == NULL)
 			goto failed;
 		main_append(&fresh, p);
+		if (d->cluster != NULL && profile_join(p, d->cluster, err, sizeof(err)) < 0)
+			goto failed;
 	}
 	if (metrics_http_set(&d->metrics, d->base, nc->metrics_listen, main_prometheus, d->server,
 			     err, sizeof(err)) < 0)
@@ -433,6 +438,8 @@ static int main_profiles(struct daemon *d, char *err, size_t errlen)
 			return -1;
 		main_append(&list, p);
 		d->profiles = list.first;
+		if (d->cluster != NULL && profile_join(p, d->cluster, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -510,6 +517,7 @@ static void main_cleanup(struct daemon *d)
 		conf_free(r->conf);
 		free(r);
 	}
+	cluster_free(d->cluster);
 	if (d->reaper != NULL)
 		event_free(d->reaper);
 	http_free(d->http);
@@ -558,6 +566,11 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop");
 		goto out;
 	}
+	if (d.conf->cluster != NULL &&
+	    (d.cluster = cluster_new(d.base, d.conf->cluster, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
 	if (main_profiles(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -576,6 +589,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (d.cluster != NULL)
+		cluster_start(d.cluster);
 	for (struct profile *p = d.profiles; p != NULL; p = profile_next(p))
 		profile_start(p);
 	sd_notifyf(0, "READY=1\nSTATUS=serving %d profiles on %s", d.conf->nprofiles, d.conf->socket);

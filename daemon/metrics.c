@@ -37,6 +37,11 @@ static void metrics_json_profile(yajl_gen g, const struct metrics_profile *p)
 	json_kv_int(g, "token_acquisitions", (long long)p->token_acquisitions);
 	json_kv_int(g, "in_flight", (long long)p->in_flight);
 	json_kv_int(g, "queued", (long long)p->queued);
+	if (p->clustered) {
+		json_kv_int(g, "cluster_in_flight", (long long)p->cluster_in_flight);
+		json_kv_int(g, "cluster_nodes", (long long)p->cluster_nodes);
+		json_kv_int(g, "cluster_up", (long long)p->cluster_up);
+	}
 	json_str(g, "latency_ms");
 	yajl_gen_map_open(g);
 	json_kv_int(g, "count", (long long)p->latency.count);
@@ -127,6 +132,23 @@ static void metrics_family(struct metrics_text *t, const struct metrics_profile 
 			       *(const unsigned long long *)((const char *)&ps[i] + field));
 }
 
+/* The same for the profiles in a [cluster] only; nothing at all when there are none. */
+static void metrics_cluster_family(struct metrics_text *t, const struct metrics_profile *ps,
+				   size_t n, const char *name, const char *help, size_t field)
+{
+	size_t i;
+
+	for (i = 0; i < n && !ps[i].clustered; i++)
+		;
+	if (i == n)
+		return;
+	metrics_printf(t, "# HELP exod_%s %s\n# TYPE exod_%s gauge\n", name, help, name);
+	for (i = 0; i < n; i++)
+		if (ps[i].clustered)
+			metrics_printf(t, "exod_%s{profile=\"%s\"} %llu\n", name, ps[i].name,
+				       *(const unsigned long long *)((const char *)&ps[i] + field));
+}
+
 static void metrics_latency(struct metrics_text *t, const struct metrics_profile *ps, size_t n)
 {
 	metrics_printf(t, "# HELP exod_request_duration_seconds Time from a run request to its last line.\n"
@@ -171,6 +193,13 @@ char *metrics_prometheus(const struct metrics_daemon *d, const struct metrics_pr
 	metrics_family(&t, ps, n, "in_flight", "Requests upstream now.", "gauge", MF(in_flight));
 	metrics_family(&t, ps, n, "queued", "Requests waiting for a connection.", "gauge", MF(queued));
 	metrics_family(&t, ps, n, "connected", "1 when a valid token is held.", "gauge", MF(connected));
+	metrics_cluster_family(&t, ps, n, "cluster_in_flight",
+			       "Requests in flight on every node of the cluster, as last heard from Redis.",
+			       MF(cluster_in_flight));
+	metrics_cluster_family(&t, ps, n, "cluster_nodes", "Nodes of the cluster that serve the profile.",
+			       MF(cluster_nodes));
+	metrics_cluster_family(&t, ps, n, "cluster_up", "1 while Redis can be reached.",
+			       MF(cluster_up));
 	metrics_latency(&t, ps, n);
 	if (t.failed) {
 		free(t.buf);

@@ -31,6 +31,9 @@ struct metrics_profile {
 	unsigned long long token_acquisitions;
 	unsigned long long in_flight, queued, connected;
 	struct metrics_hist latency;
+	/* In a [cluster]: the whole cluster's requests in flight and the nodes seen, as last heard. */
+	int clustered;
+	unsigned long long cluster_in_flight, cluster_nodes, cluster_up;
 };
 
 void metrics_observe(struct metrics_hist *h, double ms);

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include "daemon/clock.h"
@@ -22,6 +23,7 @@ struct pool_job {
 	pool_ahead_cb ahead;            /* watches its place in the queue; NULL: nobody */
 	void *arg;
 	int told;                       /* the jobs ahead last told to ahead; -1: none yet */
+	int gated;                      /* holds a slot the gate opened: done when it leaves */
 	long long deadline;             /* clock_ms() when a queued job gives up */
 	TAILQ_ENTRY(pool_job) entry;
 };
@@ -42,6 +44,9 @@ struct pool {
 	struct event *moved;            /* tells watched jobs their new place in the queue */
 	unsigned long changes;          /* bumps when a job leaves the queue or is watched */
 	int watched;                    /* queued jobs with a watcher */
+	struct pool_gate gate;          /* gate.want NULL: no gate */
+	int gate_open;                  /* slots the gate opened that no job has taken yet */
+	int gate_asked;                 /* a want is unanswered */
 };
 
 /* The queue changed: watched jobs hear their new place from the loop (if there are any). */
@@ -96,15 +101,38 @@ static void pool_arm(struct pool *p)
 	evtimer_add(p->timer, &tv);
 }
 
+/* 1 when the gate lets one more job run (or there is none); else it is asked, once. */
+static int pool_gate_take(struct pool *p)
+{
+	if (p->gate.want == NULL)
+		return 1;
+	if (p->gate_open > 0) {
+		p->gate_open--;
+		return 1;
+	}
+	if (!p->gate_asked) {
+		p->gate_asked = 1;
+		p->gate.want(p->gate.arg);
+	}
+	return 0;
+}
+
 /* Grants free slots to the jobs at the head of the queue; they run from the loop. */
 static void pool_grant(struct pool *p)
 {
 	struct pool_job *j;
 	int granted = 0;
 
-	while (p->running < p->max_running && (j = TAILQ_FIRST(&p->queue)) != NULL) {
+	while (p->running < p->max_running && (j = TAILQ_FIRST(&p->queue)) != NULL &&
+	       pool_gate_take(p)) {
+		j->gated = p->gate.want != NULL;
 		pool_set_state(j, POOL_GRANTED);
 		granted = 1;
+	}
+	/* A shared slot nobody here can use goes back at once, for the other hosts. */
+	while (p->gate_open > 0 && (TAILQ_EMPTY(&p->queue) || p->running >= p->max_running)) {
+		p->gate_open--;
+		p->gate.done(p->gate.arg);
 	}
 	if (granted) {
 		event_active(p->handover, EV_TIMEOUT, 0);
@@ -210,6 +238,21 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
+void pool_set_gate(struct pool *p, const struct pool_gate *gate)
+{
+	if (gate != NULL)
+		p->gate = *gate;
+	else
+		memset(&p->gate, 0, sizeof(p->gate));
+}
+
+void pool_gate_open(struct pool *p)
+{
+	p->gate_asked = 0;
+	p->gate_open++;
+	pool_grant(p);
+}
+
 void pool_set_limits(struct pool *p, int max_running, int queue_limit, int queue_timeout_s)
 {
 	p->max_running = max_running;
@@ -267,6 +310,8 @@ void pool_leave(struct pool_job *j)
 		if (j->state == POOL_GRANTED)
 			TAILQ_REMOVE(&p->granted, j, entry);
 		p->running--;
+		if (j->gated)
+			p->gate.done(p->gate.arg);
 	}
 	free(j);
 	pool_grant(p);

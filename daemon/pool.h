@@ -40,6 +40,25 @@ void pool_tick(struct pool *p);
 int pool_running(const struct pool *p);
 int pool_queued(const struct pool *p);
 int pool_max_running(const struct pool *p);
+/*
+ * A gate to a budget shared with other hosts (cluster.h): with one, a job
+ * runs only once the gate has opened a slot for it as well as a local one.
+ * want asks for one more slot, one request at a time: the pool waits for
+ * pool_gate_open before it asks again.  done gives a slot back: when a job
+ * that ran on one leaves, or when one opens for a queue that has emptied.
+ * Neither may call back into the pool before returning.
+ */
+struct pool_gate {
+	void (*want)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/* Puts the pool behind gate (copied; NULL: none), before any job is submitted. */
+void pool_set_gate(struct pool *p, const struct pool_gate *gate);
+/* The gate opened one slot (the answer to want). */
+void pool_gate_open(struct pool *p);
+
 /* Applies new limits (reload); running jobs are not interrupted. */
 void pool_set_limits(struct pool *p, int max_running, int queue_limit, int queue_timeout_s);
 

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/sbuf.h"
 #include "daemon/cloud.h"
+#include "daemon/cluster.h"
 #include "daemon/json.h"
 #include "daemon/metrics.h"
 #include "daemon/pool.h"
@@ -18,6 +20,7 @@ struct profile {
 	struct access *access;
 	struct pool *pool;
 	struct exo_target *exo;
+	struct cluster_member *member;  /* in the cluster; NULL without one */
 	struct metrics_hist latency;    /* of run requests */
 	int refs;                       /* requests of clients that name this profile */
 	struct profile *next;
@@ -84,6 +87,7 @@ void profile_free(struct profile *p)
 {
 	if (p == NULL)
 		return;
+	cluster_leave(p->member);
 	exo_target_free(p->exo);
 	token_free(p->token);
 	access_free(p->access);
@@ -121,6 +125,85 @@ void profile_set_conf(struct profile *p, const struct conf_profile *conf, const 
 	p->conf = conf;
 	token_set_conf(p->token, conf, state_dir);
 	exo_target_set_conf(p->exo, conf);
+}
+
+/* ---- the cluster's hooks ---- */
+
+static void profile_cluster_slot(void *arg)
+{
+	struct profile *p = arg;
+
+	pool_gate_open(p->pool);
+}
+
+static void profile_cluster_hold(void *arg, long long ms)
+{
+	struct profile *p = arg;
+
+	exo_target_hold(p->exo, ms);
+}
+
+static void profile_cluster_throttled(void *arg, long long ms)
+{
+	struct profile *p = arg;
+
+	cluster_throttled(p->member, ms);
+}
+
+static void profile_cluster_go(void *arg, const unsigned char *sealed, size_t len)
+{
+	struct profile *p = arg;
+
+	token_gate_go(p->token, sealed, len);
+}
+
+static void profile_cluster_in(void *arg, int rejoin)
+{
+	struct profile *p = arg;
+
+	if (!conf_auth_delegated(p->conf->auth))
+		return;
+	/* Back from an outage: only a profile that waits for a person looks for a missed login. */
+	if (rejoin && token_state(p->token) != TOKEN_NEEDS_LOGIN)
+		return;
+	if (!rejoin)
+		log_info("profile %s: signed in on another node of the cluster; taking that "
+			 "sign-in", p->conf->name);
+	token_refresh_now(p->token);
+}
+
+static void profile_cluster_out(void *arg)
+{
+	struct profile *p = arg;
+
+	if (token_state(p->token) != TOKEN_NEEDS_LOGIN)
+		log_info("profile %s: signed out on another node of the cluster", p->conf->name);
+	token_forget(p->token);
+}
+
+int profile_join(struct profile *p, struct cluster *cluster, char *err, size_t errlen)
+{
+	const struct cluster_hooks hooks = {
+		profile_cluster_slot, profile_cluster_hold, profile_cluster_go,
+		profile_cluster_in, profile_cluster_out, p,
+	};
+	struct pool_gate pg;
+	struct token_gate tg;
+
+	p->member = cluster_join(cluster, p->conf, &hooks);
+	if (p->member == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pg = (struct pool_gate){ cluster_want_slot, cluster_slot_done, p->member };
+	pool_set_gate(p->pool, &pg);
+	exo_target_on_throttle(p->exo, profile_cluster_throttled, p);
+	/* App-only tokens stay on their host: only a person's sign-in is shared. */
+	if (conf_auth_delegated(p->conf->auth)) {
+		tg = (struct token_gate){ cluster_refresh_begin, cluster_refresh_end, p->member };
+		token_set_gate(p->token, &tg);
+	}
+	return 0;
 }
 
 void profile_start(struct profile *p)
@@ -164,6 +247,11 @@ int profile_may_run(const struct profile *p, uid_t uid, const gid_t *groups, int
 int profile_run(struct profile *p, const struct exo_request *rq, const struct exo_sink *sink,
 		void *arg, struct exo_call **out, struct exo_end *end)
 {
+	memset(end, 0, sizeof(*end));
+	if (p->member != NULL && cluster_refuses(p->member, end->message, sizeof(end->message))) {
+		end->error = WIRE_E_THROTTLED;
+		return -1;
+	}
 	return exo_call_start(p->exo, rq, sink, arg, out, end);
 }
 
@@ -204,6 +292,8 @@ void profile_login_detach(struct profile *p)
 
 void profile_logout(struct profile *p, char *msg, size_t msglen)
 {
+	if (p->member != NULL && conf_auth_delegated(p->conf->auth))
+		cluster_logout(p->member);
 	token_forget(p->token);
 	exo_target_forget_token(p->exo);
 	auth_logout_message(p->conf, msg, msglen);
@@ -274,6 +364,8 @@ void profile_status(const struct profile *p, yajl_gen g)
 	json_kv_int(g, "token_acquisitions", (long long)token_acquisitions(p->token));
 	json_kv_str(g, "connection_id", exo_target_connection_id(p->exo));
 	json_kv_str(g, "last_error", token_last_error(p->token));
+	if (p->member != NULL)
+		cluster_status(p->member, g);
 	yajl_gen_map_close(g);
 }
 
@@ -295,4 +387,13 @@ void profile_metrics(const struct profile *p, struct metrics_profile *m)
 	m->queued = (unsigned long long)pool_queued(p->pool);
 	m->connected = token_state(p->token) == TOKEN_CONNECTED;
 	m->latency = p->latency;
+	if (p->member != NULL) {
+		struct cluster_view v;
+
+		cluster_view(p->member, &v);
+		m->clustered = 1;
+		m->cluster_in_flight = v.in_flight > 0 ? (unsigned long long)v.in_flight : 0;
+		m->cluster_nodes = v.nodes > 0 ? (unsigned long long)v.nodes : 0;
+		m->cluster_up = (unsigned long long)v.up;
+	}
 }

@@ -19,6 +19,7 @@
 #include "daemon/token.h"
 
 struct event_base;
+struct cluster;
 struct http;
 struct metrics_profile;
 struct profile;
@@ -44,6 +45,12 @@ const char *profile_name(const struct profile *p);
 enum conf_service profile_service(const struct profile *p);
 /* Reload: an unchanged profile takes its settings from the new struct conf. */
 void profile_set_conf(struct profile *p, const struct conf_profile *conf, const char *state_dir);
+/*
+ * Shares the profile's budget (slots, throttling) and, for a delegated
+ * sign-in, the sign-in itself with the other hosts of the cluster; before
+ * profile_start.  -1 when out of memory.
+ */
+int profile_join(struct profile *p, struct cluster *cluster, char *err, size_t errlen);
 /* Starts signing in, for methods that need no person (at start and after reload). */
 void profile_start(struct profile *p);
 /* 1 while anything still runs for the profile: it may not be freed yet. */

@@ -23,6 +23,7 @@ enum token_fetch {
 	TOKEN_FETCH_IDLE,               /* nothing runs; the timer may hold the next attempt */
 	TOKEN_FETCH_RUNNING,            /* the sign-in method is getting a token */
 	TOKEN_FETCH_LOGIN,              /* an interactive sign-in (exoctl login) runs */
+	TOKEN_FETCH_GATED,              /* waiting for the gate (token_gate_go) before it runs */
 };
 
 struct token_wait {
@@ -61,15 +62,19 @@ struct token {
 	TAILQ_HEAD(, token_wait) waiters;
 	TAILQ_HEAD(, token_wait) ready;  /* outcomes not yet delivered */
 	struct event *deliver;          /* delivers them from the loop, never inside token_wait() */
+	struct token_gate gate;         /* gate.begin NULL: none */
+	int gate_held;                  /* begin was called, end not yet */
 };
 
 static void token_acquire(struct token *t, const char *claims);
+static void token_fetch_start(struct token *t);
 static void token_keep_claims(struct token *t, const char *claims);
 
 static void token_set_fetch(struct token *t, enum token_fetch to)
 {
-	/* A fetch only starts from rest; a login may take over a running fetch. */
-	assert(to == TOKEN_FETCH_IDLE || to == TOKEN_FETCH_LOGIN || t->fetch == TOKEN_FETCH_IDLE);
+	/* A fetch only starts from rest (or the gate); a login may take over a running fetch. */
+	assert(to == TOKEN_FETCH_IDLE || to == TOKEN_FETCH_LOGIN || t->fetch == TOKEN_FETCH_IDLE ||
+	       (to == TOKEN_FETCH_RUNNING && t->fetch == TOKEN_FETCH_GATED));
 	t->fetch = to;
 }
 
@@ -249,6 +254,37 @@ static int token_load_secret(struct token *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* The refresh token sealed for the gate, or NULL (none, or it cannot be sealed: logged). */
+static struct sbuf *token_seal(struct token *t)
+{
+	struct cache_key key;
+	struct sbuf *sealed = NULL;
+	char err[512];
+
+	if (t->refresh_token == NULL)
+		return NULL;
+	token_cache_key(t, &key);
+	if (cache_seal_blob(&key, sbuf_str(t->refresh_token), t->upn[0] ? t->upn : NULL, &sealed,
+			    err, sizeof(err)) < 0)
+		log_err("profile %s: cannot share the sign-in: %s", t->conf->name, err);
+	return sealed;
+}
+
+/* Gives the gate back, with the sign-in when there is news of it (a fetch, or a login). */
+static void token_gate_end(struct token *t, int ok, int login)
+{
+	struct sbuf *sealed;
+
+	if (t->gate.begin == NULL || (!t->gate_held && !login))
+		return;
+	t->gate_held = 0;
+	sealed = ok ? token_seal(t) : NULL;
+	if (!login || sealed != NULL)
+		t->gate.end(t->gate.arg, sealed != NULL ? sbuf_ptr(sealed) : NULL,
+			    sealed != NULL ? sbuf_len(sealed) : 0, login);
+	sbuf_free(sealed);
+}
+
 static void token_take(struct token *t, struct auth_result *res)
 {
 	long lifetime = res->expires_in > 0 ? res->expires_in : TOKEN_DEFAULT_LIFETIME;
@@ -320,12 +356,14 @@ static void token_failed(struct token *t, struct auth_result *res)
 static void token_done(void *arg, struct auth_result *res)
 {
 	struct token *t = arg;
+	int login = t->fetch == TOKEN_FETCH_LOGIN;
 
 	token_set_fetch(t, TOKEN_FETCH_IDLE);
 	if (res->ok)
 		token_take(t, res);
 	else
 		token_failed(t, res);
+	token_gate_end(t, res->ok, login && res->ok);
 	if (res->ok)
 		token_notify(t, WIRE_E_COUNT, NULL);
 	else
@@ -358,9 +396,21 @@ static void token_acquire(struct token *t, const char *claims)
 		return;
 	}
 	evtimer_del(t->timer);
-	t->sent_at = now;
 	if (t->access == NULL)
 		token_set_state(t, TOKEN_SIGNING_IN);
+	/* A shared sign-in is refreshed by one host at a time, with the newest copy. */
+	if (t->gate.begin != NULL) {
+		token_set_fetch(t, TOKEN_FETCH_GATED);
+		t->gate_held = 1;
+		t->gate.begin(t->gate.arg);
+		return;
+	}
+	token_fetch_start(t);
+}
+
+static void token_fetch_start(struct token *t)
+{
+	t->sent_at = clock_ms();
 	token_set_fetch(t, TOKEN_FETCH_RUNNING);
 	/* The method copies the claims into its request: they are spent. */
 	auth_start(t->auth, t->pending_claims);
@@ -518,6 +568,7 @@ void token_accepted(struct token *t, unsigned gen)
 /* Stops whatever runs to get a token; nothing it was doing will be delivered. */
 static void token_stop_fetch(struct token *t)
 {
+	token_gate_end(t, 0, 0);
 	auth_cancel(t->auth);
 	token_set_fetch(t, TOKEN_FETCH_IDLE);
 	t->pending_restart = 0;
@@ -592,6 +643,56 @@ void token_refresh_now(struct token *t)
 		return;
 	}
 	token_acquire(t, NULL);
+}
+
+void token_set_gate(struct token *t, const struct token_gate *gate)
+{
+	if (gate != NULL)
+		t->gate = *gate;
+	else
+		memset(&t->gate, 0, sizeof(t->gate));
+}
+
+/* A sign-in from the gate replaces this host's copy, on disk too; -1 when it does not open. */
+static int token_adopt(struct token *t, const unsigned char *sealed, size_t len)
+{
+	char err[1024], upn[sizeof(t->upn)];
+	struct cache_key key;
+	struct sbuf *rt = NULL;
+	int rc;
+
+	token_cache_key(t, &key);
+	rc = cache_open_blob(&key, sealed, len, "shared in the cluster", &rt, upn, sizeof(upn), err,
+			     sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			log_warn("profile %s: %s (every node needs the same cache_key_file key); "
+				 "refreshing with this node's own", t->conf->name, err);
+		else
+			log_warn("profile %s: the sign-in shared in the cluster is another "
+				 "application's or tenant's; refreshing with this node's own",
+				 t->conf->name);
+		return -1;
+	}
+	if (upn[0] != '\0')
+		memcpy(t->upn, upn, sizeof(t->upn));
+	token_set_refresh(t, rt);
+	if (cache_store(t->state_dir, &key, sbuf_str(t->refresh_token), t->upn[0] ? t->upn : NULL,
+			err, sizeof(err)) < 0)
+		log_err("profile %s: cannot save the sign-in: %s", t->conf->name, err);
+	return 0;
+}
+
+void token_gate_go(struct token *t, const unsigned char *sealed, size_t len)
+{
+	if (t->fetch != TOKEN_FETCH_GATED) {
+		token_gate_end(t, 0, 0);        /* nothing waits for it any more */
+		return;
+	}
+	if (sealed != NULL && len > 0)
+		token_adopt(t, sealed, len);
+	token_set_fetch(t, TOKEN_FETCH_IDLE);
+	token_fetch_start(t);
 }
 
 enum token_state token_state(const struct token *t)

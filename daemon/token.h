@@ -84,6 +84,27 @@ void token_forget(struct token *t);
 /* Forces a refresh now (exoctl refresh). */
 void token_refresh_now(struct token *t);
 
+/*
+ * A gate for a delegated profile whose sign-in is shared with other hosts
+ * (cluster.h).  Before each fetch that uses the refresh token, begin is
+ * called and the fetch waits for token_gate_go; after it, end gives the
+ * gate back with the rotated sign-in sealed under cache_key_file (NULL
+ * when there is none).  After an interactive sign-in, end is called with
+ * login set and the new sign-in, with no begin before it.  Neither may
+ * call back into the token before returning.
+ */
+struct token_gate {
+	void (*begin)(void *arg);
+	void (*end)(void *arg, const unsigned char *sealed, size_t len, int login);
+	void *arg;
+};
+void token_set_gate(struct token *t, const struct token_gate *gate);
+/*
+ * The gate lets the fetch go, with the newest sign-in, sealed (NULL: keep
+ * this host's own).  One that does not open is logged and ignored.
+ */
+void token_gate_go(struct token *t, const unsigned char *sealed, size_t len);
+
 enum token_state token_state(const struct token *t);
 const char *token_state_name(enum token_state s);
 /* Seconds until the held token expires; -1 without one. */

@@ -434,7 +434,7 @@ class Exod:
     Every profile gets ctx.profile_keys (the http_version that --http-version forces) unless
     its own keys say otherwise."""
 
-    def __init__(self, ctx, name, profiles, wrapper=None):
+    def __init__(self, ctx, name, profiles, wrapper=None, extra=""):
         self.ctx = ctx
         self.dir = os.path.join(ctx.work, "exod-" + name)
         os.makedirs(os.path.join(self.dir, "state"), mode=0o700)
@@ -454,6 +454,7 @@ class Exod:
             base.update(ctx.profile_keys)
             base.update(keys)
             text += ["%s = %s" % kv for kv in base.items()] + [""]
+        text.append(extra)
         with open(self.conf, "w") as f:
             f.write("\n".join(text))
         self.proc = None
@@ -776,11 +777,11 @@ class Ctx:
     pass
 
 
-def exod_ir(ctx, name, keys, requests):
+def exod_ir(ctx, name, keys, requests, extra=""):
     """Total Ir of exod under callgrind serving 1 + requests small requests, one after another."""
     out = os.path.join(ctx.work, "callgrind.%s.out" % name)
     wrapper = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
-    e = Exod(ctx, name, [("contoso", keys)], wrapper=wrapper).start(timeout=START_TIMEOUT * 4)
+    e = Exod(ctx, name, [("contoso", keys)], wrapper=wrapper, extra=extra).start(timeout=START_TIMEOUT * 4)
     # One warm-up request in every run: it opens the upstream connection the others reuse.
     loadgen(ctx, e.socket, 1, requests=1 + requests)
     e.stop()
@@ -1068,6 +1069,63 @@ def bench_latency(ctx, rows):
     rows.append(("   ratio exoctl / direct", "%.1fx" % (m["exoctl"] / m["direct"]), "", ""))
 
 
+def start_redis(ctx):
+    """A redis-server of the bench's own on a Unix socket (no port, nothing saved)."""
+    d = os.path.join(ctx.work, "redis")
+    os.makedirs(d, mode=0o700)
+    sock = os.path.join(d, "redis.sock")
+    p = ctx.reaper.spawn([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", "0",
+                          "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
+                          "--appendonly", "no", "--dir", d, "--logfile", os.path.join(d, "log")],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(sock)
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return p, sock
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("redis-server did not answer on " + sock)
+
+
+def bench_cluster(ctx, rows):
+    """[cluster]: what a request costs when its slot is a lease in Redis, beside a local one."""
+    log("6. a clustered request (Redis on a Unix socket)")
+    if not (shutil.which("redis-server") or os.access("/usr/bin/redis-server", os.X_OK)):
+        rows.append(("6. a clustered request", "redis-server missing", "", "-"))
+        return
+    redis, sock = start_redis(ctx)
+    extra = "[cluster]\nredis = unix:%s\nnode = bench\n" % sock
+    local = Exod(ctx, "local", [("contoso", {})]).start()
+    clustered = Exod(ctx, "clustered", [("contoso", {})], extra=extra).start()
+    rt = {"local": [], "clustered": []}
+    for e in (local, clustered):
+        loadgen(ctx, e.socket, 1, requests=50)
+    for _ in range(RUNS):
+        for name, e in (("local", local), ("clustered", clustered)):
+            rt[name].append(loadgen(ctx, e.socket, 1, requests=LATENCY_SOCKET_CALLS)["p50_us"] / 1e3)
+    local.stop()
+    clustered.stop()
+    ir = {}
+    if shutil.which("valgrind"):
+        for name, x in (("local", ""), ("clustered", extra)):
+            ir[name] = per_request(lambda n, r, name=name, x=x: exod_ir(ctx, "cl-%s-%s" % (name, n), {}, r, x))
+    ctx.reaper.stop(redis)
+    rows.append(("6. a clustered request (a slot leased in Redis, on a Unix socket)", None, None, None))
+    rows.append(("   round trip over the raw socket, local", "%.3f ms" % median(rt["local"]), "", ""))
+    rows.append(("   round trip over the raw socket, clustered", "%.3f ms" % median(rt["clustered"]), "", ""))
+    rows.append(("   clustered - local", "%.3f ms" % median([c - l for c, l in zip(rt["clustered"], rt["local"])]),
+                 "", ""))
+    if ir:
+        rows.append(("   instructions per request, local (callgrind)", "%.0f" % ir["local"], "", ""))
+        rows.append(("   instructions per request, clustered", "%.0f" % ir["clustered"], "", ""))
+        rows.append(("   clustered - local", "%.0f" % (ir["clustered"] - ir["local"]), "", ""))
+
+
 def verdict(ok):
     return "ok" if ok else "MISSED"
 
@@ -1139,7 +1197,7 @@ def setup(ctx, args):
 # Section names for --only, in the order of the table.
 STEPS = (("callgrind", bench_callgrind), ("throughput", bench_throughput), ("rollover", bench_rollover),
          ("exoctl", bench_exoctl), ("idle", bench_idle), ("stream", bench_stream),
-         ("latency", bench_latency))
+         ("latency", bench_latency), ("cluster", bench_cluster))
 ALIASES = {"memory": ("idle", "stream")}
 
 

@@ -191,7 +191,7 @@ def _req_int(spec, key, default, lo, hi):
 def new_counters():
     return {
         "connections": 0, "requests": 0, "tls_errors": 0,
-        "token_requests": {}, "tokens_issued": 0, "token_errors": 0,
+        "token_requests": {}, "tokens_issued": 0, "token_errors": 0, "refresh_reused": 0,
         "device_requests": 0, "slow_down": 0, "assertions_rejected": 0,
         "authorize_requests": 0, "authorize_pending": 0,
         "mi_requests": 0,
@@ -385,6 +385,9 @@ class FakeState:
             if rec["revoked"]:
                 return rec, "revoked"
             sup = rec["superseded_at"]
+            if sup is not None:
+                # A rotated-out token used again, within the grace period or not.
+                self.counters["refresh_reused"] += 1
             if sup is not None and self.now() - sup > self.knobs["refresh_token_grace"]:
                 return rec, "expired"
             if sup is None:

@@ -1105,6 +1105,49 @@ static void test_secret_load_policy(void **state)
 	sbuf_free(k);
 }
 
+/* The copy for the cluster's Redis: sealed like the file, never plain, opened only as ours. */
+static void test_blob(void **state)
+{
+	struct sbuf *secret = make_key(0x40), *other = make_key(0x41), *blob = NULL, *rt = NULL;
+	struct cache_key k = with_secret(secret), wrong = with_secret(other), app = k;
+	char err[ERRLEN], upn[UPNLEN];
+
+	(void)state;
+	assert_int_equal(cache_seal_blob(&k, RT, "admin@contoso.onmicrosoft.com", &blob, err,
+					 sizeof(err)), 0);
+	assert_memory_equal(sbuf_ptr(blob), "EXODRTC\x01", 8);
+	assert_null(memmem(sbuf_ptr(blob), sbuf_len(blob), "refresh", 7));
+	assert_int_equal(cache_open_blob(&k, sbuf_ptr(blob), sbuf_len(blob), "in Redis", &rt, upn,
+					 sizeof(upn), err, sizeof(err)), 0);
+	assert_string_equal(sbuf_str(rt), RT);
+	assert_string_equal(upn, "admin@contoso.onmicrosoft.com");
+	sbuf_free(rt);
+	/* Under another key: refused, saying where it came from and why. */
+	assert_int_equal(cache_open_blob(&wrong, sbuf_ptr(blob), sbuf_len(blob), "in Redis", &rt,
+					 upn, sizeof(upn), err, sizeof(err)), -1);
+	assert_null(rt);
+	assert_non_null(strstr(err, "the sign-in in Redis cannot be decrypted: "));
+	/* Another application's sign-in is none of ours. */
+	app.client_id = "36ee4c6c-0812-40a2-b820-b22ebd02bce3";
+	assert_int_equal(cache_open_blob(&app, sbuf_ptr(blob), sbuf_len(blob), "in Redis", &rt,
+					 upn, sizeof(upn), err, sizeof(err)), 1);
+	assert_null(rt);
+	/* Cut short, or nothing at all. */
+	assert_int_equal(cache_open_blob(&k, sbuf_ptr(blob), sbuf_len(blob) - 1, "in Redis", &rt,
+					 upn, sizeof(upn), err, sizeof(err)), -1);
+	assert_int_equal(cache_open_blob(&k, (const unsigned char *)"", 0, "in Redis", &rt, upn,
+					 sizeof(upn), err, sizeof(err)), -1);
+	sbuf_free(blob);
+	/* No key: no copy (plain text never leaves the host). */
+	assert_int_equal(cache_seal_blob(&key, RT, NULL, &blob, err, sizeof(err)), -1);
+	assert_null(blob);
+	assert_int_equal(cache_seal_blob(&k, "bad\ntoken", NULL, &blob, err, sizeof(err)), -1);
+	assert_null(blob);
+	assert_int_equal(count_entries(), 0);   /* nothing of this touches state_dir */
+	sbuf_free(secret);
+	sbuf_free(other);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1151,6 +1194,7 @@ int main(void)
 		T(test_key_file_refused),
 		T(test_key_file_from_credentials_directory),
 		T(test_secret_load_policy),
+		T(test_blob),
 	};
 #undef T
 

@@ -581,7 +581,7 @@ static const struct error_case error_cases[] = {
 	  "exod.conf:5: [exod]: duplicate section" },
 	{ "[profile a]\norganization = c.example\nauth = device\n[profile b]\norganization = c.example\n"
 	  "auth = device\n[profile a]\n", "exod.conf:7: [profile a]: duplicate profile" },
-	{ "[global]\n", "exod.conf:1: [global]: unknown section (expected [exod], [profile NAME] or [role NAME])" },
+	{ "[global]\n", "exod.conf:1: [global]: unknown section (expected [exod], [profile NAME], [role NAME] or [cluster])" },
 	{ "[profile]\n", "exod.conf:1: [profile]: unknown section" },
 	{ "[profile a/b]\nauth = device\n", "exod.conf:1: [profile a/b]: the name must be 1 to 64 of" },
 	{ "[profile aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
@@ -1069,6 +1069,77 @@ static void test_cache_keys(void **state)
 		     "exod.conf:4: cache_key_file: must be an absolute path or a credential name");
 }
 
+/* [cluster]: the Redis address in both forms, the defaults, and each refusal with its line. */
+static void test_cluster(void **state)
+{
+	static const char prof[] = "[profile p]\nauth = certificate\norganization = c.example\n"
+				   "app_id = 36ee4c6c-0812-40a2-b820-b22ebd02bce3\n"
+				   "certificate_file = /etc/exod/a.pfx\n";
+	char text[1024], host[128], err[ERR_MAX], want[ERR_MAX];
+	struct conf *c, *d;
+	int port = -1;
+
+	(void)state;
+	c = load_ok(prof);
+	assert_null(c->cluster);
+	conf_free(c);
+	snprintf(text, sizeof(text), "%s[cluster]\nredis = unix:/run/redis/redis.sock\n", prof);
+	c = load_ok(text);
+	assert_non_null(c->cluster);
+	assert_string_equal(c->cluster->key_prefix, CONF_CLUSTER_PREFIX);
+	assert_int_equal(c->cluster->lease_time, CONF_CLUSTER_LEASE);
+	assert_int_equal(c->cluster->cluster_fallback, CONF_FALLBACK_LOCAL);
+	assert_null(c->cluster->redis_password_file);
+	assert_true(strlen(c->cluster->node) > 0);      /* the host name */
+	assert_int_equal(conf_redis_address(c->cluster->redis, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "/run/redis/redis.sock");
+	snprintf(text, sizeof(text), "[cluster]\nredis = tcp://[::1]:6380\nnode = web-1.a\n"
+		 "key_prefix = t:x-\nlease_time = 2\ncluster_fallback = FAIL\n"
+		 "redis_password_file = redis.pass\n%s", prof);
+	d = load_ok(text);
+	assert_string_equal(d->cluster->node, "web-1.a");
+	assert_string_equal(d->cluster->key_prefix, "t:x-");
+	assert_int_equal(d->cluster->lease_time, 2);
+	assert_int_equal(d->cluster->cluster_fallback, CONF_FALLBACK_FAIL);
+	assert_int_equal(conf_redis_address(d->cluster->redis, host, sizeof(host), &port), 1);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 6380);
+	assert_int_equal(conf_redis_address("tcp://10.1.2.3:6379", host, sizeof(host), &port), 1);
+	assert_string_equal(host, "10.1.2.3");
+	assert_true(conf_cluster_equal(d->cluster, d->cluster));
+	assert_false(conf_cluster_equal(c->cluster, d->cluster));
+	assert_false(conf_cluster_equal(NULL, d->cluster));
+	assert_true(conf_cluster_equal(NULL, NULL));
+	snprintf(err, sizeof(err), "No such file or directory");
+	conf_cluster_key_error(d->cluster, "redis_password_file", err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:7: redis_password_file: No such file or directory", cfgpath);
+	assert_string_equal(err, want);
+	conf_free(d);
+	conf_free(c);
+
+	expect_error("[cluster]\nnode = a\n[profile p]\nauth = device\norganization = c.example\n",
+		     "exod.conf:1: [cluster]: redis is required");
+	expect_error("[cluster]\nredis = tcp://redis.example:6379\n", "exod.conf:2: redis: must be unix:/PATH");
+	expect_error("[cluster]\nredis = tcp://127.0.0.1:0\n", "exod.conf:2: redis: must be");
+	expect_error("[cluster]\nredis = tcp://::1:6379\n", "exod.conf:2: redis: must be");
+	expect_error("[cluster]\nredis = unix:run/redis.sock\n", "exod.conf:2: redis: must be");
+	expect_error("[cluster]\nredis = redis://127.0.0.1:6379\n", "exod.conf:2: redis: must be");
+	expect_error("[cluster]\nredis = unix:/r.sock\nnode = a b\n", "exod.conf:3: node: must be 1 to 64");
+	expect_error("[cluster]\nredis = unix:/r.sock\nkey_prefix = a b\n", "exod.conf:3: key_prefix: must be");
+	expect_error("[cluster]\nredis = unix:/r.sock\nlease_time = 0\n", "exod.conf:3: lease_time: must be between 1 and 3600");
+	expect_error("[cluster]\nredis = unix:/r.sock\ncluster_fallback = maybe\n",
+		     "exod.conf:3: cluster_fallback: must be one of local, fail");
+	expect_error("[cluster]\nredis = unix:/r.sock\nmax_connections = 3\n",
+		     "exod.conf:3: max_connections: unknown key in [cluster]");
+	expect_error("[cluster]\nredis = unix:/r.sock\n[cluster]\n", "exod.conf:3: [cluster]: duplicate section");
+	expect_error("[cluster]\nredis = unix:/r.sock\nredis_password_file = ../p\n",
+		     "exod.conf:3: redis_password_file: must be an absolute path or a credential name");
+	/* A delegated sign-in in Redis is always sealed: plain text is refused where it is set. */
+	expect_error("[cluster]\nredis = unix:/r.sock\n[profile p]\nauth = device\n"
+		     "organization = c.example\ncache_encryption = off\n",
+		     "exod.conf:6: profile p: cache_encryption = off: with [cluster]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1094,6 +1165,7 @@ int main(void)
 		cmocka_unit_test(test_default_profile),
 		cmocka_unit_test(test_key_lines),
 		cmocka_unit_test(test_cache_keys),
+		cmocka_unit_test(test_cluster),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

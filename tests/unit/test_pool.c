@@ -504,10 +504,67 @@ static void test_watch_after_expiry(void **state)
 	counts(0, 0);
 }
 
+/* A gate that counts what the pool asked of it; the test answers for it. */
+static int gate_wants, gate_dones;
+
+static void gate_want(void *arg)
+{
+	(void)arg;
+	gate_wants++;
+}
+
+static void gate_done(void *arg)
+{
+	(void)arg;
+	gate_dones++;
+}
+
+static void test_gate(void **state)
+{
+	const struct pool_gate gate = { gate_want, gate_done, NULL };
+
+	(void)state;
+	gate_wants = gate_dones = 0;
+	new_pool(2, 10, 60);
+	pool_set_gate(fx->pool, &gate);
+	/* A local slot is free, but the job waits for the shared one: asked once, not twice. */
+	submit(0);
+	submit(1);
+	counts(0, 2);
+	assert_int_equal(gate_wants, 1);
+	pool_gate_open(fx->pool);
+	counts(1, 1);
+	assert_int_equal(gate_wants, 2);        /* at once for the next in line */
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[0].ran, 1);
+	assert_int_equal(fx->jobs[1].ran, 0);
+	pool_gate_open(fx->pool);
+	fake_settle(fx->base);
+	assert_int_equal(fx->jobs[1].ran, 1);
+	/* Both local slots taken: a third waits without asking the gate for what it cannot use. */
+	submit(2);
+	assert_int_equal(gate_wants, 2);
+	/* A job that leaves gives its shared slot back; the next in line asks anew, in FIFO order. */
+	leave(0);
+	assert_int_equal(gate_dones, 1);
+	assert_int_equal(gate_wants, 3);
+	counts(1, 1);
+	/* The waiter leaves before the gate answers: the slot it opens goes straight back. */
+	leave(2);
+	pool_gate_open(fx->pool);
+	assert_int_equal(gate_dones, 2);
+	counts(1, 0);
+	leave(1);
+	assert_int_equal(gate_dones, 3);
+	counts(0, 0);
+	assert_false(fx->called_inside);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_granted_from_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nobody_overtakes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_limit, setup, teardown),

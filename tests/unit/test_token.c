@@ -669,10 +669,63 @@ static void test_claims_survive_backoff(void **state)
 	answer_token("tok-3", 3600, 0);
 }
 
+/* A gate (cluster.h) that counts its calls; the test opens it. */
+static int gate_begins, gate_ends;
+
+static void gate_begin(void *arg)
+{
+	(void)arg;
+	gate_begins++;
+}
+
+static void gate_end(void *arg, const unsigned char *sealed, size_t len, int login)
+{
+	(void)arg;
+	(void)len;
+	/* No refresh token here (app-only in this fixture): nothing to share, and no login. */
+	assert_null(sealed);
+	assert_false(login);
+	gate_ends++;
+}
+
+static void test_gate_holds_the_fetch(void **state)
+{
+	const struct token_gate gate = { gate_begin, gate_end, NULL };
+
+	(void)state;
+	gate_begins = gate_ends = 0;
+	token_set_gate(fx->t, &gate);
+	wait_for(0);
+	wait_for(1);
+	/* One fetch, held at the gate: asked once, nothing sent before it opens. */
+	assert_int_equal(gate_begins, 1);
+	assert_int_equal(fa.starts, 0);
+	assert_true(token_busy(fx->t));
+	token_gate_go(fx->t, NULL, 0);
+	assert_int_equal(fa.starts, 1);
+	assert_int_equal(gate_ends, 0);
+	answer_token("tok-1", 3600, 0);
+	/* The gate is given back as the fetch ends, before the waiters hear of it. */
+	assert_int_equal(gate_ends, 1);
+	fake_settle(fx->base);
+	assert_string_equal(fx->w[0].token, "tok-1");
+	assert_string_equal(fx->w[1].token, "tok-1");
+	/* Held at the gate, then signed out: the gate goes back once, and a late go starts nothing. */
+	token_refresh_now(fx->t);
+	assert_int_equal(gate_begins, 2);
+	token_forget(fx->t);
+	assert_int_equal(gate_ends, 2);
+	token_gate_go(fx->t, NULL, 0);
+	assert_int_equal(gate_ends, 2);
+	assert_int_equal(fa.starts, 1);
+	fake_settle(fx->base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wait_delivers_from_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate_holds_the_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_notifies_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proactive_refresh, setup, teardown),
