@@ -440,7 +440,8 @@ static int exoctl_converse(const struct exoctl *x, struct conn *c, struct exoctl
 			rc = EXOCTL_EXIT_UNREACHABLE;
 			goto out;
 		}
-		if (a.tree == NULL) {
+		/* Only asked for (raw) with a sink, so k is there; said again for the analyzer. */
+		if (a.tree == NULL && k != NULL) {
 			if (exoctl_record(x, NULL, &a, k, &rc) < 0)
 				goto out;
 			continue;
