@@ -101,6 +101,10 @@ WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_req
                     profile_wait profile_wait_cancel profile_identity profile_status \
                     profile_metrics
 
+WRAP_test_auth_device := event_add event_del event_free http_start http_xfer_cancel
+# free: test_sbuf checks what a block holds at the moment it is freed.
+WRAP_test_sbuf   := free
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(CLIENT_LIBS) $(LIBS) -lcmocka
