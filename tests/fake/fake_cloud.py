@@ -248,14 +248,18 @@ class Handler(BaseHTTPRequestHandler):
             body += self.rfile.read(size)
             self.rfile.readline(MAX_CHUNK_LINE)
 
+    def _hang_up(self):
+        """Ends the connection without an answer, or in the middle of one."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _send(self, resp, req):
         state = self.server.state
         if resp.drop:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._hang_up()
             return
         use_gzip = (resp.compressible and req is not None and state.knob("gzip") and
                     _accepts_gzip(req.header("Accept-Encoding")))
@@ -275,11 +279,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self._write_chunked(resp.body, use_gzip)
         except fake_http.BodyCut:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._hang_up()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
             # The peer went away mid-answer (a client cancelling a slow page, say).
             state.count("client_disconnects")
