@@ -59,11 +59,14 @@ def copy_tree(dst):
     out = subprocess.run(["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others",
                           "--exclude-standard"], check=True, capture_output=True).stdout
     for rel in sorted(set(p for p in out.decode().split("\0") if p)):
-        src = os.path.join(ROOT, rel)
-        if not os.path.isfile(src) or os.path.islink(src):
-            continue                # deleted in the working tree, or a link we do not need
-        os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-        shutil.copy2(src, os.path.join(dst, rel))
+        src, to = os.path.join(ROOT, rel), os.path.join(dst, rel)
+        if not os.path.lexists(src):
+            continue                # deleted in the working tree
+        os.makedirs(os.path.dirname(to), exist_ok=True)
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), to)
+        else:
+            shutil.copy2(src, to)
 
 
 def function_span(text, within):
@@ -119,11 +122,14 @@ class Tree:
                         EXOCTL_BIN=os.path.join(path, "build", "exoctl"))
         self.env.pop("EXOD_SANITIZED", None)
         self.env.pop("EXOD_VALGRIND", None)
+        # Under `make mutate` the parent make's flags (its jobserver, BUILD=...) stay out.
+        self.make_env = {k: v for k, v in os.environ.items()
+                         if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
     def build(self, units):
         targets = ["all"] + ["build/tests/%s" % u for u in sorted(units)]
-        return run(["make", "-j%d" % self.jobs, "CFLAGS=" + MUTANT_CFLAGS] + targets, self.path,
-                   BUILD_TIMEOUT_S)
+        return run(["make", "-j%d" % self.jobs, "BUILD=build", "SAN=", "CFLAGS=" + MUTANT_CFLAGS] +
+                   targets, self.path, BUILD_TIMEOUT_S, self.make_env)
 
     def unit(self, name):
         # cmocka aborts at the first failed assertion: one is enough, and the tests after it
