@@ -8,6 +8,7 @@
 #   make bench      figures against DESIGN.md §6 (never pass/fail)
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz/README.md)
 #   make fuzz-replay  the fuzz corpora and regressions, once, no mutation (part of check)
+#   make mutate     break one behaviour at a time, check the tests notice (tests/mutation/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make uninstall  the same PREFIX and DESTDIR: removes what install put there
 #   make units      the systemd units with their paths filled in, in build/ (for systemd-analyze)
@@ -105,11 +106,22 @@ WRAP_test_server := event_add event_del event_free http_get_stats wire_parse_req
                     profile_wait profile_wait_cancel profile_identity profile_status \
                     profile_metrics
 
+WRAP_test_auth_device := event_add event_del event_free http_start http_xfer_cancel
+# free: test_sbuf checks what a block holds at the moment it is freed.
+WRAP_test_sbuf   := free
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(foreach s,$(WRAP_$*),-Wl,--wrap=$(s)) $(CLIENT_LIBS) $(LIBS) -lcmocka
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Breaks one behaviour of the core at a time in a copy of the tree and checks that the tests
+# named for it notice (tests/mutation/README.md).  Not part of check: it takes a while.
+# MUTATE_ARGS="--only 'exo-*'" for some; "--check" only checks the list against the code.
+.PHONY: mutate
+mutate:
+	$(PYTHON) tests/mutation/mutate.py $(MUTATE_ARGS)
 
 # Installs Debian's packages that are missing (as root), or says the command to run.
 deps:

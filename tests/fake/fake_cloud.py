@@ -24,6 +24,7 @@ import fake_compliance
 import fake_crypto
 import fake_entra
 import fake_exo
+import fake_http
 from fake_http import Req, json_resp
 from fake_state import REGIONS, ConfigError, FakeState
 
@@ -247,14 +248,18 @@ class Handler(BaseHTTPRequestHandler):
             body += self.rfile.read(size)
             self.rfile.readline(MAX_CHUNK_LINE)
 
+    def _hang_up(self):
+        """Ends the connection without an answer, or in the middle of one."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _send(self, resp, req):
         state = self.server.state
         if resp.drop:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._hang_up()
             return
         use_gzip = (resp.compressible and req is not None and state.knob("gzip") and
                     _accepts_gzip(req.header("Accept-Encoding")))
@@ -273,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self._write_chunked(resp.body, use_gzip)
+        except fake_http.BodyCut:
+            self._hang_up()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
             # The peer went away mid-answer (a client cancelling a slow page, say).
             state.count("client_disconnects")
@@ -283,6 +290,10 @@ class Handler(BaseHTTPRequestHandler):
         pending = []
         pending_len = 0
         for piece in pieces:
+            if piece is fake_http.CUT:
+                self._write_chunk(b"".join(pending), comp, zlib.Z_SYNC_FLUSH)
+                self.wfile.flush()
+                raise fake_http.BodyCut()
             pending.append(piece)
             pending_len += len(piece)
             if pending_len >= STREAM_FLUSH_BYTES:

@@ -9,7 +9,7 @@ import time
 import uuid
 
 import fake_crypto
-from fake_http import Resp, json_body, json_resp
+from fake_http import CUT, Resp, json_body, json_resp
 from fake_state import ASSERTION_SKEW, EXO_RESOURCE_APP, EXO_RESOURCES, GUID_RE
 
 ODATA_EXC = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException"
@@ -423,6 +423,9 @@ def _parse_body(req):
 
 
 def _page_size(req, state):
+    forced = state.knob("page_size")
+    if forced is not None:
+        return forced           # a service that ignores odata.maxpagesize (and its own cap)
     cap = min(MAX_PAGE_SIZE, state.knob("page_size_cap"))
     m = re.search(r"odata\.maxpagesize\s*=\s*(\d+)", req.header("Prefer"))
     return min(cap, int(m.group(1))) if m and int(m.group(1)) > 0 else cap
@@ -454,7 +457,7 @@ def invoke_endpoint(state, req, version, segment, service=EXCHANGE):
             state.counters["last_invoke_body"] = req.json()
         name = ci["CmdletName"]
         state.count_in("invoke_by_cmdlet", name)
-        _inject_failures(state, name)
+        cut = _inject_failures(state, name)
         start = 0
         if req.query.get("$skiptoken", "").startswith("cycle"):
             start = 0       # the hostile "cycle" link: the first page again, forever
@@ -471,12 +474,13 @@ def invoke_endpoint(state, req, version, segment, service=EXCHANGE):
                 "System.Management.Automation.CommandNotFoundException", target=name))
         source = handler(state, tenant, params)
         extra = service.headers(state, req, tenant) if service.headers is not None else []
-        return _page(state, req, version, segment, tenant, ci, source, start, extra)
+        return _page(state, req, version, segment, tenant, ci, source, start, extra, cut)
     except ExoError as err:
         return err.resp
 
 
 def _inject_failures(state, name):
+    """Raises the injected answer; or returns after how many records to cut the page (None: don't)."""
     throttle = state.take_budget("throttle")
     if throttle is not None:
         state.count("throttled")
@@ -492,6 +496,8 @@ def _inject_failures(state, name):
     state.count("faults")
     if fault.get("drop"):
         raise ExoError(Resp(0, drop=True))
+    if "drop_after_records" in fault:
+        return fault["drop_after_records"]
     status = fault["status"]
     if status == 403:
         raise ExoError(forbidden(state, "Injected by the fault knob."))
@@ -528,7 +534,7 @@ def _select(req):
     return [s.strip() for s in sel.split(",") if s.strip()] if sel else None
 
 
-def _page(state, req, version, segment, tenant, ci, source, start, extra=()):
+def _page(state, req, version, segment, tenant, ci, source, start, extra=(), cut=None):
     size = _page_size(req, state)
     end = min(source.count, start + size)
     warnings = list(source.warnings)
@@ -557,7 +563,7 @@ def _page(state, req, version, segment, tenant, ci, source, start, extra=()):
              "ErrorCode": "MemberAlreadyExists",
              "TypeName": "Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException"}]
     state.count("pages")
-    body = _stream(state, head, source, start, end, next_link, _select(req))
+    body = _stream(state, head, source, start, end, next_link, _select(req), cut)
     return Resp(200, body, [("Content-Type", ODATA_CONTENT_TYPE), ("OData-Version", "4.0"),
                             ("request-id", str(uuid.uuid4())), ("X-CalculatedBETarget", BE_SERVER),
                             ("Cache-Control", "private")] + list(extra), compressible=True)
@@ -582,12 +588,25 @@ def _hostile_next(state, req, version, segment):
     return targets[how] + path + "stolen"
 
 
-def _stream(state, head, source, start, end, next_link, select):
-    """Yield the envelope piece by piece: records leave as they are generated."""
+def _stream(state, head, source, start, end, next_link, select, cut=None):
+    """Yield the envelope piece by piece: records leave as they are generated.
+
+    cut: after that many records the connection fails (fake_http.CUT), the page unfinished.
+    Every piece handed to the writer counts in streamed_bytes: while a client does not
+    read, the count stops where the connection's buffers are full."""
+    for piece in _envelope(state, head, source, start, end, next_link, select, cut):
+        if piece is not CUT:
+            state.count("streamed_bytes", len(piece))
+        yield piece
+
+
+def _envelope(state, head, source, start, end, next_link, select, cut):
     yield json_body(head)[:-1] + b',"value":['
     batch = state.knob("chunk_records")
     parts = []
     bad_utf8 = state.knob("bad_utf8")
+    if cut is not None:
+        end = min(end, start + cut)
     for k in range(start, end):
         rec = source.get(k)
         if select:
@@ -602,6 +621,9 @@ def _stream(state, head, source, start, end, next_link, select):
             parts = []
     if parts:
         yield (b"," if end - len(parts) > start else b"") + b",".join(parts)
+    if cut is not None:
+        yield CUT
+        return
     tail = b"]"
     if next_link:
         tail += b',"@odata.nextLink":' + json_body(next_link)

@@ -54,6 +54,15 @@ class Resp:
         self.compressible = compressible
 
 
+# A streamed body may yield CUT: what came before it is sent, then the connection is shut down
+# mid-answer, as a service (or a network) failing in the middle of a page would.
+CUT = object()
+
+
+class BodyCut(Exception):
+    """Raised by the writer when a streamed body reaches CUT."""
+
+
 def json_body(obj):
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 

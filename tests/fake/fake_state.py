@@ -56,9 +56,13 @@ DEFAULT_KNOBS = {
     "refresh_in": None,            # when set, token responses carry refresh_in
     "latency_ms": 0,               # delay before each InvokeCommand page
     "page_size_cap": 1000,         # server-side ceiling on odata.maxpagesize
+    "page_size": None,             # records in every page, whatever odata.maxpagesize and the cap
+                                   # say: pages larger than a client's memory bound
     "mailboxes": None,             # int for all tenants, or {tenant name|id: int}
     "throttle": None,              # {"count": N, "retry_after": S}
-    "fault": None,                 # {"status", "count", "cmdlet", "exception", "drop", "shape"}
+    "fault": None,                 # {"status", "count", "cmdlet", "exception", "drop", "shape"}, or
+                                   # {"drop_after_records": N, "count", "cmdlet"}: the connection
+                                   # fails after N records of the page
     "device_interval": 5,          # seconds; fractions and 0 allowed for tests
     "device_expires_in": 900,
     "identity_header": "fake-identity-header",
@@ -196,6 +200,7 @@ def new_counters():
         "authorize_requests": 0, "authorize_pending": 0,
         "mi_requests": 0,
         "invoke_requests": 0, "invoke_by_cmdlet": {}, "pages": 0, "records": 0,
+        "streamed_bytes": 0,
         "in_flight": 0, "max_in_flight": 0,
         "unauthorized": 0, "forbidden": 0, "throttled": 0, "faults": 0,
         "pagination_errors": 0, "client_disconnects": 0,
@@ -548,7 +553,11 @@ def _check_knob(name, value):
                                         for n in v.values())),
         "throttle": lambda v: v is None or (counted(v, None) and num(v.get("retry_after", 1), 0)),
         "fault": lambda v: v is None or counted(v, (400, 403, 500, 502, 503, 504)) or (
-            counted(v, None) and v.get("drop") is True),
+            counted(v, None) and v.get("drop") is True) or (
+            counted(v, None) and isinstance(v.get("drop_after_records"), int) and
+            not isinstance(v["drop_after_records"], bool) and v["drop_after_records"] >= 0),
+        "page_size": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and
+                                             1 <= v <= MAX_MAILBOXES),
         "device_interval": lambda v: num(v, 0),
         "device_expires_in": lambda v: num(v, 0),
         "identity_header": lambda v: isinstance(v, str) and 0 < len(v) <= 1024,

@@ -22,7 +22,7 @@ from fakecloud import FakeCloud, make_credentials
 SCOPE = "https://outlook.office365.com/.default"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_KNOBS = {"token_lifetime": 3599, "page_size_cap": 1000, "device_interval": 5,
-                 "throttle": None, "fault": None}
+                 "throttle": None, "fault": None, "page_size": None}
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +376,37 @@ def test_authorize_and_code_grant(cloud):
         assert q["error"] == ["access_denied"] and q["error_description"][0].startswith("AADSTS65004")
     finally:
         fake.browser(None)
+
+
+def test_forced_page_size_and_a_page_cut_short(cloud):
+    fake, creds = cloud
+    token = secret_token(fake, creds)
+    # page_size: every page that long, whatever the client's odata.maxpagesize.
+    fake.knobs(page_size=20)
+    status, hdrs, data = invoke(fake, token, "Get-Mailbox", {"ResultSize": "Unlimited"}, page=10)
+    assert status == 200 and len(json.loads(data)["value"]) == 20
+    # streamed_bytes: what the page handed to the connection (before gzip).
+    assert fake.counters()["streamed_bytes"] == len(data)
+    # drop_after_records: the connection fails after that many records of the page.
+    fake.knobs(page_size=None, fault={"drop_after_records": 3, "count": 1})
+    body = json.dumps({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {}}})
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json",
+               "X-AnchorMailbox": "UPN:admin@contoso.onmicrosoft.com"}
+    parts = urllib.parse.urlsplit(fake.url)
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=fake._ctx, timeout=30)
+    try:
+        conn.request("POST", "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand", body=body,
+                     headers=headers)
+        resp = conn.getresponse()
+        assert resp.status == 200
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            resp.read()
+    finally:
+        conn.close()
+    partial = cut.value.partial.decode()
+    assert partial.count('"Guid":') == 3 and "nextLink" not in partial
+    c = fake.counters()
+    assert c["faults"] == 1 and c["records"] == 20
+    # The fault is spent: the next page is whole.
+    status, _, data = invoke(fake, token, "Get-Mailbox")
+    assert status == 200 and len(json.loads(data)["value"]) == 25

@@ -246,3 +246,67 @@ def test_http2_setting_still_serves_over_http11_servers(exod_factory, fake, cred
     socks = [send_run(e) for _ in range(12)]
     assert [answer(s)["type"] for s in socks] == ["done"] * 12
     assert fake.counters()["max_in_flight"] == 3
+
+
+def test_read_failing_mid_page_is_not_sent_again(exod_factory, fake, creds):
+    """Part of the page reached the client: sending the read again would repeat those records."""
+    e = start(exod_factory, fake, creds)
+    fake.knobs(mailboxes=1000, fault={"drop_after_records": 300, "count": 1})
+    lines = e.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 1000}})
+    guids = [m["data"]["Guid"] for m in lines if m["type"] == "record"]
+    assert lines[-1]["type"] == "error" and lines[-1]["error"]["code"] == "Upstream", lines[-1]
+    assert 0 < len(guids) <= 300 and len(set(guids)) == len(guids)
+    assert fake.counters()["invoke_requests"] == 1
+    # Cut before any record reached the client: the read is sent again, and completes.
+    fake.reset()
+    fake.knobs(fault={"drop_after_records": 0, "count": 1})
+    lines = e.request({"op": "run", "cmdlet": "Get-Mailbox", "params": {"ResultSize": 1000}})
+    guids = [m["data"]["Guid"] for m in lines if m["type"] == "record"]
+    assert lines[-1]["type"] == "done" and lines[-1]["count"] == 1000
+    assert len(set(guids)) == 1000
+    assert fake.counters()["invoke_requests"] == 2
+
+
+def streamed_until_stalled(fake, quiet=1.0, timeout=60):
+    """The fake's streamed bytes once they stop growing for quiet seconds (or a page completes)."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        c = fake.counters()
+        if c["records"] > 0:
+            return c                    # a page went out whole: nothing held it back
+        if c["streamed_bytes"] != last:
+            last, since = c["streamed_bytes"], time.monotonic()
+        elif last > 0 and time.monotonic() - since >= quiet:
+            return c
+        time.sleep(0.1)
+    raise AssertionError("the fake neither stalled nor finished a page in %d s" % timeout)
+
+
+def test_a_client_that_does_not_read_holds_back_pages_larger_than_memory(exod_factory, fake, creds):
+    """Pages of ~40 MB, far over what exod buffers for a client: the transfer pauses mid-page."""
+    page = 30000
+    # Not gzipped: the whole page compressed would fit in the connection's buffers.
+    fake.knobs(mailboxes=2 * page, page_size=page, gzip=False)
+    e = start(exod_factory, fake, creds)
+    pid = e.proc.pid
+    before = rss_kib(pid)
+    s = send_run(e, params={"ResultSize": "Unlimited"})         # and never read
+    c = streamed_until_stalled(fake)
+    grown = rss_kib(pid) - before
+    # The first page was not finished, no second was asked for, and exod holds little of it.
+    assert c["records"] == 0 and c["invoke_requests"] == 1, c
+    assert c["streamed_bytes"] < page * 1000, c
+    if not (os.environ.get("EXOD_SANITIZED") or os.environ.get("EXOD_VALGRIND")):
+        assert grown < 16 * 1024, grown
+    # The client reads after all: everything comes, once.
+    f = s.makefile("rb")
+    count = 0
+    for raw in f:
+        m = json.loads(raw)
+        if m["type"] != "record":
+            assert m["type"] == "done" and m["count"] == 2 * page, m
+            break
+        count += 1
+    assert count == 2 * page
+    s.close()

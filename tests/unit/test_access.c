@@ -86,6 +86,26 @@ static void test_lists(void **state)
 	access_free(a);
 }
 
+/* Any one list alone closes the profile to everyone it does not name. */
+static void test_each_list_alone_closes(void **state)
+{
+	struct access *lists[] = {
+		make("1001", NULL, NULL, NULL),
+		make(NULL, "500", NULL, NULL),
+		make(NULL, NULL, "2001", NULL),
+		make(NULL, NULL, NULL, "600"),
+	};
+	gid_t none[] = { 9999 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		assert_false(access_open(lists[i]));
+		assert_int_equal(access_check(lists[i], 3000, none, 1), ACCESS_NONE);
+		assert_false(may(lists[i], 3000, none, 1, "Get-Mailbox"));
+		access_free(lists[i]);
+	}
+}
+
 static void test_names(void **state)
 {
 	struct access *a = make("root", "root", NULL, NULL);
@@ -172,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_profile),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_each_list_alone_closes),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_profile_cmdlets),
 		cmocka_unit_test(test_roles),

@@ -882,6 +882,100 @@ static void test_no_retry_after_partial_page(void **state)
 	assert_ok(1, 1);
 }
 
+/*
+ * Each retry of a page backs off longer, never hot: the n-th waits between
+ * half and all of 1 s * 2^(n-1) (EXO_RETRY_BASE_MS, jittered); after
+ * EXO_MAX_RETRIES (4) retries the run fails with the last answer.
+ */
+static void test_backoff_grows_and_is_bounded(void **state)
+{
+	(void)state;
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	for (int i = 0; i < 4; i++) {
+		long long cap = 1000LL << i, wait;
+
+		finish(i, 503, 0, NULL);
+		wait = fake_next_timer_in();
+		assert_true(wait >= cap / 2 && wait <= cap);
+		fake_advance(fx->base, wait - 1);
+		assert_int_equal(nxfers, i + 1);
+		fake_advance(fx->base, 1);
+		assert_int_equal(nxfers, i + 2);
+	}
+	finish(4, 503, 0, NULL);
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].end.http_status, 503);
+	fake_advance(fx->base, 600000);
+	assert_int_equal(nxfers, 5);
+}
+
+/* A throttled read goes again when Retry-After says, even when the backoff would say later. */
+static void test_retry_after_not_backoff(void **state)
+{
+	(void)state;
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	/* Three transient failures: a fourth backoff would be 4 to 8 s. */
+	for (int i = 0; i < 3; i++) {
+		finish(i, 503, 0, NULL);
+		fake_advance(fx->base, fake_next_timer_in());
+		assert_int_equal(nxfers, i + 2);
+	}
+	feed(3, 429, "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"later\"}}");
+	finish(3, 429, 1, NULL);
+	assert_int_equal(sinks[0].done, 0);
+	assert_int_equal(fake_next_timer_in(), 1000);
+	fake_advance(fx->base, 999);
+	assert_int_equal(nxfers, 4);
+	fake_advance(fx->base, 1);
+	assert_int_equal(nxfers, 5);
+	page(4, 200, "{\"value\":[{\"n\":1}]}");
+	assert_ok(0, 1);
+}
+
+/* A 503 with a Retry-After longer than the backoff waits the Retry-After. */
+static void test_unavailable_retry_after_honoured(void **state)
+{
+	(void)state;
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	finish(0, 503, 20, NULL);
+	assert_int_equal(fake_next_timer_in(), 20000);
+	fake_advance(fx->base, 19999);
+	assert_int_equal(nxfers, 1);
+	fake_advance(fx->base, 1);
+	assert_int_equal(nxfers, 2);
+	page(1, 200, "{\"value\":[]}");
+	assert_ok(0, 0);
+}
+
+/* A 500 the service does not call transient fails a read at once: it would fail the same way. */
+static void test_permanent_server_error_not_retried(void **state)
+{
+	(void)state;
+	start(0, "Get-Mailbox");
+	fake_settle(fx->base);
+	feed(0, 500, "{\"error\":{\"code\":\"InternalServerError\",\"message\":"
+		     "\"Cannot process argument transformation on parameter 'Identity'.\"}}");
+	finish(0, 500, 0, NULL);
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].end.http_status, 500);
+	fake_advance(fx->base, 600000);
+	assert_int_equal(nxfers, 1);
+	/* One the service calls transient is retried. */
+	start(1, "Get-Mailbox");
+	fake_settle(fx->base);
+	feed(1, 500, "{\"error\":{\"code\":\"InternalServerError\",\"message\":"
+		     "\"DCOverloadedException: try again\"}}");
+	finish(1, 500, 0, NULL);
+	assert_int_equal(sinks[1].done, 0);
+	fake_advance(fx->base, fake_next_timer_in());
+	assert_int_equal(nxfers, 3);
+	page(2, 200, "{\"value\":[]}");
+	assert_ok(1, 0);
+}
+
 static void test_unauthorized_once(void **state)
 {
 	(void)state;
@@ -1685,6 +1779,47 @@ static void test_region_discovery_retried(void **state)
 	found_nam12b(0, 2);
 }
 
+/* A front door that keeps failing is asked 1 + EXO_MAX_RETRIES (4) times, then the call fails. */
+static void test_region_discovery_retries_bounded(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	for (int i = 0; i < 4; i++) {
+		assert_discovery(i);
+		finish(i, 503, 0, NULL);
+		assert_int_equal(sinks[0].done, 0);
+		fake_advance(fx->base, fake_next_timer_in());
+	}
+	assert_int_equal(nxfers, 5);
+	assert_discovery(4);
+	finish(4, 503, 0, NULL);
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].end.http_status, 503);
+	fake_advance(fx->base, 600000);
+	assert_int_equal(nxfers, 5);
+}
+
+/* The front door refusing a fresh token too: one new token, one more try, then the call fails. */
+static void test_region_discovery_401_once(void **state)
+{
+	(void)state;
+	start(0, "Get-Label");
+	fake_settle(fx->base);
+	finish(0, 401, 0, "Bearer error=\"invalid_token\"");
+	assert_int_equal(ft.rejected, 1);
+	token_give(2);
+	assert_int_equal(nxfers, 2);
+	assert_discovery(1);
+	finish(1, 401, 0, "Bearer error=\"invalid_token\"");
+	assert_failed(0, WIRE_E_UPSTREAM);
+	assert_int_equal(sinks[0].end.http_status, 401);
+	assert_int_equal(ft.rejected, 1);
+	assert_int_equal(token_waiting(), 0);
+	fake_advance(fx->base, 600000);
+	assert_int_equal(nxfers, 2);
+}
+
 /* Past its retries, or refused outright, the call fails with the front door's own text. */
 static void test_region_discovery_fails(void **state)
 {
@@ -1756,6 +1891,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_throttle_write_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_retry_after_partial_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_grows_and_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_not_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unavailable_retry_after_honoured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_permanent_server_error_not_retried, setup,
+						 teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_within_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_between_pages, setup, teardown),
@@ -1793,6 +1933,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_region_redirect_refused, setup_compliance,
 						 teardown),
 		cmocka_unit_test_setup_teardown(test_region_discovery_retried, setup_compliance,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovery_retries_bounded,
+						 setup_compliance, teardown),
+		cmocka_unit_test_setup_teardown(test_region_discovery_401_once, setup_compliance,
 						 teardown),
 		cmocka_unit_test_setup_teardown(test_region_discovery_fails, setup_compliance,
 						 teardown),

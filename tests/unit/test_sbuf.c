@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,6 +13,46 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/sbuf.h"
+
+/*
+ * free() is wrapped (Makefile WRAP_test_sbuf): when the block holding the
+ * watched bytes is freed, whether they were wiped is noted just before
+ * the block goes back to the allocator.
+ */
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static const unsigned char *watched;
+static size_t watched_len;
+static int watched_freed, watched_wiped;
+
+void __wrap_free(void *p)
+{
+	const unsigned char *block = p;
+
+	if (watched != NULL && block != NULL && watched >= block &&
+	    watched < block + malloc_usable_size(p)) {
+		watched_freed = 1;
+		watched_wiped = 1;
+		for (size_t i = 0; i < watched_len; i++)
+			watched_wiped &= watched[i] == 0;
+		watched = NULL;
+	}
+	__real_free(p);
+}
+
+static void watch(const void *p, size_t len)
+{
+	watched = p;
+	watched_len = len;
+	watched_freed = watched_wiped = 0;
+}
+
+static void assert_freed_wiped(void)
+{
+	assert_true(watched_freed);
+	assert_true(watched_wiped);
+}
 
 static void test_put_and_consume(void **state)
 {
@@ -127,6 +168,36 @@ static void test_yajl_on_wiping_allocator(void **state)
 	yajl_gen_free(g);
 }
 
+/* Nothing a secret buffer held is left in memory it gives back, or in bytes it consumed. */
+static void test_freed_and_consumed_bytes_wiped(void **state)
+{
+	struct sbuf *b = sbuf_dup_str("hunter2-password");
+	const unsigned char *p;
+	char *m;
+
+	(void)state;
+	assert_non_null(b);
+	p = sbuf_ptr(b);
+	sbuf_consume(b, 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(p[i], 0);
+	/* Growing moves the contents to a new block: the old one is wiped before it is freed. */
+	watch(sbuf_ptr(b), 8);
+	assert_non_null(sbuf_reserve(b, 4096));
+	assert_freed_wiped();
+	assert_string_equal(sbuf_str(b), "password");
+	watch(sbuf_ptr(b), 8);
+	sbuf_free(b);
+	assert_freed_wiped();
+	/* The wiping allocator (yajl's trees of token answers) likewise. */
+	m = sbuf_mem_alloc(16);
+	assert_non_null(m);
+	memcpy(m, "0123456789abcdef", 16);
+	watch(m, 16);
+	sbuf_mem_free(m);
+	assert_freed_wiped();
+}
+
 static void test_wipe_zeroes(void **state)
 {
 	char buf[8] = "secret!";
@@ -184,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test(test_wiping_allocator),
 		cmocka_unit_test(test_yajl_on_wiping_allocator),
+		cmocka_unit_test(test_freed_and_consumed_bytes_wiped),
 		cmocka_unit_test(test_wipe_zeroes),
 		cmocka_unit_test(test_overflowing_wipe_is_reported),
 	};

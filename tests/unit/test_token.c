@@ -164,12 +164,19 @@ static void answer_token(const char *token, long expires_in, long refresh_in)
 	deliver(&res);
 }
 
-static void answer_failure(enum wire_error e, int transient, const char *message)
+static void answer_failure_after(enum wire_error e, int transient, long retry_after,
+				 const char *message)
 {
-	struct auth_result res = { .ok = 0, .error = e, .transient = transient };
+	struct auth_result res = { .ok = 0, .error = e, .transient = transient,
+				   .retry_after = retry_after };
 
 	snprintf(res.message, sizeof(res.message), "%s", message);
 	deliver(&res);
+}
+
+static void answer_failure(enum wire_error e, int transient, const char *message)
+{
+	answer_failure_after(e, transient, 0, message);
 }
 
 /* ---- waiters ---- */
@@ -236,6 +243,23 @@ static int setup(void **state)
 	fx->t = token_new(fx->base, NULL, &fx->conf, "/nonexistent/exod-test", err, sizeof(err));
 	assert_non_null(fx->t);
 	*state = fx;
+	return 0;
+}
+
+/* A delegated profile (auth = password): its sign-in belongs to a person. */
+static int setup_delegated(void **state)
+{
+	char err[256];
+
+	setup(state);
+	token_free(fx->t);
+	memset(&fa, 0, sizeof(fa));
+	fx->conf.auth = CONF_AUTH_PASSWORD;
+	fx->conf.user_principal_name = "admin@contoso.example";
+	/* No refresh token is kept in this test: nothing is written to the state directory. */
+	fx->conf.cache_encryption = 0;
+	fx->t = token_new(fx->base, NULL, &fx->conf, "/nonexistent/exod-test", err, sizeof(err));
+	assert_non_null(fx->t);
 	return 0;
 }
 
@@ -425,6 +449,116 @@ static void test_expired_token_not_served(void **state)
 	assert_non_null(current(NULL));
 	fake_now += 1;
 	assert_null(current(NULL));
+}
+
+/* A short token loses a tenth of its life, not TOKEN_MAX_SKEW: a 100 s token is served for 90 s. */
+static void test_short_token_skew(void **state)
+{
+	(void)state;
+	sign_in("tok-1", 100);
+	fake_now += 90 * 1000LL - 1;
+	assert_non_null(current(NULL));
+	fake_now += 1;
+	assert_null(current(NULL));
+}
+
+/*
+ * The lifetime counts from when the request was sent, not from when the
+ * answer came: a slow token endpoint does not stretch the token.
+ */
+static void test_expiry_counts_from_request(void **state)
+{
+	(void)state;
+	wait_for(0);
+	fake_advance(fx->base, 20 * 1000LL);
+	answer_token("tok-1", 3600, 0);
+	fake_settle(fx->base);
+	assert_string_equal(fx->w[0].token, "tok-1");
+	assert_int_equal(token_expires_in(fx->t), 3580);
+	/* Refreshed refresh_margin (600 s) before the real expiry: 3000 s after the request. */
+	assert_int_equal(fake_next_timer_in(), 2980 * 1000LL);
+	fake_now += (3600 - 20 - TOKEN_MAX_SKEW) * 1000LL - 1;
+	assert_non_null(current(NULL));
+	fake_now += 1;
+	assert_null(current(NULL));
+}
+
+/* Transient failures back off longer each time (1, 2, 4 s, jittered); a success starts over. */
+static void test_backoff_grows_then_resets(void **state)
+{
+	(void)state;
+	wait_for(0);
+	for (int i = 0; i < 3; i++) {
+		long long cap = TOKEN_BACKOFF_MIN_MS << i, wait;
+
+		answer_failure(WIRE_E_AUTH_FAILED, 1, "Entra ID: HTTP 503: temporarily_unavailable");
+		fake_settle(fx->base);
+		wait = fake_next_timer_in();
+		assert_true(wait >= cap / 2 && wait <= cap);
+		fake_advance(fx->base, wait - 1);
+		assert_int_equal(fa.starts, i + 1);
+		fake_advance(fx->base, 1);
+		assert_int_equal(fa.starts, i + 2);
+	}
+	answer_token("tok-1", 3600, 0);
+	fake_settle(fx->base);
+	/* The proactive refresh fails: its first retry is a first one again, not a fourth. */
+	fake_advance(fx->base, 3000 * 1000LL);
+	assert_int_equal(fa.starts, 5);
+	answer_failure(WIRE_E_AUTH_FAILED, 1, "Entra ID: HTTP 503: temporarily_unavailable");
+	fake_settle(fx->base);
+	assert_true(fake_next_timer_in() >= TOKEN_BACKOFF_MIN_MS / 2);
+	assert_true(fake_next_timer_in() <= TOKEN_BACKOFF_MIN_MS);
+	assert_string_equal(current(NULL), "tok-1");
+}
+
+/* The token endpoint's Retry-After holds the background retry back, when longer than the backoff. */
+static void test_retry_after_from_token_endpoint(void **state)
+{
+	(void)state;
+	wait_for(0);
+	answer_failure_after(WIRE_E_AUTH_FAILED, 1, 30, "Entra ID: HTTP 429: throttled");
+	fake_settle(fx->base);
+	assert_int_equal(fx->w[0].err, WIRE_E_AUTH_FAILED);
+	assert_int_equal(fake_next_timer_in(), 30 * 1000LL);
+	fake_advance(fx->base, 30 * 1000LL - 1);
+	assert_int_equal(fa.starts, 1);
+	fake_advance(fx->base, 1);
+	assert_int_equal(fa.starts, 2);
+	answer_token("tok-1", 3600, 0);
+}
+
+/*
+ * A delegated sign-in refused outright (a wrong password, a revoked grant)
+ * is held until a person acts, not for TOKEN_REFUSED_HOLD_S: asking again
+ * would lock the account.  A transient failure is still retried by itself.
+ */
+static void test_delegated_refusal_held(void **state)
+{
+	(void)state;
+	wait_for(0);
+	answer_failure(WIRE_E_AUTH_FAILED, 0, "Entra ID: HTTP 400: invalid_grant: AADSTS50126");
+	fake_settle(fx->base);
+	assert_int_equal(fx->w[0].err, WIRE_E_AUTH_FAILED);
+	assert_int_equal(fake_next_timer_in(), -1);
+	fake_advance(fx->base, 24 * 3600 * 1000LL);
+	wait_for(1);
+	fake_settle(fx->base);
+	assert_int_equal(fa.starts, 1);
+	assert_int_equal(fx->w[1].calls, 1);
+	assert_int_equal(fx->w[1].err, WIRE_E_AUTH_FAILED);
+	assert_string_equal(fx->w[1].message, "Entra ID: HTTP 400: invalid_grant: AADSTS50126");
+	/* A person: exoctl refresh (or login) asks again. */
+	token_refresh_now(fx->t);
+	assert_int_equal(fa.starts, 2);
+	answer_failure(WIRE_E_AUTH_FAILED, 1, "Entra ID: HTTP 503: temporarily_unavailable");
+	fake_settle(fx->base);
+	assert_true(fake_next_timer_in() > 0);
+	fake_advance(fx->base, fake_next_timer_in());
+	assert_int_equal(fa.starts, 3);
+	answer_token("tok-1", 3600, 0);
+	fake_settle(fx->base);
+	assert_string_equal(current(NULL), "tok-1");
 }
 
 static void test_rejected_then_backoff(void **state)
@@ -732,6 +866,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_in_and_short_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_token_not_served, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_token_skew, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_counts_from_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_grows_then_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_from_token_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delegated_refusal_held, setup_delegated, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_then_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_during_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_credentials_hold, setup, teardown),
