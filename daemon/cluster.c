@@ -391,6 +391,91 @@ int cluster_reply_digits(const struct redisReply *r, long long max, long long *o
 	return 0;
 }
 
+/* ---- building replies, bounded ---- */
+
+/*
+ * hiredis 0.14 makes an array reply as long as the server says
+ * ("*2000000000" asks for 16 GB) and a string as long as it sent.  exod's
+ * own builders refuse more than any answer of its scripts holds: the
+ * reader then fails, and the connection is dropped like any other.
+ */
+static void *cluster_reply_link(const redisReadTask *task, redisReply *r)
+{
+	if (task->parent != NULL) {
+		redisReply *parent = task->parent->obj;
+
+		parent->element[task->idx] = r;
+	}
+	return r;
+}
+
+static redisReply *cluster_reply_new(int type)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+
+	if (r != NULL)
+		r->type = type;
+	return r;
+}
+
+static void *cluster_new_string(const redisReadTask *task, char *s, size_t len)
+{
+	redisReply *r;
+
+	if (len > CLUSTER_MAX_REPLY_BYTES || (r = cluster_reply_new(task->type)) == NULL)
+		return NULL;
+	if ((r->str = malloc(len + 1)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	memcpy(r->str, s, len);
+	r->str[len] = '\0';
+	r->len = len;
+	return cluster_reply_link(task, r);
+}
+
+static void *cluster_new_array(const redisReadTask *task, int elements)
+{
+	redisReply *r;
+
+	if (elements < 0 || elements > CLUSTER_MAX_REPLY_ELEMENTS ||
+	    (r = cluster_reply_new(REDIS_REPLY_ARRAY)) == NULL)
+		return NULL;
+	if (elements > 0 && (r->element = calloc((size_t)elements, sizeof(*r->element))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->elements = (size_t)elements;
+	return cluster_reply_link(task, r);
+}
+
+static void *cluster_new_integer(const redisReadTask *task, long long value)
+{
+	redisReply *r = cluster_reply_new(REDIS_REPLY_INTEGER);
+
+	if (r == NULL)
+		return NULL;
+	r->integer = value;
+	return cluster_reply_link(task, r);
+}
+
+static void *cluster_new_nil(const redisReadTask *task)
+{
+	redisReply *r = cluster_reply_new(REDIS_REPLY_NIL);
+
+	return r != NULL ? cluster_reply_link(task, r) : NULL;
+}
+
+/* freeReplyObject frees what these make: the same layout, from the same malloc. */
+static redisReplyObjectFunctions cluster_reply_fns = {
+	cluster_new_string, cluster_new_array, cluster_new_integer, cluster_new_nil, freeReplyObject,
+};
+
+void cluster_reader_bound(struct redisReader *rd)
+{
+	rd->fn = &cluster_reply_fns;
+}
+
 /* ---- notifications ---- */
 
 static const char *const cluster_note_kinds[] = { "free", "unlock", "throttle", "login", "logout" };
@@ -759,6 +844,7 @@ static int cluster_conn_open(struct cluster *c, struct cluster_conn *conn)
 	    redisAsyncSetConnectCallback(ac, cluster_on_connect) == REDIS_OK &&
 	    redisAsyncSetDisconnectCallback(ac, cluster_on_disconnect) == REDIS_OK) {
 		ac->data = conn;
+		cluster_reader_bound(ac->c.reader);
 		conn->ac = ac;
 		conn->ready = 0;
 		conn->pending = 0;

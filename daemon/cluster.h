@@ -50,6 +50,8 @@ struct cluster_member;
 #define CLUSTER_MAX_MESSAGE 512         /* bytes of a notification */
 #define CLUSTER_MAX_BLOB (64 * 1024)    /* bytes of a sealed sign-in (CACHE_MAX_FILE) */
 #define CLUSTER_MAX_HOLD_MS 300000      /* a throttle hold, as http.c caps Retry-After */
+#define CLUSTER_MAX_REPLY_ELEMENTS 1024 /* elements of one array in a reply from Redis */
+#define CLUSTER_MAX_REPLY_BYTES (1024 * 1024)   /* bytes of one string in a reply */
 
 /* What the cluster asks of a profile; every call comes from the event loop. */
 struct cluster_hooks {
@@ -129,6 +131,12 @@ int cluster_reply_status(const struct redisReply *r, const char *want);
 int cluster_reply_name(const struct redisReply *r, char *out, size_t outlen);
 /* A bulk string of decimal digits (an integer Redis keeps as a string), 0..max. */
 int cluster_reply_digits(const struct redisReply *r, long long max, long long *out);
+/*
+ * Makes rd build replies with exod's bounds (CLUSTER_MAX_REPLY_*): an
+ * answer past them fails the read, and the connection is dropped.
+ */
+struct redisReader;
+void cluster_reader_bound(struct redisReader *rd);
 
 /*
  * A notification, "KIND TICKET ID [MS]", split and checked: kind one of

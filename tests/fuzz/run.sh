@@ -43,6 +43,7 @@ opts() {
 	jtree)     echo "-max_len=65536 -dict=$HERE/dict/json.dict" ;;
 	http)      echo "-max_len=4096" ;;
 	region)    echo "-max_len=2048" ;;
+	cluster)   echo "-max_len=4096" ;;
 	shell)     echo "-max_len=4096 -dict=$HERE/dict/params.dict" ;;
 	redirect)  echo "-max_len=16384 -dict=$HERE/dict/redirect.dict" ;;
 	*)         echo "-max_len=8192" ;;

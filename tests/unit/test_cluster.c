@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -164,6 +165,56 @@ static void test_notes(void **state)
 	assert_int_equal(note(big, &n), -1);
 }
 
+/* Reads one reply from text with exod's builders: 1 and *out, 0 when more is awaited, -1 failed. */
+static int read_bounded(const char *text, size_t len, redisReply **out)
+{
+	redisReader *rd = redisReaderCreate();
+	void *reply = NULL;
+	int rc;
+
+	assert_non_null(rd);
+	cluster_reader_bound(rd);
+	assert_int_equal(redisReaderFeed(rd, text, len), REDIS_OK);
+	rc = redisReaderGetReply(rd, &reply);
+	redisReaderFree(rd);
+	*out = reply;
+	return rc != REDIS_OK ? -1 : reply != NULL;
+}
+
+/* A server may announce any length: the builders refuse what no answer of exod's needs. */
+static void test_reader_bounds(void **state)
+{
+	static const char ok[] = "*3\r\n:2\r\n$4\r\nweb1\r\n$-1\r\n";
+	static const char huge_array[] = "*2000000000\r\n";
+	size_t n = CLUSTER_MAX_REPLY_ELEMENTS + 1, len;
+	char *wide = malloc(32 + n * 4);
+	redisReply *r;
+
+	(void)state;
+	assert_int_equal(read_bounded(ok, sizeof(ok) - 1, &r), 1);
+	assert_int_equal(cluster_reply_array(r, 3, 3), 0);
+	assert_int_equal(r->element[0]->integer, 2);
+	assert_string_equal(r->element[1]->str, "web1");
+	assert_int_equal(r->element[2]->type, REDIS_REPLY_NIL);
+	freeReplyObject(r);
+	/* Refused at once, not awaited: hiredis alone would ask for 16 GB. */
+	assert_int_equal(read_bounded(huge_array, sizeof(huge_array) - 1, &r), -1);
+	/* One element more than the bound, all of them sent: refused too. */
+	assert_non_null(wide);
+	len = (size_t)snprintf(wide, 32, "*%zu\r\n", n);
+	for (size_t i = 0; i < n; i++, len += 4)
+		memcpy(wide + len, ":1\r\n", 4);
+	assert_int_equal(read_bounded(wide, len, &r), -1);
+	/* At the bound it is read. */
+	len = (size_t)snprintf(wide, 32, "*%zu\r\n", n - 1);
+	for (size_t i = 0; i < n - 1; i++, len += 4)
+		memcpy(wide + len, ":1\r\n", 4);
+	assert_int_equal(read_bounded(wide, len, &r), 1);
+	assert_int_equal(r->elements, n - 1);
+	freeReplyObject(r);
+	free(wide);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_names_and_digits),
 		cmocka_unit_test(test_notes),
+		cmocka_unit_test(test_reader_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
