@@ -25,13 +25,19 @@ void json_kv_int(yajl_gen g, const char *key, long long val)
 	yajl_gen_integer(g, val);
 }
 
-void json_kv_tenths(yajl_gen g, const char *key, double val)
+size_t json_tenths(char *out, size_t outlen, double val)
 {
 	long long tenths = (long long)(val * 10);
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%s%lld.%lld", tenths < 0 ? "-" : "",
-			 llabs(tenths) / 10, llabs(tenths) % 10);
+	int n = snprintf(out, outlen, "%s%lld.%lld", tenths < 0 ? "-" : "", llabs(tenths) / 10,
+			 llabs(tenths) % 10);
+
+	return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
+void json_kv_tenths(yajl_gen g, const char *key, double val)
+{
+	char text[JSON_TENTHS_MAX];
 
 	json_str(g, key);
-	yajl_gen_number(g, text, (size_t)n);
+	yajl_gen_number(g, text, json_tenths(text, sizeof(text), val));
 }

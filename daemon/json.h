@@ -9,7 +9,14 @@ void json_str(yajl_gen g, const char *s);
 /* "key": "val", or "key": null for NULL; text that is not UTF-8 becomes "(invalid UTF-8)". */
 void json_kv_str(yajl_gen g, const char *key, const char *val);
 void json_kv_int(yajl_gen g, const char *key, long long val);
-/* "key": val to one decimal (cut, not rounded), without printf's floating point. */
+#define JSON_TENTHS_MAX 32              /* bytes of json_tenths' text, its NUL included */
+
+/*
+ * val to one decimal (cut, not rounded) as text, without printf's
+ * floating point, which costs more than the rest of a log line: its length.
+ */
+size_t json_tenths(char *out, size_t outlen, double val);
+/* "key": val, as json_tenths writes it. */
 void json_kv_tenths(yajl_gen g, const char *key, double val);
 
 #endif

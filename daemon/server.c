@@ -238,8 +238,6 @@ static void send_error(struct conn *c, const char *id, enum wire_error e, const 
 {
 	yajl_gen g = line_open(c, id, "error");
 
-	if (g == NULL)
-		return;
 	json_str(g, "error");
 	yajl_gen_map_open(g);
 	json_kv_str(g, "code", wire_error_code(e));
@@ -289,13 +287,12 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 	if (request_is(r, "run")) {
 		if (r->profile != NULL)
 			profile_observe(r->profile, ms);
-		/* Tenths in integers: printf's %f costs more than the rest of the line. */
-		long long tenths = (long long)(ms * 10);
+		char tenths[JSON_TENTHS_MAX];
 
-		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%lld.%lld",
+		json_tenths(tenths, sizeof(tenths), ms);
+		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%s",
 			 r->profile != NULL ? profile_name(r->profile) : "-", (unsigned)c->uid,
-			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, tenths / 10,
-			 tenths % 10);
+			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, tenths);
 	}
 	if (r->profile != NULL)
 		profile_release(r->profile);
@@ -318,11 +315,9 @@ static void request_done(struct conn *c, void (*fill)(struct conn *, yajl_gen))
 {
 	yajl_gen g = line_open(c, c->req->id, "done");
 
-	if (g != NULL) {
-		if (fill != NULL)
-			fill(c, g);
-		line_send(c, g);
-	}
+	if (fill != NULL)
+		fill(c, g);
+	line_send(c, g);
 	request_end(c, "ok", 0);
 }
 
@@ -371,8 +366,6 @@ static enum exo_sink_status run_text_event(struct conn *c, const char *type, con
 {
 	yajl_gen g = line_open(c, c->req->id, type);
 
-	if (g == NULL)
-		return EXO_SINK_OK;
 	json_str(g, "message");
 	yajl_gen_string(g, (const unsigned char *)msg, len);
 	line_send(c, g);
@@ -392,8 +385,6 @@ static enum exo_sink_status run_cmdlet_error(void *arg, const char *json, size_t
 	yajl_gen g = line_open(c, c->req->id, "cmdlet_error");
 	struct exo_error e;
 
-	if (g == NULL)
-		return EXO_SINK_OK;
 	exo_codec_cmdlet_error(json, len, &e);
 	json_str(g, "error");
 	yajl_gen_map_open(g);
@@ -430,14 +421,12 @@ static void run_done(void *arg, const struct exo_end *end)
 		return;
 	}
 	g = line_open(c, r->id, "done");
-	if (g != NULL) {
-		json_kv_int(g, "count", (long long)end->count);
-		/* Errors -ErrorAction SilentlyContinue kept quiet are still counted. */
-		if (end->errors > 0)
-			json_kv_int(g, "errors", (long long)end->errors);
-		json_kv_tenths(g, "ms", server_ms_since(&r->started));
-		line_send(c, g);
-	}
+	json_kv_int(g, "count", (long long)end->count);
+	/* Errors -ErrorAction SilentlyContinue kept quiet are still counted. */
+	if (end->errors > 0)
+		json_kv_int(g, "errors", (long long)end->errors);
+	json_kv_tenths(g, "ms", server_ms_since(&r->started));
+	line_send(c, g);
 	request_end(c, "ok", end->count);
 }
 
@@ -478,8 +467,6 @@ static void run_progress(void *arg, const struct exo_progress *p)
 	if (!run_progress_due(r, p, now) || evbuffer_get_length(c->out) > SERVER_LOW_WATER)
 		return;
 	g = line_open(c, r->id, "progress");
-	if (g == NULL)
-		return;
 	json_kv_str(g, "state", exo_progress_name(p->state));
 	json_kv_int(g, "records", (long long)p->records);
 	json_kv_int(g, "pages", (long long)p->pages);
@@ -727,10 +714,8 @@ static void op_logout(struct conn *c, const struct wire_request *wr)
 	log_info("profile %s: logged out by uid=%u: %s", profile_name(c->req->profile),
 		 (unsigned)c->uid, msg);
 	g = line_open(c, c->req->id, "done");
-	if (g != NULL) {
-		json_kv_str(g, "message", msg);
-		line_send(c, g);
-	}
+	json_kv_str(g, "message", msg);
+	line_send(c, g);
 	request_end(c, "ok", 0);
 }
 
@@ -774,8 +759,6 @@ static void login_progress(void *arg, const struct auth_login_info *info)
 	struct conn *c = arg;
 	yajl_gen g = line_open(c, c->req->id, "login");
 
-	if (g == NULL)
-		return;
 	json_kv_str(g, "verification_uri", info->verification_uri);
 	json_kv_str(g, "user_code", info->user_code);
 	json_kv_str(g, "message", info->message);
@@ -817,11 +800,9 @@ static void op_login_authorize(struct conn *c)
 		return;
 	}
 	g = line_open(c, c->req->id, "done");
-	if (g != NULL) {
-		json_kv_str(g, "method", "browser");
-		json_kv_str(g, "authorize_url", url);
-		line_send(c, g);
-	}
+	json_kv_str(g, "method", "browser");
+	json_kv_str(g, "authorize_url", url);
+	line_send(c, g);
 	free(url);
 	request_end(c, "ok", 0);
 }
@@ -982,21 +963,19 @@ static void request_fail_listing(struct conn *c, enum wire_error e, const char *
 	char msg[SERVER_MESSAGE_MAX];
 	yajl_gen g = line_open(c, c->req->id, "error");
 
-	if (g != NULL) {
-		conn_profiles_message(c, text, how, msg, sizeof(msg));
-		json_str(g, "error");
-		yajl_gen_map_open(g);
-		json_kv_str(g, "code", wire_error_code(e));
-		json_kv_str(g, "message", msg);
-		json_str(g, "profiles");
-		yajl_gen_array_open(g);
-		for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
-			if (conn_sees(c, p))
-				json_str(g, profile_name(p));
-		yajl_gen_array_close(g);
-		yajl_gen_map_close(g);
-		line_send(c, g);
-	}
+	conn_profiles_message(c, text, how, msg, sizeof(msg));
+	json_str(g, "error");
+	yajl_gen_map_open(g);
+	json_kv_str(g, "code", wire_error_code(e));
+	json_kv_str(g, "message", msg);
+	json_str(g, "profiles");
+	yajl_gen_array_open(g);
+	for (struct profile *p = c->s->profiles; p != NULL; p = profile_next(p))
+		if (conn_sees(c, p))
+			json_str(g, profile_name(p));
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	line_send(c, g);
 	request_end(c, wire_error_code(e), 0);
 }
 
