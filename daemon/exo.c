@@ -1109,10 +1109,12 @@ static void exo_send(struct exo_call *c, const char *token)
 		exo_discover(c, token);
 		return;
 	}
-	if (req.url == NULL)
+	if (req.url == NULL) {
 		req.url = exo_first_url(c);
-	if (req.url != NULL && req.url == c->first_url && c->t->region == NULL)
-		req.parsed = c->t->invoke_parsed;
+		/* Exchange's first page goes to the URL parsed once; a regional host's does not. */
+		if (c->t->region == NULL)
+			req.parsed = c->t->invoke_parsed;
+	}
 	exo_set_state(c, EXO_TRANSFER);
 	exo_parser_free(c->parser);
 	c->parser = exo_parser_new(&exo_parser_cbs, c);

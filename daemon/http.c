@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/sbuf.h"
+#include "daemon/clock.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
 #define HTTP_MAX_SPARE_HANDLES 8        /* easy handles kept for reuse (each keeps its buffers) */
@@ -627,10 +628,8 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 	}
 	x->h = h;
 	x->headers = req->headers;
-	if (req->parsed != NULL) {
-		x->url = (struct http_url *)req->parsed;  /* counted: the transfer's own reference */
-		x->url->refs++;
-	}
+	if ((x->url = req->parsed) != NULL)
+		x->url->refs++;         /* the transfer's own reference */
 	x->on_data = req->on_data;
 	x->on_done = req->on_done;
 	x->arg = req->arg;
@@ -739,7 +738,7 @@ static void http_check_done(struct http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		http_finish((struct http_xfer *)priv, msg->data.result);
 		if (h->running == 0) {
-			struct timeval tv = { HTTP_TRIM_AFTER_MS / 1000, (HTTP_TRIM_AFTER_MS % 1000) * 1000 };
+			struct timeval tv = clock_tv(HTTP_TRIM_AFTER_MS);
 
 			evtimer_add(h->trim, &tv);
 		}

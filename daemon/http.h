@@ -55,7 +55,8 @@ typedef void (*http_done_cb)(void *arg, const struct http_result *res);
 struct http_request {
 	const char *method;             /* "GET" or "POST" */
 	const char *url;
-	const struct http_url *parsed;  /* url parsed once (http_url_new), or NULL */
+	struct http_url *parsed;        /* url parsed once (http_url_new), or NULL; the
+					   transfer takes a reference */
 	const char *body;               /* copied, and wiped when the transfer ends */
 	size_t body_len;
 	struct http_headers *headers;   /* taken over by http_start, even when it fails */
