@@ -531,20 +531,31 @@ static void output_json_pretty(FILE *fp, const char *s, size_t len, int depth)
 	}
 }
 
+/* What goes before a record in json (the array's opening or a separator) and after one in ndjson. */
+static void output_json_before(struct output *o)
+{
+	if (o->fmt == OUTPUT_JSON && o->pretty)
+		fputs(o->count == 0 ? "[\n  " : ",\n  ", o->fp);
+	else if (o->fmt == OUTPUT_JSON)
+		fputs(o->count == 0 ? "[" : ",\n", o->fp);
+}
+
+static void output_json_after(struct output *o)
+{
+	if (o->fmt == OUTPUT_NDJSON)
+		putc('\n', o->fp);
+}
+
 static int output_json_record(struct output *o, yajl_val rec)
 {
 	const unsigned char *buf;
 	size_t len;
 
-	if (o->fmt == OUTPUT_JSON && o->pretty)
-		fputs(o->count == 0 ? "[\n  " : ",\n  ", o->fp);
-	else if (o->fmt == OUTPUT_JSON)
-		fputs(o->count == 0 ? "[" : ",\n", o->fp);
+	output_json_before(o);
 	yajl_gen_reset(o->gen, NULL);
 	if (output_gen_tree(o->gen, rec) < 0)
 		return -1;
-	if (o->fmt == OUTPUT_NDJSON)
-		putc('\n', o->fp);
+	output_json_after(o);
 	if (o->fmt == OUTPUT_JSON && o->pretty) {
 		if (yajl_gen_get_buf(o->gen, &buf, &len) != yajl_gen_status_ok)
 			return -1;
@@ -658,11 +669,9 @@ int output_takes_raw(const struct output *o)
 
 int output_record_raw(struct output *o, const char *json, size_t len, char *err, size_t errlen)
 {
-	if (o->fmt == OUTPUT_JSON)
-		fputs(o->count == 0 ? "[" : ",\n", o->fp);
+	output_json_before(o);
 	fwrite(json, 1, len, o->fp);
-	if (o->fmt == OUTPUT_NDJSON)
-		putc('\n', o->fp);
+	output_json_after(o);
 	o->count++;
 	return output_write_check(o, err, errlen);
 }

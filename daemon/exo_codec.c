@@ -274,6 +274,29 @@ exo_emit(struct exo_parser *p, enum exo_slot slot)
 	return 1;
 }
 
+/*
+ * Text that is not UTF-8 (RFC 3629, stricter than yajl's own check) gets
+ * U+FFFD for each bad byte, as the module's .NET decoder would show it, so
+ * that every line exod writes is valid UTF-8.  The rare repaired copy is
+ * handed to fn and freed.  fn's answer, or -1 when out of memory.
+ */
+static int
+exo_text(void *ctx, const unsigned char *s, size_t len,
+	 int (*fn)(void *ctx, const char *s, size_t len))
+{
+	char *fixed;
+	int rc;
+
+	if (utf8_valid(s, len))
+		return fn(ctx, (const char *)s, len);
+	fixed = malloc(len * 3);
+	if (fixed == NULL)
+		return -1;
+	rc = fn(ctx, fixed, utf8_repair(s, len, fixed));
+	free(fixed);
+	return rc;
+}
+
 /* ---- records passed on as sent ---- */
 
 static int
@@ -374,21 +397,17 @@ exo_re_number(void *g, const char *s, size_t len)
 	return yajl_gen_number(g, s, len) == yajl_gen_status_ok;
 }
 
-/* Text that is not UTF-8 gets U+FFFD for each bad byte, as the module's .NET decoder shows it. */
+static int
+exo_re_text(void *g, const char *s, size_t len)
+{
+	return yajl_gen_string(g, (const unsigned char *)s, len) == yajl_gen_status_ok;
+}
+
+/* A string or key, repaired as exo_text does. */
 static int
 exo_re_string(void *g, const unsigned char *s, size_t len)
 {
-	char *fixed;
-	int ok;
-
-	if (utf8_valid(s, len))
-		return yajl_gen_string(g, s, len) == yajl_gen_status_ok;
-	if ((fixed = malloc(len * 3)) == NULL)
-		return 0;
-	ok = yajl_gen_string(g, (const unsigned char *)fixed, utf8_repair(s, len, fixed)) ==
-	     yajl_gen_status_ok;
-	free(fixed);
-	return ok;
+	return exo_text(g, s, len, exo_re_text) > 0;
 }
 
 static int
@@ -659,42 +678,31 @@ exo_cb_number(void *ctx, const char *s, size_t len)
 	return exo_scalar(ctx, EXO_T_NUMBER, s, len);
 }
 
-/*
- * Text that is not UTF-8 (RFC 3629, stricter than yajl's own check) gets
- * U+FFFD for each bad byte, as the module's .NET decoder would show it, so
- * that every line exod writes is valid UTF-8.  The rare repaired copy is
- * handed to fn and freed.
- */
 static int
-exo_text(struct exo_parser *p, const unsigned char *s, size_t len,
-	 int (*fn)(struct exo_parser *p, const char *s, size_t len))
+exo_string(void *ctx, const char *s, size_t len)
 {
-	char *fixed;
-	int rc;
-
-	if (utf8_valid(s, len))
-		return fn(p, (const char *)s, len);
-	fixed = malloc(len * 3);
-	if (fixed == NULL)
-		return exo_fail(p, "out of memory");
-	rc = fn(p, fixed, utf8_repair(s, len, fixed));
-	free(fixed);
-	return rc;
+	return exo_scalar(ctx, EXO_T_STRING, s, len);
 }
 
 static int
-exo_string(struct exo_parser *p, const char *s, size_t len)
+exo_key(void *ctx, const char *s, size_t len)
 {
-	return exo_scalar(p, EXO_T_STRING, s, len);
-}
+	struct exo_parser *p = ctx;
 
-static int
-exo_key(struct exo_parser *p, const char *s, size_t len)
-{
 	p->events++;
 	if (p->depth == 1)
 		p->slot = exo_slot_for(s, len);
 	return 1;
+}
+
+/* Text outside records (keys, warnings, links), repaired before fn sees it. */
+static int
+exo_outside_text(struct exo_parser *p, const unsigned char *s, size_t len,
+		 int (*fn)(void *ctx, const char *s, size_t len))
+{
+	int rc = exo_text(p, s, len, fn);
+
+	return rc < 0 ? exo_fail(p, "out of memory") : rc;
 }
 
 /* Text inside a record: checked here, repaired only if the record must be re-serialized. */
@@ -714,7 +722,7 @@ exo_cb_string(void *ctx, const unsigned char *s, size_t len)
 
 	if (p->capture >= 0)
 		return exo_captured_text(p, s, len);
-	return exo_text(p, s, len, exo_string);
+	return exo_outside_text(p, s, len, exo_string);
 }
 
 static int
@@ -724,7 +732,7 @@ exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
 
 	if (p->capture >= 0)
 		return exo_captured_text(p, s, len);
-	return exo_text(p, s, len, exo_key);
+	return exo_outside_text(p, s, len, exo_key);
 }
 
 static int
