@@ -17,6 +17,7 @@
 
 #include "common/jtree.h"
 #include "common/sbuf.h"
+#include "common/utf8.h"
 
 #define BINDER_MAX_POSITION 62          /* positions the catalogue can hold (gen_catalogue.py) */
 #define BINDER_MAX_SETS 32              /* sets of one cmdlet: one bit each */
@@ -351,6 +352,8 @@ static int binder_other_service(struct binder *b, const struct catalogue_param *
 /* Fills e->param or e->common, and e->name, from the name as written. */
 static int binder_resolve(struct binder *b, const char *name, size_t len, struct binder_entry *e)
 {
+	const char *canonical = NULL;
+
 	e->param = NULL;
 	e->common = b->mode == BINDER_PLAIN ? -1 : binder_common_exact(name, len);
 	if (b->mode == BINDER_CATALOGUE && e->common < 0) {
@@ -363,11 +366,13 @@ static int binder_resolve(struct binder *b, const char *name, size_t len, struct
 	if (e->param != NULL && b->services != 0 && !(catalogue_param_services(e->param) & b->services))
 		return binder_other_service(b, e->param);
 	if (e->param != NULL)
-		snprintf(e->name, sizeof(e->name), "%s", catalogue_param_name(e->param));
+		canonical = catalogue_param_name(e->param);
 	else if (e->common >= 0)
-		snprintf(e->name, sizeof(e->name), "%s", binder_commons[e->common].name);
+		canonical = binder_commons[e->common].name;
+	if (canonical != NULL)
+		utf8_copy(e->name, sizeof(e->name), canonical, strlen(canonical));
 	else
-		snprintf(e->name, sizeof(e->name), "%.*s", (int)len, name);
+		utf8_copy(e->name, sizeof(e->name), name, len);
 	return 0;
 }
 
@@ -431,7 +436,7 @@ static int binder_add(struct binder *b, struct binder_entry *e)
 		rc = b->mode == BINDER_PLAIN ? binder_fail(&b->ctx, "more than %d parameters", BINDER_MAX_PARAMS)
 					     : binder_fail(&b->ctx, "%s: more than %d parameters.", b->ctx.cmdlet,
 							   BINDER_MAX_PARAMS);
-	if (rc == 0 && old == NULL && b->n == b->cap)
+	if (rc == 0 && old == NULL && (b->e == NULL || b->n == b->cap))
 		rc = binder_grow(b);
 	if (rc < 0) {
 		binder_entry_clear(e);
@@ -1093,10 +1098,11 @@ static void binder_name_cmdlet(struct binder *b, const char *cmdlet, size_t len)
 
 	for (size_t i = 0; ok && i < len; i++)
 		ok = cmdlet[i] == '-' || binder_valid_name(cmdlet + i, 1) || (cmdlet[i] >= '0' && cmdlet[i] <= '9');
-	if (ok)
-		snprintf(b->cmdlet_name, sizeof(b->cmdlet_name), "%.*s", (int)len, cmdlet);
-	else
-		snprintf(b->cmdlet_name, sizeof(b->cmdlet_name), "The cmdlet");
+	if (!ok) {
+		cmdlet = "The cmdlet";
+		len = strlen(cmdlet);
+	}
+	utf8_copy(b->cmdlet_name, sizeof(b->cmdlet_name), cmdlet, len);
 	b->ctx.cmdlet = b->cmdlet_name;
 }
 

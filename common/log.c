@@ -1,6 +1,7 @@
 /* Logging: one line per call to stderr, with an sd-daemon priority prefix for journald. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,27 +66,88 @@ const char *log_level_name(int priority)
 	return "info";
 }
 
+/*
+ * Lines of one event-loop pass, written together: a batch of whole lines
+ * no longer than PIPE_BUF is one atomic write, so lines stay whole when
+ * several processes share stderr.
+ */
+#define LOG_BATCH_MAX 4096
+#define LOG_LINE_MAX 2048               /* longer messages are cut */
+
+static char log_batch[LOG_BATCH_MAX];
+static size_t log_batched;
+static void (*log_kick)(void *arg);
+static void *log_kick_arg;
+
+static void log_write(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;         /* nowhere left to say so */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void log_flush(void)
+{
+	size_t n = log_batched;
+
+	log_batched = 0;
+	log_write(log_batch, n);
+}
+
+void log_batch_to(void (*kick)(void *arg), void *arg)
+{
+	log_flush();
+	log_kick = kick;
+	log_kick_arg = arg;
+}
+
+/* Info and debug lines wait for the batch; warnings and errors go at once, after it. */
+static void log_out(int priority, const char *line, size_t len)
+{
+	if (log_kick == NULL || priority < LOG_INFO) {
+		log_flush();
+		log_write(line, len);
+		return;
+	}
+	if (log_batched + len > sizeof(log_batch))
+		log_flush();
+	if (log_batched == 0)
+		log_kick(log_kick_arg);
+	memcpy(log_batch + log_batched, line, len);
+	log_batched += len;
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
-	char line[2048];
+	char line[sizeof("<7>") - 1 + LOG_LINE_MAX + 1];
+	size_t len = 0;
 	va_list ap;
 	int n;
 
 	if (priority > log_level)
 		return;
+	if (log_prefix < 0)
+		log_prefix = log_to_journal();
+	if (log_prefix && priority >= 0 && priority <= LOG_DEBUG) {
+		line[len++] = '<';
+		line[len++] = (char)('0' + priority);
+		line[len++] = '>';
+	}
 	va_start(ap, fmt);
 	/* clang-tidy 14 misreads glibc's va_list after va_start. */
 	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(line + len, LOG_LINE_MAX, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (log_prefix < 0)
-		log_prefix = log_to_journal();
-	/* One write per line keeps lines whole when several processes share stderr. */
-	if (log_prefix)
-		fprintf(stderr, "<%d>%s\n", priority, line);
-	else
-		fprintf(stderr, "%s\n", line);
-	fflush(stderr);
+	len += (size_t)n < LOG_LINE_MAX ? (size_t)n : LOG_LINE_MAX - 1;
+	line[len++] = '\n';
+	log_out(priority, line, len);
 }

@@ -16,6 +16,16 @@ const char *log_level_name(int priority);
 void log_set_prefix(int on);            /* sd-daemon "<N>" prefixes; by default log_to_journal() */
 int log_to_journal(void);               /* 1 when $JOURNAL_STREAM names stderr's device:inode */
 
+/*
+ * From now on info and debug lines wait in a batch of at most PIPE_BUF
+ * bytes: kick(arg) is called when the first line of a batch arrives, and
+ * the caller runs log_flush() soon (exod: once the event loop's pass is
+ * over).  Warnings and errors are written at once, after the batch.
+ * log_batch_to(NULL, NULL) flushes and writes each line again.
+ */
+void log_batch_to(void (*kick)(void *arg), void *arg);
+void log_flush(void);
+
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)

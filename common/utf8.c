@@ -103,3 +103,15 @@ size_t utf8_cut(const void *p, size_t len, size_t max)
 		n--;
 	return n;
 }
+
+size_t utf8_copy(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t n;
+
+	if (size == 0)
+		return 0;
+	n = utf8_cut(s, len, size - 1);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return n;
+}

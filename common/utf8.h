@@ -18,5 +18,11 @@ int utf8_valid(const void *s, size_t len);
 size_t utf8_repair(const void *s, size_t len, char *out);
 /* The longest prefix of s[0..len) within max bytes that does not split a sequence. */
 size_t utf8_cut(const void *s, size_t len, size_t max);
+/*
+ * Copies to dst (size bytes) the longest prefix of s[0..len) that fits
+ * with its NUL and splits no sequence; returns its length.  snprintf's
+ * "%s" would cut a character in two, and costs a printf.
+ */
+size_t utf8_copy(char *dst, size_t size, const char *s, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/sbuf.h"
 #include "daemon/b64.h"
 #include "daemon/clock.h"
@@ -378,10 +379,10 @@ static void exo_stamp(struct exo_end *end)
 static void exo_name_request(struct exo_call *c, const struct http_result *res)
 {
 	if (res->request_id[0] != '\0')
-		snprintf(c->end.request_id, sizeof(c->end.request_id), "%s", res->request_id);
+		utf8_copy(c->end.request_id, sizeof(c->end.request_id), res->request_id,
+			  strlen(res->request_id));
 	if (res->server[0] != '\0')
-		snprintf(c->end.server, sizeof(c->end.server), "%.*s",
-			 (int)strcspn(res->server, "."), res->server);
+		utf8_copy(c->end.server, sizeof(c->end.server), res->server, strcspn(res->server, "."));
 }
 
 /* Ends the call: counted, its resources released, and the sink told, once. */
@@ -1180,7 +1181,7 @@ static void exo_on_region(void *arg, const struct region_result *res)
 	}
 	c->end.http_status = res->status;
 	c->end.retry_after = res->status == 429 ? res->retry_after : 0;
-	snprintf(c->end.request_id, sizeof(c->end.request_id), "%s", res->request_id);
+	utf8_copy(c->end.request_id, sizeof(c->end.request_id), res->request_id, strlen(res->request_id));
 	exo_fail(c, res->status == 429 ? WIRE_E_THROTTLED : WIRE_E_UPSTREAM, "%s", res->message);
 }
 
@@ -1307,11 +1308,13 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 	c->progress = rq->progress && sink->progress != NULL;
 	c->on_error = rq->on_error;
 	c->on_warning = rq->on_warning;
-	snprintf(c->error_action, sizeof(c->error_action), "%s",
-		 rq->error_action != NULL ? rq->error_action : "");
-	snprintf(c->warning_action, sizeof(c->warning_action), "%s",
-		 rq->warning_action != NULL ? rq->warning_action : "");
-	snprintf(c->cmdlet, sizeof(c->cmdlet), "%s", cmdlet);
+	if (rq->error_action != NULL)
+		utf8_copy(c->error_action, sizeof(c->error_action), rq->error_action,
+			  strlen(rq->error_action));
+	if (rq->warning_action != NULL)
+		utf8_copy(c->warning_action, sizeof(c->warning_action), rq->warning_action,
+			  strlen(rq->warning_action));
+	utf8_copy(c->cmdlet, sizeof(c->cmdlet), cmdlet, strlen(cmdlet));
 	c->retry = evtimer_new(t->base, exo_retry_cb, c);
 	c->deadline = evtimer_new(t->base, exo_deadline_cb, c);
 	if (c->retry == NULL || c->deadline == NULL) {

@@ -74,7 +74,6 @@ struct exo_raw {
 	char *buf;
 	size_t len, cap;
 	size_t from;
-	int dirty;                      /* needs re-serializing: see exo_raw_ok */
 };
 
 struct exo_parser {
@@ -332,7 +331,6 @@ exo_raw_reset(struct exo_raw *r)
 		r->cap = 0;
 	}
 	r->len = 0;
-	r->dirty = 0;
 }
 
 /* "\uXXXX" at s names a UTF-16 surrogate of the kind: 0x8 high (D800-DBFF), 0xC low (DC00-DFFF). */
@@ -368,14 +366,15 @@ exo_has_lone_surrogate(const char *s, size_t len)
 
 /*
  * Whether the bytes as sent are what the re-serializer would mean: valid
- * UTF-8 (the parse checked every string), one line (a newline may only be
- * whitespace between tokens: yajl refuses one in a string), and no
- * lone escaped surrogate to repair.
+ * UTF-8 (outside its strings yajl takes only ASCII, and escapes are
+ * ASCII, so one pass over the record checks every string as sent), one
+ * line (a newline may only be whitespace between tokens: yajl refuses one
+ * in a string), and no lone escaped surrogate to repair.
  */
 static int
-exo_raw_ok(const struct exo_parser *p, const char *s, size_t len)
+exo_raw_ok(const char *s, size_t len)
 {
-	return !p->raw.dirty && memchr(s, '\n', len) == NULL && memchr(s, '\r', len) == NULL &&
+	return memchr(s, '\n', len) == NULL && memchr(s, '\r', len) == NULL && utf8_valid(s, len) &&
 	       !exo_has_lone_surrogate(s, len);
 }
 
@@ -483,7 +482,7 @@ exo_emit_raw(struct exo_parser *p, enum exo_slot slot, size_t end)
 	} else if (len > EXO_MAX_RECORD) {
 		return exo_fail(p, "a record is larger than %d bytes", EXO_MAX_RECORD);
 	}
-	if (!exo_raw_ok(p, rec, len)) {
+	if (!exo_raw_ok(rec, len)) {
 		int ok = exo_reserialize(p, rec, len);
 
 		exo_raw_reset(&p->raw);
@@ -705,13 +704,11 @@ exo_outside_text(struct exo_parser *p, const unsigned char *s, size_t len,
 	return rc < 0 ? exo_fail(p, "out of memory") : rc;
 }
 
-/* Text inside a record: checked here, repaired only if the record must be re-serialized. */
+/* Text inside a record: checked with the whole record (exo_raw_ok), repaired only if re-serialized. */
 static int
-exo_captured_text(struct exo_parser *p, const unsigned char *s, size_t len)
+exo_captured_text(struct exo_parser *p)
 {
 	p->events++;
-	if (!utf8_valid(s, len))
-		p->raw.dirty = 1;
 	return 1;
 }
 
@@ -721,7 +718,7 @@ exo_cb_string(void *ctx, const unsigned char *s, size_t len)
 	struct exo_parser *p = ctx;
 
 	if (p->capture >= 0)
-		return exo_captured_text(p, s, len);
+		return exo_captured_text(p);
 	return exo_outside_text(p, s, len, exo_string);
 }
 
@@ -731,7 +728,7 @@ exo_cb_map_key(void *ctx, const unsigned char *s, size_t len)
 	struct exo_parser *p = ctx;
 
 	if (p->capture >= 0)
-		return exo_captured_text(p, s, len);
+		return exo_captured_text(p);
 	return exo_outside_text(p, s, len, exo_key);
 }
 

@@ -19,19 +19,51 @@ void json_kv_str(yajl_gen g, const char *key, const char *val)
 		json_str(g, "(invalid UTF-8)");
 }
 
+/* Decimal digits of v at out (room for JSON_INT_LEN bytes), no NUL: their count.  Every
+ * answer line has some; yajl_gen_integer's printf costs ten times more. */
+static size_t json_digits(char *out, long long v)
+{
+	char rev[JSON_INT_LEN];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		rev[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = rev[--n];
+	return len;
+}
+
 void json_kv_int(yajl_gen g, const char *key, long long val)
 {
+	char text[JSON_INT_LEN];
+
 	json_str(g, key);
-	yajl_gen_integer(g, val);
+	yajl_gen_number(g, text, json_digits(text, val));
 }
 
 size_t json_tenths(char *out, size_t outlen, double val)
 {
+	char text[JSON_TENTHS_MAX];
 	long long tenths = (long long)(val * 10);
-	int n = snprintf(out, outlen, "%s%lld.%lld", tenths < 0 ? "-" : "", llabs(tenths) / 10,
-			 llabs(tenths) % 10);
+	size_t n;
 
-	return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
+	if (outlen == 0)
+		return 0;
+	/* -0.5 is "-0.5": the sign of the whole, then the magnitude's tenths. */
+	n = tenths < 0 && tenths > -10 ? (text[0] = '-', 1) : 0;
+	n += json_digits(text + n, tenths / 10);
+	text[n++] = '.';
+	text[n++] = (char)('0' + (tenths < 0 ? -(tenths % 10) : tenths % 10));
+	if (n > outlen - 1)
+		n = outlen - 1;
+	memcpy(out, text, n);
+	out[n] = '\0';
+	return n;
 }
 
 void json_kv_tenths(yajl_gen g, const char *key, double val)

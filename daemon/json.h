@@ -10,6 +10,7 @@ void json_str(yajl_gen g, const char *s);
 void json_kv_str(yajl_gen g, const char *key, const char *val);
 void json_kv_int(yajl_gen g, const char *key, long long val);
 #define JSON_TENTHS_MAX 32              /* bytes of json_tenths' text, its NUL included */
+#define JSON_INT_LEN 21                 /* "-9223372036854775808" and a spare */
 
 /*
  * val to one decimal (cut, not rounded) as text, without printf's

@@ -47,6 +47,7 @@ struct daemon {
 	struct metrics_http *metrics;   /* GET /metrics (metrics_listen), or NULL */
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain_timer, *watchdog;
+	struct event *log_flush;        /* writes the info lines of one loop pass */
 	int draining_ticks;
 	char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* "": exod.conf's */
 };
@@ -503,6 +504,7 @@ static void main_cleanup(struct daemon *d)
 {
 	struct profile *p;
 
+	log_batch_to(NULL, NULL);
 	metrics_http_free(d->metrics);
 	server_free(d->server);
 	while ((p = d->profiles) != NULL) {
@@ -531,9 +533,25 @@ static void main_cleanup(struct daemon *d)
 		event_free(d->drain_timer);
 	if (d->watchdog != NULL)
 		event_free(d->watchdog);
+	if (d->log_flush != NULL)
+		event_free(d->log_flush);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	conf_free(d->conf);
+}
+
+static void main_log_kick(void *arg)
+{
+	/* Run after the callbacks already due in this pass, whose lines join the batch. */
+	event_active(arg, EV_TIMEOUT, 1);
+}
+
+static void main_log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
 }
 
 /*
@@ -583,7 +601,8 @@ int main(int argc, char **argv)
 	}
 	d.base = main_event_base();
 	d.http = d.base != NULL ? http_new(d.base) : NULL;
-	if (d.http == NULL) {
+	d.log_flush = d.base != NULL ? event_new(d.base, -1, 0, main_log_flush_cb, NULL) : NULL;
+	if (d.http == NULL || d.log_flush == NULL) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
@@ -614,6 +633,8 @@ int main(int argc, char **argv)
 		cluster_start(d.cluster);
 	for (struct profile *p = d.profiles; p != NULL; p = profile_next(p))
 		profile_start(p);
+	/* One write for the log lines of a loop pass, not one a request. */
+	log_batch_to(main_log_kick, d.log_flush);
 	sd_notifyf(0, "READY=1\nSTATUS=serving %d profiles on %s", d.conf->nprofiles, d.conf->socket);
 	log_info("exod %s ready: %d profiles", EXOD_VERSION, d.conf->nprofiles);
 	event_base_dispatch(d.base);

@@ -25,6 +25,7 @@
 #include "common/conf.h"
 #include "common/jtree.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/sbuf.h"
 #include "common/wire.h"
 #include "daemon/clock.h"
@@ -171,14 +172,19 @@ const char *server_conn_state(const struct conn *c)
 
 /* --- writing answers ----------------------------------------------------- */
 
-/* Output waits: watch for room, and count unread time from now if nothing was waiting. */
+/*
+ * Output waits: count unread time from now if nothing was waiting, and
+ * write once the loop has run what is ready now, so that the lines of one
+ * pass go out together.  Activated, not watched: a socket with room (the
+ * usual case) costs no epoll change; conn_write_cb watches if it fills.
+ */
 static void conn_want_write(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) == 0)
 		return;
 	if (!event_pending(c->wev, EV_WRITE, NULL)) {
 		c->written_at = clock_ms();
-		event_add(c->wev, NULL);
+		event_active(c->wev, EV_WRITE, 1);
 	}
 }
 
@@ -580,7 +586,7 @@ static void op_run(struct conn *c, const struct wire_request *wr)
 		request_fail(c, WIRE_E_BAD_REQUEST, why);
 		return;
 	}
-	snprintf(r->cmdlet, sizeof(r->cmdlet), "%s", iv.rq.cmdlet);
+	utf8_copy(r->cmdlet, sizeof(r->cmdlet), iv.rq.cmdlet, strlen(iv.rq.cmdlet));
 	iv.rq.progress = YAJL_IS_TRUE(progress);
 	rc = profile_run(r->profile, &iv.rq, &run_sink, c, &r->call, &end);
 	invoke_clear(&iv);
@@ -1320,9 +1326,12 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	int n = evbuffer_write(c->out, fd);
+	int n;
 
 	(void)what;
+	/* A request's log line is out before its answer: whoever reads the answer finds the line. */
+	log_flush();
+	n = evbuffer_write(c->out, fd);
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		conn_gone(c, "stopped reading (write failed)");
 		return;
@@ -1331,6 +1340,8 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		c->written_at = clock_ms();
 	if (evbuffer_get_length(c->out) == 0)
 		event_del(c->wev);
+	else if (!event_pending(c->wev, EV_WRITE, NULL))
+		event_add(c->wev, NULL);
 	if (evbuffer_get_length(c->out) < SERVER_LOW_WATER) {
 		if (c->req != NULL && c->req->call != NULL)
 			exo_call_resume(c->req->call);

@@ -46,6 +46,26 @@ static void test_utf8_repair_and_cut(void **state)
 	assert_int_equal(utf8_cut(LIT("ab\xc3\xa9"), 4), 4);
 }
 
+static void test_utf8_copy(void **state)
+{
+	char dst[4];
+
+	(void)state;
+	/* Room for 3 bytes and the NUL: the two-byte character that would not fit stays out. */
+	assert_int_equal(utf8_copy(dst, sizeof(dst), LIT("ab\xc3\xa9")), 2);
+	assert_string_equal(dst, "ab");
+	assert_int_equal(utf8_copy(dst, sizeof(dst), LIT("a\xc3\xa9z")), 3);
+	assert_string_equal(dst, "a\xc3\xa9");
+	/* Only len bytes of the source count. */
+	assert_int_equal(utf8_copy(dst, sizeof(dst), "xyz.domain", 3), 3);
+	assert_string_equal(dst, "xyz");
+	assert_int_equal(utf8_copy(dst, sizeof(dst), "", 0), 0);
+	assert_string_equal(dst, "");
+	dst[0] = 'q';
+	assert_int_equal(utf8_copy(dst, 0, "abc", 3), 0);
+	assert_int_equal(dst[0], 'q');          /* no room, nothing written */
+}
+
 static void test_tree_shapes(void **state)
 {
 	char why[64];
@@ -172,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_repair_and_cut),
+		cmocka_unit_test(test_utf8_copy),
 		cmocka_unit_test(test_tree_shapes),
 		cmocka_unit_test(test_tree_refuses),
 		cmocka_unit_test(test_tree_depth),
