@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/jtree.h"
 #include "common/sbuf.h"
@@ -1077,6 +1078,8 @@ static int binder_emit(struct binder *b, yajl_gen g)
 		binder_target_of(b, e, &t);
 		if (binder_gen_str(&b->ctx, g, e->name, strlen(e->name)) < 0)
 			return -1;
+		if (e->src == BINDER_SRC_JSON && strcasecmp(e->name, "ResultSize") == 0)
+			b->res->result_size = e->json;
 		if (e->src == BINDER_SRC_BARE)
 			rc = binder_gen_ok(&b->ctx, yajl_gen_bool(g, 1));
 		else if (e->src == BINDER_SRC_TEXT)
@@ -1205,19 +1208,34 @@ static int binder_service(struct binder *b, unsigned services)
 			   catalogue_services_text(services, want, sizeof(want)));
 }
 
-int binder_json_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
-		    yajl_val params, struct binder_result *res, char *err, size_t errlen)
+static int binder_run_json(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+			   yajl_val params, int tag_tables, struct binder_result *res, char *err,
+			   size_t errlen)
 {
 	struct binder_result scratch;
 	struct binder b;
 	int rc = -1;
 
 	if (binder_begin(&b, BINDER_CATALOGUE, cmdlet, cmdlet_len, res != NULL ? res : &scratch, err,
-			 errlen) == 0 && binder_service(&b, services) == 0 &&
-	    binder_collect_json(&b, params) == 0 && binder_end(&b, g) == 0)
-		rc = 0;
+			 errlen) == 0 && binder_service(&b, services) == 0) {
+		b.ctx.tag_tables = tag_tables;
+		if (binder_collect_json(&b, params) == 0 && binder_end(&b, g) == 0)
+			rc = 0;
+	}
 	binder_free(&b);
 	return rc;
+}
+
+int binder_json_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+		    yajl_val params, struct binder_result *res, char *err, size_t errlen)
+{
+	return binder_run_json(g, services, cmdlet, cmdlet_len, params, 0, res, err, errlen);
+}
+
+int binder_json_tagged_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+			   yajl_val params, struct binder_result *res, char *err, size_t errlen)
+{
+	return binder_run_json(g, services, cmdlet, cmdlet_len, params, 1, res, err, errlen);
 }
 
 int binder_json(yajl_gen g, const char *cmdlet, size_t cmdlet_len, yajl_val params,

@@ -85,6 +85,11 @@ struct binder_result {
 	 * service is the judge.  Callers may warn.
 	 */
 	char missing[BINDER_MAX_MISSING];
+	/*
+	 * The value a JSON caller gave -ResultSize (exod pages by it), or NULL:
+	 * it points into params and lives as long as they do.
+	 */
+	yajl_val result_size;
 };
 
 /*
@@ -125,6 +130,15 @@ int binder_json(yajl_gen g, const char *cmdlet, size_t cmdlet_len, yajl_val para
  */
 int binder_json_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
 		    yajl_val params, struct binder_result *res, char *err, size_t errlen);
+
+/*
+ * binder_json_for writing the Parameters object exod sends as it is: every
+ * object within a value, in lists too, begins with "@odata.type":
+ * "#Exchange.GenericHashTable" (PowerShell hashtables, exo-protocol.md
+ * §2.4), unless it has an "@odata.type" of its own.
+ */
+int binder_json_tagged_for(yajl_gen g, unsigned services, const char *cmdlet, size_t cmdlet_len,
+			   yajl_val params, struct binder_result *res, char *err, size_t errlen);
 
 /*
  * exoctl's grammar alone, as client/params.c's params_gen has always

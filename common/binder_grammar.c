@@ -320,6 +320,7 @@ int binder_gen_table(struct binder_ctx *c, yajl_gen g, struct binder_span v)
 				   binder_quote(v.s, v.len, q, sizeof(q)));
 	rest.s = v.s + 2;
 	rest.len = v.len - 3;
+	/* Command-line text only: a JSON caller's hashtables are objects, typed as they are written. */
 	if (binder_gen_ok(c, yajl_gen_map_open(g)) < 0)
 		return -1;
 	while (found) {
@@ -355,6 +356,28 @@ static int binder_gen_number(struct binder_ctx *c, yajl_gen g, yajl_val v)
 
 static int binder_gen_tree_at(struct binder_ctx *c, yajl_gen g, yajl_val v, int depth, int max);
 
+/*
+ * PowerShell hashtables travel as this open OData type (exo-protocol.md
+ * §2.4): written first in every object within a JSON value when the
+ * context asks for it, unless the object names its own type.
+ */
+static int binder_gen_tag(struct binder_ctx *c, yajl_gen g, int typed)
+{
+	if (!c->tag_tables || typed)
+		return 0;
+	if (binder_gen_str(c, g, BINDER_ODATA_TYPE, sizeof(BINDER_ODATA_TYPE) - 1) < 0)
+		return -1;
+	return binder_gen_str(c, g, BINDER_HASHTABLE_TYPE, sizeof(BINDER_HASHTABLE_TYPE) - 1);
+}
+
+static int binder_object_typed(yajl_val v)
+{
+	for (size_t i = 0; i < v->u.object.len; i++)
+		if (strcmp(v->u.object.keys[i], BINDER_ODATA_TYPE) == 0)
+			return 1;
+	return 0;
+}
+
 static int binder_gen_container(struct binder_ctx *c, yajl_gen g, yajl_val v, int depth, int max)
 {
 	int obj = YAJL_IS_OBJECT(v);
@@ -363,6 +386,8 @@ static int binder_gen_container(struct binder_ctx *c, yajl_gen g, yajl_val v, in
 	if (n > BINDER_MAX_ITEMS)
 		return binder_fail(c, "a JSON value has more than %d members", BINDER_MAX_ITEMS);
 	if (binder_gen_ok(c, obj ? yajl_gen_map_open(g) : yajl_gen_array_open(g)) < 0)
+		return -1;
+	if (obj && binder_gen_tag(c, g, binder_object_typed(v)) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (obj) {

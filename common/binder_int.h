@@ -30,7 +30,11 @@ struct binder_ctx {
 	char *err;
 	size_t errlen;
 	const char *cmdlet;             /* printable: the catalogue's name, or checked */
+	int tag_tables;                 /* objects within values get the hashtable type (exod's body) */
 };
+
+#define BINDER_ODATA_TYPE "@odata.type"
+#define BINDER_HASHTABLE_TYPE "#Exchange.GenericHashTable"
 
 /* Writes the message for the caller's err buffer; evaluates to -1. */
 #define binder_fail(c, ...) (snprintf((c)->err, (c)->errlen, __VA_ARGS__), -1)

@@ -98,16 +98,22 @@ const struct catalogue_cmdlet *catalogue_at(size_t i)
 
 const struct catalogue_cmdlet *catalogue_find(const char *name, size_t len)
 {
+	/* A daemon's clients repeat their cmdlets: the last one found is tried first (one thread). */
+	static size_t last;
 	size_t lo = 0, hi = CATALOGUE_N;
 
 	if (name == NULL || len == 0 || len > CATALOGUE_MAX_NAME)
 		return NULL;
+	if (catalogue_compare(name, len, catalogue_str(catalogue_cmdlets[last].name)) == 0)
+		return &catalogue_cmdlets[last];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = catalogue_compare(name, len, catalogue_str(catalogue_cmdlets[mid].name));
 
-		if (c == 0)
+		if (c == 0) {
+			last = mid;
 			return &catalogue_cmdlets[mid];
+		}
 		if (c < 0)
 			hi = mid;
 		else

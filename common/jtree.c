@@ -2,6 +2,8 @@
 #include "common/jtree.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,25 @@
 #include "common/utf8.h"
 
 #define JTREE_NUMBER_MAX 64             /* bytes of a number's text we convert */
+#define JTREE_CHUNK 1024                /* bytes of a tree's first chunk: a request line's tree */
+
+/*
+ * A tree's memory: every node, key, string and member list is cut from
+ * chunks that are wiped and freed together, one allocation for a small
+ * tree instead of one a node.  The root node lives in the arena itself,
+ * so that jtree_free finds the arena from the root.
+ */
+struct jtree_chunk {
+	struct jtree_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct jtree_arena {
+	struct yajl_val_s root;         /* first: the tree's root is the arena's address */
+	int root_taken;
+	struct jtree_chunk *chunks;     /* the newest first */
+};
 
 /* An open container, its room, and for objects the key waiting for its value. */
 struct jtree_frame {
@@ -20,28 +41,67 @@ struct jtree_frame {
 };
 
 struct jtree_ctx {
+	struct jtree_arena *arena;
 	yajl_val root;
 	struct jtree_frame stack[JTREE_MAX_DEPTH];
 	int depth;
 	const char *why;                /* set when a callback refused the input */
 };
 
-static void jtree_free_at(yajl_val v);
-
-static yajl_val jtree_node(yajl_type type)
+/* n bytes from the arena, aligned for any type; NULL when out of memory. */
+static void *jtree_alloc(struct jtree_arena *a, size_t n)
 {
-	yajl_val v = sbuf_mem_alloc(sizeof(*v));
+	struct jtree_chunk *ch = a->chunks;
+	size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	void *p;
+
+	if (need < n)
+		return NULL;
+	if (ch == NULL || ch->cap - ch->used < need) {
+		size_t cap = ch == NULL ? JTREE_CHUNK : ch->cap * 2;
+
+		if (cap < need)
+			cap = need;
+		if (cap > SIZE_MAX - sizeof(*ch) || (ch = sbuf_mem_alloc(sizeof(*ch) + cap)) == NULL)
+			return NULL;
+		ch->next = a->chunks;
+		ch->used = 0;
+		ch->cap = cap;
+		a->chunks = ch;
+	}
+	p = (char *)ch->data + ch->used;
+	ch->used += need;
+	return p;
+}
+
+static void jtree_arena_free(struct jtree_arena *a)
+{
+	while (a->chunks != NULL) {
+		struct jtree_chunk *ch = a->chunks;
+
+		a->chunks = ch->next;
+		sbuf_mem_free(ch);      /* wipes what the tree held */
+	}
+	sbuf_mem_free(a);
+}
+
+static yajl_val jtree_node(struct jtree_ctx *c, yajl_type type)
+{
+	struct jtree_arena *a = c->arena;
+	/* The first node made is the root: a tree's first callback opens or is its value. */
+	yajl_val v = a->root_taken ? jtree_alloc(a, sizeof(*v)) : &a->root;
 
 	if (v != NULL) {
+		a->root_taken = 1;
 		memset(v, 0, sizeof(*v));
 		v->type = type;
 	}
 	return v;
 }
 
-static char *jtree_text(const unsigned char *s, size_t len)
+static char *jtree_text(struct jtree_ctx *c, const unsigned char *s, size_t len)
 {
-	char *t = sbuf_mem_alloc(len + 1);
+	char *t = len < SIZE_MAX ? jtree_alloc(c->arena, len + 1) : NULL;
 
 	if (t != NULL) {
 		memcpy(t, s, len);
@@ -50,8 +110,18 @@ static char *jtree_text(const unsigned char *s, size_t len)
 	return t;
 }
 
+/* A member list grown in the arena: the old one stays there until the tree is freed. */
+static void *jtree_grow(struct jtree_ctx *c, const void *old, size_t n, size_t cap, size_t size)
+{
+	void *p = cap <= SIZE_MAX / size ? jtree_alloc(c->arena, cap * size) : NULL;
+
+	if (p != NULL && n > 0)
+		memcpy(p, old, n * size);
+	return p;
+}
+
 /* Makes room for one more member in an open container; keys and values grow together. */
-static int jtree_room(struct jtree_frame *f, size_t n)
+static int jtree_room(struct jtree_ctx *c, struct jtree_frame *f, size_t n)
 {
 	size_t cap = f->cap > 0 ? f->cap * 2 : 4;
 	void *grown;
@@ -59,16 +129,16 @@ static int jtree_room(struct jtree_frame *f, size_t n)
 	if (n < f->cap)
 		return 0;
 	if (YAJL_IS_ARRAY(f->v)) {
-		grown = sbuf_mem_realloc(f->v->u.array.values, cap * sizeof(yajl_val));
+		grown = jtree_grow(c, f->v->u.array.values, n, cap, sizeof(yajl_val));
 		if (grown == NULL)
 			return -1;
 		f->v->u.array.values = grown;
 	} else {
-		grown = sbuf_mem_realloc(f->v->u.object.values, cap * sizeof(yajl_val));
+		grown = jtree_grow(c, f->v->u.object.values, n, cap, sizeof(yajl_val));
 		if (grown == NULL)
 			return -1;
 		f->v->u.object.values = grown;
-		grown = sbuf_mem_realloc((void *)f->v->u.object.keys, cap * sizeof(char *));
+		grown = jtree_grow(c, f->v->u.object.keys, n, cap, sizeof(char *));
 		if (grown == NULL)
 			return -1;
 		f->v->u.object.keys = grown;
@@ -91,8 +161,7 @@ static int jtree_add(struct jtree_ctx *c, yajl_val v)
 		return 1;
 	}
 	top = &c->stack[c->depth - 1];
-	if (jtree_room(top, YAJL_IS_ARRAY(top->v) ? top->v->u.array.len : top->v->u.object.len) < 0) {
-		jtree_free_at(v);
+	if (jtree_room(c, top, YAJL_IS_ARRAY(top->v) ? top->v->u.array.len : top->v->u.object.len) < 0) {
 		c->why = "out of memory";
 		return 0;
 	}
@@ -108,12 +177,12 @@ static int jtree_add(struct jtree_ctx *c, yajl_val v)
 
 static int jtree_null(void *ctx)
 {
-	return jtree_add(ctx, jtree_node(yajl_t_null));
+	return jtree_add(ctx, jtree_node(ctx, yajl_t_null));
 }
 
 static int jtree_bool(void *ctx, int b)
 {
-	return jtree_add(ctx, jtree_node(b ? yajl_t_true : yajl_t_false));
+	return jtree_add(ctx, jtree_node(ctx, b ? yajl_t_true : yajl_t_false));
 }
 
 static int jtree_number(void *ctx, const char *s, size_t len)
@@ -126,11 +195,9 @@ static int jtree_number(void *ctx, const char *s, size_t len)
 		c->why = "a number is too long";
 		return 0;
 	}
-	v = jtree_node(yajl_t_number);
-	if (v == NULL || (v->u.number.r = jtree_text((const unsigned char *)s, len)) == NULL) {
-		sbuf_mem_free(v);
+	v = jtree_node(c, yajl_t_number);
+	if (v == NULL || (v->u.number.r = jtree_text(c, (const unsigned char *)s, len)) == NULL)
 		return jtree_add(c, NULL);
-	}
 	errno = 0;
 	v->u.number.i = strtoll(v->u.number.r, &end, 10);
 	if (errno == 0 && *end == '\0') {
@@ -174,11 +241,9 @@ static int jtree_string(void *ctx, const unsigned char *s, size_t len)
 
 	if (!jtree_text_ok(c, s, len))
 		return 0;
-	v = jtree_node(yajl_t_string);
-	if (v == NULL || (v->u.string = jtree_text(s, len)) == NULL) {
-		sbuf_mem_free(v);
+	v = jtree_node(c, yajl_t_string);
+	if (v == NULL || (v->u.string = jtree_text(c, s, len)) == NULL)
 		return jtree_add(c, NULL);
-	}
 	return jtree_add(c, v);
 }
 
@@ -189,7 +254,7 @@ static int jtree_key(void *ctx, const unsigned char *s, size_t len)
 
 	if (!jtree_text_ok(c, s, len))
 		return 0;
-	top->key = jtree_text(s, len);
+	top->key = jtree_text(c, s, len);
 	if (top->key == NULL) {
 		c->why = "out of memory";
 		return 0;
@@ -205,7 +270,7 @@ static int jtree_open(struct jtree_ctx *c, yajl_type type)
 		c->why = "nested too deep";
 		return 0;
 	}
-	v = jtree_node(type);
+	v = jtree_node(c, type);
 	if (v == NULL) {
 		c->why = "out of memory";
 		return 0;
@@ -247,18 +312,6 @@ static const yajl_callbacks jtree_callbacks = {
 	.yajl_end_array = jtree_close,
 };
 
-/* Frees the containers still open after a failed parse (each owns what was added to it). */
-static void jtree_unwind(struct jtree_ctx *c)
-{
-	while (c->depth > 0) {
-		c->depth--;
-		sbuf_mem_free(c->stack[c->depth].key);
-		jtree_free_at(c->stack[c->depth].v);
-	}
-	jtree_free_at(c->root);
-	c->root = NULL;
-}
-
 yajl_val jtree_parse(const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct jtree_ctx c = { .root = NULL };
@@ -270,56 +323,32 @@ yajl_val jtree_parse(const void *buf, size_t len, char *err, size_t errlen)
 									  : "invalid UTF-8");
 		return NULL;
 	}
-	h = yajl_alloc(&jtree_callbacks, &sbuf_yajl_funcs, &c);
+	c.arena = sbuf_mem_alloc(sizeof(*c.arena));
+	h = c.arena != NULL ? yajl_alloc(&jtree_callbacks, &sbuf_yajl_funcs, &c) : NULL;
 	if (h == NULL) {
+		sbuf_mem_free(c.arena);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	c.arena->root_taken = 0;
+	c.arena->chunks = NULL;
 	st = yajl_parse(h, buf, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
+	yajl_free(h);
 	if (st != yajl_status_ok || c.root == NULL) {
 		/* yajl's own message quotes the input, which may be a secret: name the kind only. */
 		snprintf(err, errlen, "%s", c.why != NULL ? c.why : "not valid JSON");
-		jtree_unwind(&c);
+		jtree_arena_free(c.arena);
+		return NULL;
 	}
-	yajl_free(h);
 	return c.root;
-}
-
-static void jtree_free_at(yajl_val v)
-{
-	if (v == NULL)
-		return;
-	switch (v->type) {
-	case yajl_t_string:
-		sbuf_mem_free(v->u.string);
-		break;
-	case yajl_t_number:
-		sbuf_mem_free(v->u.number.r);
-		break;
-	case yajl_t_object:
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			sbuf_mem_free((char *)v->u.object.keys[i]);
-			jtree_free_at(v->u.object.values[i]);
-		}
-		sbuf_mem_free(v->u.object.keys);
-		sbuf_mem_free(v->u.object.values);
-		break;
-	case yajl_t_array:
-		for (size_t i = 0; i < v->u.array.len; i++)
-			jtree_free_at(v->u.array.values[i]);
-		sbuf_mem_free(v->u.array.values);
-		break;
-	default:
-		break;
-	}
-	sbuf_mem_free(v);
 }
 
 void jtree_free(yajl_val v)
 {
-	jtree_free_at(v);
+	if (v != NULL)
+		jtree_arena_free((struct jtree_arena *)((char *)v - offsetof(struct jtree_arena, root)));
 }
 
 yajl_val jtree_get(yajl_val obj, const char *key)

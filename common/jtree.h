@@ -20,7 +20,8 @@
 
 /* The tree, or NULL with a reason in err (never quoting the input, which may be a secret). */
 yajl_val jtree_parse(const void *buf, size_t len, char *err, size_t errlen);
-/* Wipes and frees a tree from jtree_parse; NULL is fine.  Never yajl_tree_free. */
+/* Wipes and frees a tree from jtree_parse, given its root (never a node within); NULL is fine.
+ * Never yajl_tree_free. */
 void jtree_free(yajl_val v);
 
 /* The member key of an object (case-sensitive), or NULL. */

@@ -124,30 +124,42 @@ static void log_out(int priority, const char *line, size_t len)
 	log_batched += len;
 }
 
-void log_msg(int priority, const char *fmt, ...)
+void log_text(int priority, const char *text, size_t len)
 {
-	char line[sizeof("<7>") - 1 + LOG_LINE_MAX + 1];
-	size_t len = 0;
-	va_list ap;
-	int n;
+	char line[sizeof("<7>") - 1 + LOG_LINE_MAX];
+	size_t n = 0;
 
 	if (priority > log_level)
 		return;
 	if (log_prefix < 0)
 		log_prefix = log_to_journal();
 	if (log_prefix && priority >= 0 && priority <= LOG_DEBUG) {
-		line[len++] = '<';
-		line[len++] = (char)('0' + priority);
-		line[len++] = '>';
+		line[n++] = '<';
+		line[n++] = (char)('0' + priority);
+		line[n++] = '>';
 	}
+	if (len > LOG_LINE_MAX - 1)
+		len = LOG_LINE_MAX - 1;
+	memcpy(line + n, text, len);
+	n += len;
+	line[n++] = '\n';
+	log_out(priority, line, n);
+}
+
+void log_msg(int priority, const char *fmt, ...)
+{
+	char text[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (priority > log_level)
+		return;
 	va_start(ap, fmt);
 	/* clang-tidy 14 misreads glibc's va_list after va_start. */
 	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-	n = vsnprintf(line + len, LOG_LINE_MAX, fmt, ap);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	len += (size_t)n < LOG_LINE_MAX ? (size_t)n : LOG_LINE_MAX - 1;
-	line[len++] = '\n';
-	log_out(priority, line, len);
+	log_text(priority, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
 }

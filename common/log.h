@@ -7,6 +7,7 @@
 #ifndef EXOD_LOG_H
 #define EXOD_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 void log_set_level(int priority);       /* LOG_ERR .. LOG_DEBUG */
@@ -27,6 +28,8 @@ void log_batch_to(void (*kick)(void *arg), void *arg);
 void log_flush(void);
 
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line already written (text[0..len), cut at 2047 bytes), for a caller that builds its own. */
+void log_text(int priority, const char *text, size_t len);
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)

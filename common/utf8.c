@@ -49,7 +49,16 @@ int utf8_valid(const void *p, size_t len)
 		size_t n;
 		uint64_t word;
 
-		/* ASCII runs are the common case: eight bytes at a time while no high bit is set. */
+		/* ASCII runs are the common case: 32, then 8 bytes at a time while no high bit is set. */
+		if (len - i >= 4 * sizeof(word)) {
+			uint64_t w[4];
+
+			memcpy(w, s + i, sizeof(w));
+			if (((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080)) == 0) {
+				i += sizeof(w);
+				continue;
+			}
+		}
 		if (len - i >= sizeof(word)) {
 			memcpy(&word, s + i, sizeof(word));
 			if ((word & UINT64_C(0x8080808080808080)) == 0) {

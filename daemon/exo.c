@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct exo_target {
 	char *origin;                   /* https://host[:port]; compliance: the front door */
 	char *invoke_url;               /* origin/adminapi/beta/<tenant>/InvokeCommand */
 	struct http_url *invoke_parsed; /* the same, parsed once */
+	unsigned long long reuse_key;   /* its InvokeCommand requests set the same options */
 	struct region *region;          /* compliance: the regional host; NULL for Exchange */
 	char *anchor;                   /* X-AnchorMailbox for app-only calls */
 	long long throttled_until;      /* clock_ms(): a 429 holds back the whole profile */
@@ -88,7 +90,7 @@ struct exo_call {
 	unsigned region_gen;            /* the regional pin the first page was sent to */
 	int moves;                      /* followed, up to EXO_MAX_MOVES */
 	char *next_link;                /* what that page said comes next */
-	struct event *retry;            /* a backoff or Retry-After wait */
+	struct event retry;             /* a backoff or Retry-After wait (in the call: no allocation) */
 	enum exo_progress_state waiting; /* in EXO_WAIT_RETRY: throttled or retrying */
 	long long wait_ms;              /* ... and for how long */
 	int ahead;                      /* in EXO_QUEUED: requests ahead in the pool's queue */
@@ -108,7 +110,7 @@ struct exo_call {
 	char error_action[EXO_MAX_ACTION + 1];     /* header values, "" when not given */
 	char warning_action[EXO_MAX_ACTION + 1];
 	int stopped;                    /* -ErrorAction/-WarningAction Stop ended the parse */
-	struct event *deadline;         /* the whole run's time limit */
+	struct event deadline;          /* the whole run's time limit */
 	long long deadline_at;          /* clock_ms(), 0 until the first request is sent */
 	char *errbody;                  /* the body of a non-200 answer */
 	size_t errbody_len;
@@ -182,6 +184,7 @@ static int exo_target_urls(struct exo_target *t)
 	}
 	if ((t->invoke_parsed = http_url_new(t->invoke_url)) == NULL)
 		return -1;
+	t->reuse_key = http_reuse_key();
 	/* The organization's anchor; exo_headers prefers the signed-in user's mailbox. */
 	if (asprintf(&t->anchor, "UPN:%s@%s", EXO_APP_ANCHOR, tenant) < 0) {
 		t->anchor = NULL;
@@ -761,7 +764,7 @@ static void exo_wait(struct exo_call *c, long long delay_ms, enum exo_progress_s
 	c->waiting = why;
 	c->wait_ms = delay_ms;
 	exo_set_state(c, EXO_WAIT_RETRY);
-	evtimer_add(c->retry, &tv);
+	evtimer_add(&c->retry, &tv);
 }
 
 /* The answer at hand is dropped: the page is asked for again. */
@@ -1038,7 +1041,7 @@ static void exo_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	c->wait = NULL;
 	region_wait_cancel(c->rwait);
 	c->rwait = NULL;
-	evtimer_del(c->retry);
+	evtimer_del(&c->retry);
 	exo_fail_run_time(c);
 }
 
@@ -1051,7 +1054,7 @@ static long exo_time_left_ms(struct exo_call *c)
 		struct timeval tv = clock_tv(exo_time_limit_s(c) * 1000LL);
 
 		c->deadline_at = now + exo_time_limit_s(c) * 1000LL;
-		evtimer_add(c->deadline, &tv);
+		evtimer_add(&c->deadline, &tv);
 	}
 	left = c->deadline_at - now;
 	return left > 1 ? (long)left : 1;
@@ -1100,6 +1103,7 @@ static void exo_send(struct exo_call *c, const char *token)
 		.connect_timeout_ms = EXO_CONNECT_TIMEOUT_MS,
 		.fresh_connect = !c->reads,
 		.http1 = conf->http_version == CONF_HTTP_1_1,
+		.reuse_key = c->t->reuse_key,
 		.on_data = exo_on_data,
 		.on_done = exo_on_done,
 		.arg = c,
@@ -1263,25 +1267,20 @@ static void exo_queue_expired(void *arg)
  * (given as a number or as digits), or EXO_DEFAULT_RESULT_SIZE when there
  * is none (the service judges anything else).
  */
-static long long exo_result_size(const yajl_val params)
+static long long exo_result_size(const yajl_val v)
 {
-	for (size_t i = 0; YAJL_IS_OBJECT(params) && i < params->u.object.len; i++) {
-		yajl_val v = params->u.object.values[i];
-		const char *s = YAJL_GET_STRING(v);
-		char *end;
-		long long n;
+	const char *s = YAJL_GET_STRING(v);
+	char *end;
+	long long n;
 
-		if (strcasecmp(params->u.object.keys[i], "ResultSize") != 0)
-			continue;
-		if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
-			return YAJL_GET_INTEGER(v);
-		if (s != NULL && strcasecmp(s, "Unlimited") == 0)
-			return -1;
-		if (s != NULL && s[0] >= '0' && s[0] <= '9' && strlen(s) <= EXO_MAX_RESULT_TEXT) {
-			n = strtoll(s, &end, 10);
-			if (*end == '\0' && n > 0)
-				return n;
-		}
+	if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
+		return YAJL_GET_INTEGER(v);
+	if (s != NULL && strcasecmp(s, "Unlimited") == 0)
+		return -1;
+	if (s != NULL && s[0] >= '0' && s[0] <= '9' && strlen(s) <= EXO_MAX_RESULT_TEXT) {
+		n = strtoll(s, &end, 10);
+		if (*end == '\0' && n > 0)
+			return n;
 	}
 	return EXO_DEFAULT_RESULT_SIZE;
 }
@@ -1295,7 +1294,7 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 
 	memset(end, 0, sizeof(*end));
 	end->error = WIRE_E_UPSTREAM;
-	if (c == NULL || exo_codec_body(cmdlet, rq->params, &c->body) < 0) {
+	if (c == NULL || exo_codec_body(cmdlet, rq->params, rq->params_len, &c->body) < 0) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -1304,7 +1303,7 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 	c->sink = sink;
 	c->arg = arg;
 	c->reads = readonly_cmdlet(cmdlet, strlen(cmdlet));
-	c->result_size = exo_result_size(rq->params);
+	c->result_size = exo_result_size(rq->result_size);
 	c->progress = rq->progress && sink->progress != NULL;
 	c->on_error = rq->on_error;
 	c->on_warning = rq->on_warning;
@@ -1315,9 +1314,8 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 		utf8_copy(c->warning_action, sizeof(c->warning_action), rq->warning_action,
 			  strlen(rq->warning_action));
 	utf8_copy(c->cmdlet, sizeof(c->cmdlet), cmdlet, strlen(cmdlet));
-	c->retry = evtimer_new(t->base, exo_retry_cb, c);
-	c->deadline = evtimer_new(t->base, exo_deadline_cb, c);
-	if (c->retry == NULL || c->deadline == NULL) {
+	if (evtimer_assign(&c->retry, t->base, exo_retry_cb, c) < 0 ||
+	    evtimer_assign(&c->deadline, t->base, exo_deadline_cb, c) < 0) {
 		snprintf(end->message, sizeof(end->message), "out of memory");
 		goto fail;
 	}
@@ -1338,10 +1336,6 @@ int exo_call_start(struct exo_target *t, const struct exo_request *rq,
 	return 0;
 fail:
 	if (c != NULL) {
-		if (c->retry != NULL)
-			event_free(c->retry);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
 		sbuf_free(c->body);
 		free(c);
 	}
@@ -1366,8 +1360,8 @@ void exo_call_cancel(struct exo_call *c)
 	http_xfer_cancel(c->xfer);
 	token_wait_cancel(c->wait);
 	region_wait_cancel(c->rwait);
-	event_free(c->retry);
-	event_free(c->deadline);
+	event_del(&c->retry);
+	event_del(&c->deadline);
 	free(c->paging_warning);
 	exo_parser_free(c->parser);
 	free(c->page_url);

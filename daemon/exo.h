@@ -70,7 +70,10 @@ enum exo_action {
 /* One run: the cmdlet, its bound parameters, and the common parameters that shape the result. */
 struct exo_request {
 	const char *cmdlet;
-	yajl_val params;                /* NULL: none */
+	/* The bound Parameters object as compact JSON text (exo_codec_body); NULL: none. */
+	const char *params;
+	size_t params_len;
+	yajl_val result_size;           /* -ResultSize as given (binder_result), or NULL */
 	enum exo_action on_error;       /* for @adminapi.errors */
 	enum exo_action on_warning;     /* for @adminapi.warnings */
 	/* The values as given ("Stop"), sent as headers as other clients do; NULL: not given. */

@@ -25,6 +25,7 @@
 #define EXO_CODEC_GEN_KEEP 65536                /* a record buffer grown past this is freed */
 #define EXO_CODEC_RAW_FIRST 4096                /* bytes of a record buffer at first */
 #define EXO_CODEC_ERRLEN 256
+#define EXO_CODEC_TEXT_MAX (EXO_MAX_WARNING > EXO_MAX_LINK ? EXO_MAX_WARNING : EXO_MAX_LINK)
 
 /*
  * The service appends this to every truncated page; the module hides it
@@ -33,7 +34,6 @@
  */
 static const char exo_paging_warning[] =
 	"There are more results available than are currently displayed";
-static const char exo_hashtable_type[] = "#Exchange.GenericHashTable";
 
 /* §3.3 and the module's retryable server exceptions, plus ADTransientException (D-ISS #10972). */
 static const char *const exo_transient_names[] = {
@@ -91,8 +91,12 @@ struct exo_parser {
 	int finished;
 	int events;                     /* tokens completed in the current slice */
 	size_t gap;                     /* bytes fed since a token last completed */
-	char msg[EXO_MAX_WARNING + 1];
-	char link[EXO_MAX_LINK + 1];
+	/*
+	 * A warning, confirmation or link handed on, NUL-terminated: made on
+	 * first use, since most pages have none (and a parser small enough
+	 * for the allocator's fast path).
+	 */
+	char *text;
 	char err[EXO_CODEC_ERRLEN];
 };
 
@@ -195,25 +199,38 @@ exo_is_paging_warning(const char *s, size_t len)
 	return len >= plen && memcmp(s, exo_paging_warning, plen) == 0;
 }
 
-/* Copies text into the parser's message buffer: NUL-terminated, cut to EXO_MAX_WARNING bytes. */
-static size_t
+/* The text buffer (EXO_CODEC_TEXT_MAX bytes and a NUL), or NULL with the parse failed. */
+static char *
+exo_text_buf(struct exo_parser *p)
+{
+	if (p->text == NULL && (p->text = malloc(EXO_CODEC_TEXT_MAX + 1)) == NULL)
+		exo_fail(p, "out of memory");
+	return p->text;
+}
+
+/* Copies s into the text buffer: NUL-terminated, cut to EXO_MAX_WARNING bytes; -1 out of memory. */
+static long
 exo_msg(struct exo_parser *p, const char *s, size_t len)
 {
 	size_t n = utf8_cut(s, len, EXO_MAX_WARNING);
 
-	memcpy(p->msg, s, n);
-	p->msg[n] = '\0';
-	return n;
+	if (exo_text_buf(p) == NULL)
+		return -1;
+	memcpy(p->text, s, n);
+	p->text[n] = '\0';
+	return (long)n;
 }
 
 /* Passes one warning on, marking the paging warning. */
 static int
 exo_warning(struct exo_parser *p, const char *s, size_t len)
 {
-	size_t n = exo_msg(p, s, len);
+	long n = exo_msg(p, s, len);
 
+	if (n < 0)
+		return 0;
 	if (p->cbs.warning != NULL &&
-	    p->cbs.warning(p->arg, p->msg, n, exo_is_paging_warning(s, len)) != 0)
+	    p->cbs.warning(p->arg, p->text, (size_t)n, exo_is_paging_warning(s, len)) != 0)
 		return exo_fail(p, "stopped by the warning callback");
 	return 1;
 }
@@ -222,9 +239,11 @@ exo_warning(struct exo_parser *p, const char *s, size_t len)
 static int
 exo_confirmation(struct exo_parser *p, const char *s, size_t len)
 {
-	size_t n = exo_msg(p, s, len);
+	long n = exo_msg(p, s, len);
 
-	if (p->cbs.confirmation != NULL && p->cbs.confirmation(p->arg, p->msg, n) != 0)
+	if (n < 0)
+		return 0;
+	if (p->cbs.confirmation != NULL && p->cbs.confirmation(p->arg, p->text, (size_t)n) != 0)
 		return exo_fail(p, "stopped by the confirmation callback");
 	return 1;
 }
@@ -245,9 +264,11 @@ exo_link(struct exo_parser *p, const char *s, size_t len)
 		return exo_fail(p, "@odata.nextLink is longer than %d bytes", EXO_MAX_LINK);
 	if (memchr(s, '\0', len) != NULL)
 		return exo_fail(p, "@odata.nextLink contains a NUL byte");
-	memcpy(p->link, s, len);
-	p->link[len] = '\0';
-	if (p->cbs.next_link != NULL && p->cbs.next_link(p->arg, p->link, len) != 0)
+	if (exo_text_buf(p) == NULL)
+		return 0;
+	memcpy(p->text, s, len);
+	p->text[len] = '\0';
+	if (p->cbs.next_link != NULL && p->cbs.next_link(p->arg, p->text, len) != 0)
 		return exo_fail(p, "stopped by the next_link callback");
 	return 1;
 }
@@ -771,13 +792,10 @@ static const yajl_callbacks exo_callbacks = {
 struct exo_parser *
 exo_parser_new(const struct exo_parser_cbs *cbs, void *arg)
 {
-	/* One per page: zero the fields, not the 16 KiB of text buffers behind them. */
-	struct exo_parser *p = malloc(sizeof(*p));
+	struct exo_parser *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
-	memset(p, 0, offsetof(struct exo_parser, msg));
-	p->msg[0] = p->link[0] = p->err[0] = '\0';
 	if (cbs != NULL)
 		p->cbs = *cbs;
 	p->arg = arg;
@@ -885,6 +903,7 @@ exo_parser_free(struct exo_parser *p)
 	if (p->gen != NULL)
 		yajl_gen_free(p->gen);
 	free(p->raw.buf);
+	free(p->text);
 	free(p);
 }
 
@@ -906,130 +925,43 @@ exo_cmdlet_name_ok(const char *s)
 	return 1;
 }
 
-static int
-exo_has_odata_type(yajl_val obj)
-{
-	size_t i;
-
-	for (i = 0; i < obj->u.object.len; i++)
-		if (strcmp(obj->u.object.keys[i], "@odata.type") == 0)
-			return 1;
-	return 0;
-}
-
-static yajl_gen_status
-exo_gen_str(yajl_gen g, const char *s)
-{
-	return yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static yajl_gen_status
-exo_gen_tree_number(yajl_gen g, yajl_val v)
-{
-	if (v->u.number.r != NULL)
-		return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-	if (v->u.number.flags & YAJL_NUMBER_INT_VALID)
-		return yajl_gen_integer(g, v->u.number.i);
-	return yajl_gen_double(g, v->u.number.d);
-}
-
-static int exo_gen_tree(yajl_gen g, yajl_val v, int depth, int tag);
-
-static int
-exo_gen_tree_object(yajl_gen g, yajl_val v, int depth, int tag)
-{
-	size_t i;
-
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
-		return -1;
-	/* PowerShell hashtables travel as this open OData type (§2.4). */
-	if (tag && !exo_has_odata_type(v)) {
-		if (exo_gen_str(g, "@odata.type") != yajl_gen_status_ok ||
-		    exo_gen_str(g, exo_hashtable_type) != yajl_gen_status_ok)
-			return -1;
-	}
-	for (i = 0; i < v->u.object.len; i++) {
-		if (exo_gen_str(g, v->u.object.keys[i]) != yajl_gen_status_ok ||
-		    exo_gen_tree(g, v->u.object.values[i], depth + 1, 1) != 0)
-			return -1;
-	}
-	return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
-}
-
-static int
-exo_gen_tree(yajl_gen g, yajl_val v, int depth, int tag)
-{
-	size_t i;
-	yajl_gen_status st;
-
-	if (depth > EXO_CODEC_MAX_DEPTH)
-		return -1;
-	if (v == NULL || YAJL_IS_NULL(v))
-		st = yajl_gen_null(g);
-	else if (YAJL_IS_STRING(v))
-		st = exo_gen_str(g, v->u.string);
-	else if (YAJL_IS_NUMBER(v))
-		st = exo_gen_tree_number(g, v);
-	else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-		st = yajl_gen_bool(g, YAJL_IS_TRUE(v));
-	else if (YAJL_IS_OBJECT(v))
-		return exo_gen_tree_object(g, v, depth, tag);
-	else if (YAJL_IS_ARRAY(v)) {
-		if (yajl_gen_array_open(g) != yajl_gen_status_ok)
-			return -1;
-		for (i = 0; i < v->u.array.len; i++)
-			if (exo_gen_tree(g, v->u.array.values[i], depth + 1, 1) != 0)
-				return -1;
-		st = yajl_gen_array_close(g);
-	} else
-		return -1;
-	return st == yajl_gen_status_ok ? 0 : -1;
-}
-
 int
-exo_codec_body(const char *cmdlet, const yajl_val params, struct sbuf **out)
+exo_codec_body(const char *cmdlet, const char *params, size_t params_len, struct sbuf **out)
 {
-	yajl_gen g = NULL;
-	const unsigned char *buf;
-	size_t n;
-	int rc = -1;
+	static const char head[] = "{\"CmdletInput\":{\"CmdletName\":\"";
+	static const char mid[] = "\",\"Parameters\":";
+	struct sbuf *b;
+	unsigned char *at;
+	size_t name_len, total;
 
 	if (out == NULL)
 		return -1;
 	*out = NULL;
-	if (!exo_cmdlet_name_ok(cmdlet) || (params != NULL && !YAJL_IS_OBJECT(params)))
+	/* The name goes in as it is: letters, digits and '-' need no escaping. */
+	if (!exo_cmdlet_name_ok(cmdlet) || (params != NULL && (params_len < 2 || params[0] != '{')))
 		return -1;
-	/* Parameters may be passwords (New-Mailbox -Password): the generator's buffer is wiped. */
-	g = yajl_gen_alloc(&sbuf_yajl_funcs);
-	if (g == NULL || yajl_gen_config(g, yajl_gen_validate_utf8, 1) == 0)
-		goto out;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    exo_gen_str(g, "CmdletInput") != yajl_gen_status_ok ||
-	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    exo_gen_str(g, "CmdletName") != yajl_gen_status_ok ||
-	    exo_gen_str(g, cmdlet) != yajl_gen_status_ok ||
-	    exo_gen_str(g, "Parameters") != yajl_gen_status_ok)
-		goto out;
-	/* The server treats a null Parameters differently from {} (§2.4). */
 	if (params == NULL) {
-		if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-		    yajl_gen_map_close(g) != yajl_gen_status_ok)
-			goto out;
-	} else if (exo_gen_tree(g, params, 3, 0) != 0) {
-		goto out;
+		params = "{}";
+		params_len = 2;
 	}
-	if (yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok)
-		goto out;
-	*out = sbuf_dup(buf, n);
-	if (*out == NULL)
-		goto out;
-	rc = 0;
-out:
-	if (g != NULL)
-		yajl_gen_free(g);
-	return rc;
+	name_len = strlen(cmdlet);
+	total = sizeof(head) - 1 + name_len + sizeof(mid) - 1 + params_len + 2;
+	/* One allocation, the size of the body. */
+	if ((b = sbuf_new(0)) == NULL || (at = sbuf_reserve(b, total)) == NULL) {
+		sbuf_free(b);
+		return -1;
+	}
+	memcpy(at, head, sizeof(head) - 1);
+	at += sizeof(head) - 1;
+	memcpy(at, cmdlet, name_len);
+	at += name_len;
+	memcpy(at, mid, sizeof(mid) - 1);
+	at += sizeof(mid) - 1;
+	memcpy(at, params, params_len);
+	memcpy(at + params_len, "}}", 2);
+	sbuf_commit(b, total);
+	*out = b;
+	return 0;
 }
 
 /* ---- error envelope ---- */

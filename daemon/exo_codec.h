@@ -16,12 +16,12 @@
 struct sbuf;
 
 /*
- * {"CmdletInput":{"CmdletName":cmdlet,"Parameters":params}}.  params may be
- * NULL ({}).  Nested objects get "@odata.type":"#Exchange.GenericHashTable"
- * unless they carry an @odata.type already.  *out is a secret buffer:
- * parameters may be passwords.
+ * {"CmdletInput":{"CmdletName":cmdlet,"Parameters":params}}.  params is the
+ * Parameters object as compact JSON text, written as it is (the binder's,
+ * binder_json_tagged_for: checked, hashtables typed), or NULL ({}).  *out
+ * is a secret buffer: parameters may be passwords.
  */
-int exo_codec_body(const char *cmdlet, const yajl_val params, struct sbuf **out);
+int exo_codec_body(const char *cmdlet, const char *params, size_t params_len, struct sbuf **out);
 
 struct exo_parser_cbs {
 	/* One element of "value", compact JSON.  Nonzero stops the parse (for each callback). */

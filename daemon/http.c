@@ -18,7 +18,8 @@
 #include "daemon/clock.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
-#define HTTP_MAX_SPARE_HANDLES 8        /* easy handles kept for reuse (each keeps its buffers) */
+#define HTTP_MAX_SPARE_XFERS 8          /* ended transfers kept with their reset easy handles */
+#define HTTP_MAX_SPARE_SOCKS 8          /* socket watches kept: libcurl drops one after each request */
 #define HTTP_TRIM_AFTER_MS 2000         /* quiet time after the last transfer before trimming */
 
 struct http {
@@ -28,8 +29,11 @@ struct http {
 	struct event *trim;             /* gives freed memory back once transfers have stopped */
 	int running;                    /* transfers libcurl has in hand */
 	struct http_stats stats;
-	CURL *spare[HTTP_MAX_SPARE_HANDLES];   /* reset handles: cheaper than new ones */
+	/* Reset handles, each in the record of its last transfer: cheaper than new ones. */
+	struct http_xfer *spare[HTTP_MAX_SPARE_XFERS];
 	int nspare;
+	struct http_sock *spare_socks[HTTP_MAX_SPARE_SOCKS];
+	int nspare_socks;
 };
 
 /* One libcurl share holding only cookies; the event loop is the only thread. */
@@ -60,6 +64,7 @@ struct http_xfer {
 	char retry_after[64];           /* the raw header, parsed at the end */
 	int aborted;
 	int shared;                     /* attached to a cookie jar: detached before reuse */
+	unsigned long long reuse_key;   /* the options the handle holds (http_request), 0: reset */
 	http_data_cb on_data;
 	http_done_cb on_done;
 	void *arg;
@@ -106,6 +111,41 @@ static void http_timer_cb(evutil_socket_t fd, short what, void *arg)
 	http_check_done(h);
 }
 
+/* A watch on s: a spare one when there is, since libcurl drops its socket after each request. */
+static struct http_sock *http_sock_new(struct http *h, curl_socket_t s, short events)
+{
+	struct http_sock *hs;
+
+	if (h->nspare_socks > 0) {
+		hs = h->spare_socks[--h->nspare_socks];
+		if (event_assign(hs->ev, h->base, s, events, http_sock_cb, h) == 0)
+			return hs;
+		event_free(hs->ev);
+		free(hs);
+		return NULL;
+	}
+	if ((hs = calloc(1, sizeof(*hs))) == NULL)
+		return NULL;
+	hs->h = h;
+	hs->ev = event_new(h->base, s, events, http_sock_cb, h);
+	if (hs->ev == NULL) {
+		free(hs);
+		return NULL;
+	}
+	return hs;
+}
+
+static void http_sock_free(struct http *h, struct http_sock *hs)
+{
+	event_del(hs->ev);
+	if (h->nspare_socks < HTTP_MAX_SPARE_SOCKS) {
+		h->spare_socks[h->nspare_socks++] = hs;
+		return;
+	}
+	event_free(hs->ev);
+	free(hs);
+}
+
 static int http_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
 {
 	struct http *h = userp;
@@ -114,10 +154,8 @@ static int http_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, vo
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
-		if (hs != NULL) {
-			event_free(hs->ev);
-			free(hs);
-		}
+		if (hs != NULL)
+			http_sock_free(h, hs);
 		curl_multi_assign(h->multi, s, NULL);
 		return 0;
 	}
@@ -126,15 +164,8 @@ static int http_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, vo
 	if (what & CURL_POLL_OUT)
 		events |= EV_WRITE;
 	if (hs == NULL) {
-		hs = calloc(1, sizeof(*hs));
-		if (hs == NULL)
+		if ((hs = http_sock_new(h, s, events)) == NULL)
 			return -1;
-		hs->h = h;
-		hs->ev = event_new(h->base, s, events, http_sock_cb, h);
-		if (hs->ev == NULL) {
-			free(hs);
-			return -1;
-		}
 		curl_multi_assign(h->multi, s, hs);
 	} else {
 		/* The same event, watching for something else: no allocation per change. */
@@ -212,10 +243,20 @@ void http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	while (h->nspare > 0)
-		curl_easy_cleanup(h->spare[--h->nspare]);
+	while (h->nspare > 0) {
+		struct http_xfer *x = h->spare[--h->nspare];
+
+		curl_easy_cleanup(x->easy);
+		free(x);
+	}
 	if (h->multi != NULL)
-		curl_multi_cleanup(h->multi);
+		curl_multi_cleanup(h->multi);   /* may hand its last sockets back: spares below */
+	while (h->nspare_socks > 0) {
+		struct http_sock *hs = h->spare_socks[--h->nspare_socks];
+
+		event_free(hs->ev);
+		free(hs);
+	}
 	if (h->timer != NULL)
 		event_free(h->timer);
 	if (h->trim != NULL)
@@ -240,18 +281,70 @@ static void http_xfer_free(struct http_xfer *x)
 			curl_easy_setopt(x->easy, CURLOPT_COOKIEFILE, NULL);
 			curl_easy_setopt(x->easy, CURLOPT_SHARE, NULL);
 		}
-		if (h->nspare < HTTP_MAX_SPARE_HANDLES) {
-			curl_easy_reset(x->easy);
-			h->spare[h->nspare++] = x->easy;
+		if (h->nspare < HTTP_MAX_SPARE_XFERS) {
+			/* Kept as it is for the next request with its key; reset for any other. */
+			if (x->reuse_key == 0 || x->shared) {
+				curl_easy_reset(x->easy);
+				x->reuse_key = 0;
+			}
 		} else {
 			curl_easy_cleanup(x->easy);
+			x->easy = NULL;
 		}
 	}
 	http_headers_free(x->headers);
 	http_url_free(x->url);
 	sbuf_free(x->body);
 	sbuf_free(x->resp);
-	free(x);
+	if (x->easy != NULL)
+		x->h->spare[x->h->nspare++] = x;
+	else
+		free(x);
+}
+
+/* A spare with the key, else the newest one reset; -1 when there is none. */
+static int http_spare_for(struct http *h, unsigned long long key)
+{
+	for (int i = h->nspare - 1; key != 0 && i >= 0; i--)
+		if (h->spare[i]->reuse_key == key)
+			return i;
+	if (h->nspare == 0)
+		return -1;
+	if (h->spare[h->nspare - 1]->reuse_key != 0) {
+		curl_easy_reset(h->spare[h->nspare - 1]->easy);
+		h->spare[h->nspare - 1]->reuse_key = 0;
+	}
+	return h->nspare - 1;
+}
+
+/*
+ * A zeroed transfer record with an easy handle, a spare one when there
+ * is.  reuse_key stays set when the handle already holds that key's options.
+ */
+static struct http_xfer *http_xfer_new(struct http *h, unsigned long long key)
+{
+	int i = http_spare_for(h, key);
+	struct http_xfer *x;
+	CURL *easy;
+
+	if (i >= 0) {
+		x = h->spare[i];
+		h->spare[i] = h->spare[--h->nspare];
+		easy = x->easy;
+		key = x->reuse_key;
+		memset(x, 0, sizeof(*x));
+		x->reuse_key = key;
+	} else {
+		if ((x = calloc(1, sizeof(*x))) == NULL)
+			return NULL;
+		if ((easy = curl_easy_init()) == NULL) {
+			free(x);
+			return NULL;
+		}
+	}
+	x->h = h;
+	x->easy = easy;
+	return x;
 }
 
 static size_t http_write_fn(char *data, size_t size, size_t nmemb, void *userp)
@@ -558,15 +651,38 @@ int http_is_https(const char *url)
 	return https;
 }
 
+/* What changes from one request to the next of the same key. */
+static int http_configure_request(struct http_xfer *x, const struct http_request *req)
+{
+	CURL *e = x->easy;
+	int rc = 0;
+
+	/* A parsed URL wins over the text: the text goes in only without one. */
+	rc |= curl_easy_setopt(e, CURLOPT_CURLU, x->url != NULL ? x->url->u : NULL);
+	if (x->url == NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
+	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	/*
+	 * libcurl resends a request whose reused connection died without an
+	 * answer; the server may have acted on it.  A fresh connection has no
+	 * such retry.
+	 */
+	rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
+	if (strcmp(req->method, "POST") == 0) {
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body != NULL ? sbuf_str(x->body) : "");
+		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)(x->body != NULL ? sbuf_len(x->body) : 0));
+	}
+	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers != NULL ? x->headers->first : NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Everything, on a handle that was reset (or is new). */
 static int http_configure(struct http_xfer *x, const struct http_request *req)
 {
 	CURL *e = x->easy;
 	int rc = 0;
 
-	if (x->url != NULL)
-		rc |= curl_easy_setopt(e, CURLOPT_CURLU, x->url->u);
-	else
-		rc |= curl_easy_setopt(e, CURLOPT_URL, req->url);
 	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_fn);
@@ -585,28 +701,15 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 		rc |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	}
 	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "exod/" EXOD_VERSION);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-	/*
-	 * libcurl resends a request whose reused connection died without an
-	 * answer; the server may have acted on it.  A fresh connection has no
-	 * such retry.
-	 */
-	if (req->fresh_connect)
-		rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	if (req->ca_file != NULL)
 		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
 	if (req->no_proxy)
 		rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	else if (req->proxy != NULL)
 		rc |= curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
-	if (strcmp(req->method, "POST") == 0) {
+	if (strcmp(req->method, "POST") == 0)
 		rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body != NULL ? sbuf_str(x->body) : "");
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-				       (curl_off_t)(x->body != NULL ? sbuf_len(x->body) : 0));
-	}
-	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers != NULL ? x->headers->first : NULL);
 	/* The jar is shared; "" turns the engine on without reading a file. */
 	if (req->cookies != NULL) {
 		x->shared = 1;
@@ -619,14 +722,15 @@ static int http_configure(struct http_xfer *x, const struct http_request *req)
 struct http_xfer *http_start(struct http *h, const struct http_request *req,
 			     char *err, size_t errlen)
 {
-	struct http_xfer *x = calloc(1, sizeof(*x));
+	/* A jar is attached per transfer: such requests are never kept configured. */
+	unsigned long long key = req->cookies == NULL ? req->reuse_key : 0;
+	struct http_xfer *x = http_xfer_new(h, key);
 
 	if (x == NULL) {
 		http_headers_free(req->headers);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	x->h = h;
 	x->headers = req->headers;
 	if ((x->url = req->parsed) != NULL)
 		x->url->refs++;         /* the transfer's own reference */
@@ -635,9 +739,11 @@ struct http_xfer *http_start(struct http *h, const struct http_request *req,
 	x->arg = req->arg;
 	if (req->body_len > 0 && (x->body = sbuf_dup(req->body, req->body_len)) == NULL)
 		goto fail;
-	x->easy = h->nspare > 0 ? h->spare[--h->nspare] : curl_easy_init();
-	if (x->easy == NULL || http_configure(x, req) < 0)
+	/* A handle holding this key's options needs the request's own only. */
+	if (((key == 0 || x->reuse_key != key) && http_configure(x, req) < 0) ||
+	    http_configure_request(x, req) < 0)
 		goto fail;
+	x->reuse_key = key;
 	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
 		goto fail;
 	h->stats.transfers++;
@@ -650,6 +756,13 @@ fail:
 	}
 	http_xfer_free(x);
 	return NULL;
+}
+
+unsigned long long http_reuse_key(void)
+{
+	static unsigned long long last;        /* the event loop's thread only */
+
+	return ++last;
 }
 
 void http_xfer_cancel(struct http_xfer *x)

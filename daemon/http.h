@@ -68,6 +68,13 @@ struct http_request {
 	struct http_cookies *cookies;   /* NULL: none; else cookies are sent from and kept in it */
 	long timeout_ms;
 	long connect_timeout_ms;
+	/*
+	 * Nonzero (from http_reuse_key): every request with this key sets the
+	 * same method, CAs, proxy, protocol and connect timeout, and no cookies,
+	 * so a handle its last transfer used goes on without being reset, as a
+	 * client that sends the same request again keeps its handle.
+	 */
+	unsigned long long reuse_key;
 	http_data_cb on_data;           /* NULL: buffer the body, up to HTTP_MAX_BUFFERED */
 	http_done_cb on_done;           /* called exactly once, unless cancelled */
 	void *arg;
@@ -79,6 +86,9 @@ void http_global_cleanup(void);
 
 struct http *http_new(struct event_base *base);
 void http_free(struct http *h);
+
+/* A key no other caller has, for http_request.reuse_key. */
+unsigned long long http_reuse_key(void);
 
 /* Starts a transfer.  NULL on failure (err filled; on_done is not called). */
 struct http_xfer *http_start(struct http *h, const struct http_request *req,

@@ -9,7 +9,6 @@
 
 #include "common/binder.h"
 #include "common/catalogue.h"
-#include "common/jtree.h"
 #include "common/sbuf.h"
 
 /* PowerShell's ActionPreference values, and what each asks of exod. */
@@ -88,37 +87,36 @@ int invoke_prepare(struct invoke *iv, unsigned services, const char *cmdlet, yaj
 	struct binder_result res;
 	const unsigned char *buf;
 	size_t len;
-	char why[64] = "";
-	/* The parameters may hold secrets: the generator's buffers are wiped when freed. */
-	yajl_gen g = yajl_gen_alloc(&sbuf_yajl_funcs);
-	int rc = -1;
 
 	memset(iv, 0, sizeof(*iv));
 	iv->rq.cmdlet = cmdlet;
-	if (g == NULL) {
+	/* The parameters may hold secrets: the generator's buffers are wiped when freed. */
+	iv->gen = yajl_gen_alloc(&sbuf_yajl_funcs);
+	if (iv->gen == NULL || yajl_gen_config(iv->gen, yajl_gen_validate_utf8, 1) == 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (binder_json_for(g, services, cmdlet, strlen(cmdlet), params, &res, err, errlen) < 0 ||
+	/* Bound and written as the body carries them (exo_codec_body): no second pass. */
+	if (binder_json_tagged_for(iv->gen, services, cmdlet, strlen(cmdlet), params, &res, err,
+				   errlen) < 0 ||
 	    invoke_common(iv, &res.common, err, errlen) < 0)
-		goto out;
-	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok ||
-	    (iv->params = jtree_parse(buf, len, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "cannot bind the parameters: %s", why);
-		goto out;
+		return -1;
+	if (yajl_gen_get_buf(iv->gen, &buf, &len) != yajl_gen_status_ok) {
+		snprintf(err, errlen, "cannot bind the parameters");
+		return -1;
 	}
-	iv->rq.params = iv->params;
+	iv->rq.params = (const char *)buf;
+	iv->rq.params_len = len;
+	iv->rq.result_size = res.result_size;
 	/* The catalogue's spelling goes out (X-CmdletName, the read-only list, the logs). */
 	if (res.cmdlet != NULL)
 		iv->rq.cmdlet = catalogue_cmdlet_name(res.cmdlet);
-	rc = 0;
-out:
-	yajl_gen_free(g);
-	return rc;
+	return 0;
 }
 
 void invoke_clear(struct invoke *iv)
 {
-	jtree_free(iv->params);
+	if (iv->gen != NULL)
+		yajl_gen_free(iv->gen);
 	memset(iv, 0, sizeof(*iv));
 }

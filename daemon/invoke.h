@@ -9,6 +9,7 @@
 #define EXOD_INVOKE_H
 
 #include <stddef.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/conf.h"
@@ -16,7 +17,7 @@
 
 struct invoke {
 	struct exo_request rq;          /* what exo_call_start takes; points into this struct */
-	yajl_val params;                /* the bound parameters (a wiping tree), NULL for none */
+	yajl_gen gen;                   /* holds rq.params, the bound text: its buffers are wiped */
 	char error_action[EXO_MAX_ACTION + 1];
 	char warning_action[EXO_MAX_ACTION + 1];
 };
@@ -26,7 +27,8 @@ struct invoke {
  * parameters of services (a mask of enum catalogue_service: the
  * profile's, see invoke_services).  0 with *iv ready; -1 with a sentence
  * for the client in err (the request is a BadRequest).  iv is always
- * cleared with invoke_clear.
+ * cleared with invoke_clear.  iv->rq.result_size points into params: keep
+ * them until exo_call_start has taken the request.
  */
 int invoke_prepare(struct invoke *iv, unsigned services, const char *cmdlet, yajl_val params,
 		   char *err, size_t errlen);

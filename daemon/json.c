@@ -19,9 +19,7 @@ void json_kv_str(yajl_gen g, const char *key, const char *val)
 		json_str(g, "(invalid UTF-8)");
 }
 
-/* Decimal digits of v at out (room for JSON_INT_LEN bytes), no NUL: their count.  Every
- * answer line has some; yajl_gen_integer's printf costs ten times more. */
-static size_t json_digits(char *out, long long v)
+size_t json_int_text(char *out, long long v)
 {
 	char rev[JSON_INT_LEN];
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
@@ -43,7 +41,7 @@ void json_kv_int(yajl_gen g, const char *key, long long val)
 	char text[JSON_INT_LEN];
 
 	json_str(g, key);
-	yajl_gen_number(g, text, json_digits(text, val));
+	yajl_gen_number(g, text, json_int_text(text, val));
 }
 
 size_t json_tenths(char *out, size_t outlen, double val)
@@ -56,7 +54,7 @@ size_t json_tenths(char *out, size_t outlen, double val)
 		return 0;
 	/* -0.5 is "-0.5": the sign of the whole, then the magnitude's tenths. */
 	n = tenths < 0 && tenths > -10 ? (text[0] = '-', 1) : 0;
-	n += json_digits(text + n, tenths / 10);
+	n += json_int_text(text + n, tenths / 10);
 	text[n++] = '.';
 	text[n++] = (char)('0' + (tenths < 0 ? -(tenths % 10) : tenths % 10));
 	if (n > outlen - 1)

@@ -40,6 +40,7 @@
 #define SERVER_READ_CHUNK 65536         /* bytes asked of read() at once */
 #define SERVER_NAMES_SHOWN 16           /* profile names a message lists ("profiles" has all) */
 #define SERVER_MESSAGE_MAX 2048         /* bytes of a message that lists profile names */
+#define SERVER_LOG_LINE 512            /* bytes of a run's log line (names are bounded) */
 #define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
 
 /*
@@ -284,6 +285,53 @@ static void conn_schedule(struct conn *c)
  * line is logged, and the connection may read its next line (from the
  * loop, never by calling back into the reader).
  */
+/* Appends s[0..n) to the line at *at, cut at its end. */
+static void log_put(char *line, size_t *at, const char *s, size_t n)
+{
+	if (n > SERVER_LOG_LINE - *at)
+		n = SERVER_LOG_LINE - *at;
+	memcpy(line + *at, s, n);
+	*at += n;
+}
+
+static void log_put_int(char *line, size_t *at, long long v)
+{
+	char text[JSON_INT_LEN];
+
+	log_put(line, at, text, json_int_text(text, v));
+}
+
+/*
+ * A run's line: profile=NAME uid=N pid=N cmdlet=NAME outcome=CODE count=N
+ * ms=N.N.  One a request, so built by hand rather than through printf.
+ */
+static void request_log(const struct conn *c, const struct request *r, const char *outcome,
+			unsigned long long count, double ms)
+{
+	const char *profile = r->profile != NULL ? profile_name(r->profile) : "-";
+	const char *cmdlet = r->cmdlet[0] ? r->cmdlet : "-";
+	char line[SERVER_LOG_LINE], tenths[JSON_TENTHS_MAX];
+	size_t at = 0;
+
+	if (log_get_level() < LOG_INFO)
+		return;
+	log_put(line, &at, "profile=", 8);
+	log_put(line, &at, profile, strlen(profile));
+	log_put(line, &at, " uid=", 5);
+	log_put_int(line, &at, (long long)c->uid);
+	log_put(line, &at, " pid=", 5);
+	log_put_int(line, &at, (long long)c->pid);
+	log_put(line, &at, " cmdlet=", 8);
+	log_put(line, &at, cmdlet, strlen(cmdlet));
+	log_put(line, &at, " outcome=", 9);
+	log_put(line, &at, outcome, strlen(outcome));
+	log_put(line, &at, " count=", 7);
+	log_put_int(line, &at, (long long)count);
+	log_put(line, &at, " ms=", 4);
+	log_put(line, &at, tenths, json_tenths(tenths, sizeof(tenths), ms));
+	log_text(LOG_INFO, line, at);
+}
+
 static void request_end(struct conn *c, const char *outcome, unsigned long long count)
 {
 	struct request *r = c->req;
@@ -293,12 +341,7 @@ static void request_end(struct conn *c, const char *outcome, unsigned long long 
 	if (request_is(r, "run")) {
 		if (r->profile != NULL)
 			profile_observe(r->profile, ms);
-		char tenths[JSON_TENTHS_MAX];
-
-		json_tenths(tenths, sizeof(tenths), ms);
-		log_info("profile=%s uid=%u pid=%d cmdlet=%s outcome=%s count=%llu ms=%s",
-			 r->profile != NULL ? profile_name(r->profile) : "-", (unsigned)c->uid,
-			 (int)c->pid, r->cmdlet[0] ? r->cmdlet : "-", outcome, count, tenths);
+		request_log(c, r, outcome, count, ms);
 	}
 	if (r->profile != NULL)
 		profile_release(r->profile);

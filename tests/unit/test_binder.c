@@ -633,6 +633,65 @@ static char *bind_for(unsigned services, const char *cmdlet, const char *json)
 	return take(g, rc);
 }
 
+/* binder_json_tagged_for: the Parameters object as exod sends it. */
+static char *bind_tagged(const char *cmdlet, const char *json)
+{
+	yajl_gen g = new_gen();
+	yajl_val v = jtree_parse(json, strlen(json), errbuf, sizeof(errbuf));
+	int rc;
+
+	assert_non_null(v);
+	errbuf[0] = '\0';
+	rc = binder_json_tagged_for(g, 0, cmdlet, strlen(cmdlet), v, &res, errbuf, sizeof(errbuf));
+	jtree_free(v);
+	return take(g, rc);
+}
+
+#define HT "\"@odata.type\":\"#Exchange.GenericHashTable\""
+
+/* Objects within values are hashtables at every level, in lists too; a given @odata.type is kept. */
+static void test_tagged_hashtables(void **state)
+{
+	(void)state;
+	expect_ok(bind_tagged("Set-NotInTheCatalogue",
+			      "{\"AdvancedSettings\":{\"Color\":\"Red\",\"Inner\":{\"k\":[1,{\"z\":2}]}},"
+			      "\"EmailAddresses\":{\"@odata.type\":\"#Exchange.StringFieldDeltaUpdateData\","
+			      "\"Add\":[\"smtp:x@contoso.com\"],\"Remove\":[]},"
+			      "\"List\":[{\"a\":1},\"s\"],\"Empty\":{}}"),
+		  "{\"AdvancedSettings\":{" HT ",\"Color\":\"Red\",\"Inner\":{" HT ",\"k\":[1,"
+		  "{" HT ",\"z\":2}]}},"
+		  "\"EmailAddresses\":{\"@odata.type\":\"#Exchange.StringFieldDeltaUpdateData\","
+		  "\"Add\":[\"smtp:x@contoso.com\"],\"Remove\":[]},"
+		  "\"List\":[{" HT ",\"a\":1},\"s\"],\"Empty\":{" HT "}}");
+	/* A catalogue hashtable parameter, the same. */
+	expect_ok(bind_tagged("Set-Label", "{\"Identity\":\"x\",\"AdvancedSettings\":{\"color\":\"red\"}}"),
+		  "{\"Identity\":\"x\",\"AdvancedSettings\":{" HT ",\"color\":\"red\"}}");
+	/* Untagged, the same object goes as given (exoctl's --params, the tests). */
+	expect_ok(bind_json("Set-NotInTheCatalogue", "{\"A\":{\"b\":1}}"), "{\"A\":{\"b\":1}}");
+}
+
+/* -ResultSize as the client gave it, under any spelling the binder takes: a pointer into params. */
+static void test_result_size_value(void **state)
+{
+	static const char given[] = "{\"resultsize\":\"7\",\"Identity\":\"a\"}", none[] = "{\"Identity\":\"a\"}";
+	yajl_gen g = new_gen();
+	yajl_val v = jtree_parse(given, strlen(given), errbuf, sizeof(errbuf));
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(binder_json_tagged_for(g, 0, "Get-Mailbox", 11, v, &res, errbuf, sizeof(errbuf)), 0);
+	assert_ptr_equal(res.result_size, v->u.object.values[0]);
+	yajl_gen_free(g);
+	jtree_free(v);
+	g = new_gen();
+	v = jtree_parse(none, strlen(none), errbuf, sizeof(errbuf));
+	assert_non_null(v);
+	assert_int_equal(binder_json_tagged_for(g, 0, "Get-Mailbox", 11, v, &res, errbuf, sizeof(errbuf)), 0);
+	assert_null(res.result_size);
+	yajl_gen_free(g);
+	jtree_free(v);
+}
+
 /* A profile binds on its service's cmdlets and parameters; unknown cmdlets pass as before. */
 static void test_service_filter(void **state)
 {
@@ -788,6 +847,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_json_invalid_utf8),
 		cmocka_unit_test(test_service_filter),
+		cmocka_unit_test(test_tagged_hashtables),
+		cmocka_unit_test(test_result_size_value),
 		cmocka_unit_test(test_errors_are_sentences),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_small_buffers),

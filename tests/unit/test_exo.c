@@ -13,6 +13,7 @@
 #include "common/jtree.h"
 #include "common/log.h"
 #include "daemon/exo.h"
+#include "daemon/invoke.h"
 #include "daemon/http.h"
 #include "daemon/pool.h"
 #include "daemon/token.h"
@@ -516,15 +517,19 @@ static void start(int i, const char *cmdlet)
 static void start_params(int i, const char *cmdlet, const char *params)
 {
 	struct exo_end end;
-	char why[64];
+	struct invoke iv;
+	char why[256];
 	yajl_val p = jtree_parse(params, strlen(params), why, sizeof(why));
 	int rc;
 
 	assert_non_null(p);
+	/* Bound as exod binds a client's run: the body's text and -ResultSize come from there. */
+	if (invoke_prepare(&iv, 0, cmdlet, p, why, sizeof(why)) < 0)
+		fail_msg("invoke_prepare: %s", why);
 	in_exo_call = 1;
-	rc = exo_call_start(fx->t, &(struct exo_request){ .cmdlet = cmdlet, .params = p }, &sink_cbs,
-			    &sinks[i], &sinks[i].call, &end);
+	rc = exo_call_start(fx->t, &iv.rq, &sink_cbs, &sinks[i], &sinks[i].call, &end);
 	in_exo_call = 0;
+	invoke_clear(&iv);
 	jtree_free(p);
 	assert_int_equal(rc, 0);
 	assert_int_equal(sinks[i].done, 0);
