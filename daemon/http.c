@@ -18,7 +18,7 @@
 #include "daemon/clock.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 64    /* per host; the pool caps requests itself */
-#define HTTP_MAX_SPARE_XFERS 8          /* ended transfers kept with their reset easy handles */
+#define HTTP_MAX_SPARE_XFERS 8          /* ended transfers kept with their easy handles */
 #define HTTP_MAX_SPARE_SOCKS 8          /* socket watches kept: libcurl drops one after each request */
 #define HTTP_TRIM_AFTER_MS 2000         /* quiet time after the last transfer before trimming */
 
@@ -29,7 +29,10 @@ struct http {
 	struct event *trim;             /* gives freed memory back once transfers have stopped */
 	int running;                    /* transfers libcurl has in hand */
 	struct http_stats stats;
-	/* Reset handles, each in the record of its last transfer: cheaper than new ones. */
+	/*
+	 * Ended transfers with their handles, reset or holding their reuse key's
+	 * options (the pointers among those are set again before any use).
+	 */
 	struct http_xfer *spare[HTTP_MAX_SPARE_XFERS];
 	int nspare;
 	struct http_sock *spare_socks[HTTP_MAX_SPARE_SOCKS];
