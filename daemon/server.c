@@ -40,7 +40,7 @@
 #define SERVER_READ_CHUNK 65536         /* bytes asked of read() at once */
 #define SERVER_NAMES_SHOWN 16           /* profile names a message lists ("profiles" has all) */
 #define SERVER_MESSAGE_MAX 2048         /* bytes of a message that lists profile names */
-#define SERVER_LOG_LINE 512            /* bytes of a run's log line (names are bounded) */
+#define SERVER_LOG_LINE 512             /* bytes of a run's log line (names are bounded) */
 #define SERVER_RECORD_PREFIX "{\"type\":\"record\",\"data\":"
 
 /*
@@ -280,11 +280,6 @@ static void conn_schedule(struct conn *c)
 	evtimer_add(c->turn, &now);
 }
 
-/*
- * The one place a request is released: its work is over or abandoned, its
- * line is logged, and the connection may read its next line (from the
- * loop, never by calling back into the reader).
- */
 /* Appends s[0..n) to the line at *at, cut at its end. */
 static void log_put(char *line, size_t *at, const char *s, size_t n)
 {
@@ -332,6 +327,11 @@ static void request_log(const struct conn *c, const struct request *r, const cha
 	log_text(LOG_INFO, line, at);
 }
 
+/*
+ * The one place a request is released: its work is over or abandoned, its
+ * line is logged, and the connection may read its next line (from the
+ * loop, never by calling back into the reader).
+ */
 static void request_end(struct conn *c, const char *outcome, unsigned long long count)
 {
 	struct request *r = c->req;
