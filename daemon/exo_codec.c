@@ -212,13 +212,9 @@ exo_text_buf(struct exo_parser *p)
 static long
 exo_msg(struct exo_parser *p, const char *s, size_t len)
 {
-	size_t n = utf8_cut(s, len, EXO_MAX_WARNING);
-
 	if (exo_text_buf(p) == NULL)
 		return -1;
-	memcpy(p->text, s, n);
-	p->text[n] = '\0';
-	return (long)n;
+	return (long)utf8_copy(p->text, EXO_MAX_WARNING + 1, s, len);
 }
 
 /* Passes one warning on, marking the paging warning. */
@@ -940,6 +936,7 @@ exo_codec_body(const char *cmdlet, const char *params, size_t params_len, struct
 	/* The name goes in as it is: letters, digits and '-' need no escaping. */
 	if (!exo_cmdlet_name_ok(cmdlet) || (params != NULL && (params_len < 2 || params[0] != '{')))
 		return -1;
+	/* No parameters are {}, never null: the service treats the two differently (§2.4). */
 	if (params == NULL) {
 		params = "{}";
 		params_len = 2;
