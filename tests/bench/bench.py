@@ -970,6 +970,26 @@ def idle_memory(ctx, name, profiles, env=None):
     return median(pss), median(an)
 
 
+def floor_memory(ctx, env=None):
+    """Median Pss and anonymous MiB of directcurl idle after two requests: a process that has
+    done exod's HTTPS through the same libcurl and OpenSSL, and nothing else."""
+    cmd = [ctx.helpers["directcurl"], "-i"] + directcurl_cmd(ctx, ctx.proto, 1)[1:]
+    pss, an = [], []
+    for _ in range(IDLE_RUNS):
+        p = ctx.reaper.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=None if env is None else dict(os.environ, **env))
+        line = p.stdout.readline()
+        if not line.startswith("requests "):
+            ctx.reaper.stop(p)
+            raise BenchError("directcurl -i printed %r" % line)
+        got = smaps_rollup(p.pid)
+        pss.append(got["Pss"] / 1024)
+        an.append(got["Anonymous"] / 1024)
+        p.stdin.close()
+        p.wait(timeout=30)
+    return median(pss), median(an)
+
+
 def bench_idle(ctx, rows):
     log("4. idle memory")
     rows.append(("4. exod memory as users pay it (/proc/PID/smaps_rollup)", None, None, None))
@@ -989,6 +1009,9 @@ def bench_idle(ctx, rows):
             rows.append((label + ": anonymous, started by hand", "%.2f MiB" % anon[n], "", ""))
             rows.append((label + ": anonymous, as exod.service starts it", "%.2f MiB" % uanon,
                          "< %d MiB" % BUDGET_IDLE_ANON_MIB, verdict(uanon < BUDGET_IDLE_ANON_MIB)))
+            fpss, fanon = floor_memory(ctx, env=unit)
+            rows.append(("   floor, Pss / anon: libcurl client idle after 2 requests (directcurl -i)",
+                         "%.2f / %.2f MiB" % (fpss, fanon), "", ""))
         else:
             rows.append((label + ": Pss", "%.2f MiB" % pss, "", ""))
             rows.append((label + ": anonymous", "%.2f MiB" % anon[n], "", ""))

@@ -1,7 +1,9 @@
 /*
  * Bench direct client: InvokeCommand POSTs one after another on one reused libcurl connection,
  * as exod sends them. It is the floor for exod's instructions per request (run under callgrind)
- * and for its round trip.
+ * and for its round trip. With -i it then stays, idle with its warm connection, until its standard
+ * input closes: the floor for exod's idle memory, a process that has done the same HTTPS through
+ * the same libraries.
  */
 #include "benchcurl.h"
 
@@ -39,15 +41,28 @@ static double direct_one(CURL *e, struct benchcurl_sink *sink)
 	return benchcurl_now() - t0;
 }
 
+/* Idle until whoever measures this process closes our standard input. */
+static void direct_idle(void)
+{
+	char buf[64];
+
+	fflush(stdout);
+	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* The number of timed requests, or -1 for a usage error. */
-static long direct_args(struct benchcurl *b, int argc, char **argv)
+static long direct_args(struct benchcurl *b, int argc, char **argv, int *idle)
 {
 	long n;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "v:A:")) != -1)
-		if (benchcurl_option(b, opt, optarg) < 0)
+	while ((opt = getopt(argc, argv, "iv:A:")) != -1) {
+		if (opt == 'i')
+			*idle = 1;
+		else if (benchcurl_option(b, opt, optarg) < 0)
 			return -1;
+	}
 	if (argc - optind < 5)
 		return -1;
 	n = atol(argv[optind + 3]);
@@ -67,13 +82,13 @@ int main(int argc, char **argv)
 	double *lat = NULL;
 	CURL *e = NULL;
 	long n, connects = 0;
-	int rc = 1;
+	int rc = 1, idle = 0;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	benchcurl_init(&b, "directcurl");
-	n = direct_args(&b, argc, argv);
+	n = direct_args(&b, argc, argv, &idle);
 	if (n < 0) {
-		fprintf(stderr, "usage: directcurl [-v 1.1|2] [-A AGENT] URL CAFILE BODY REQUESTS HEADER...\n");
+		fprintf(stderr, "usage: directcurl [-i] [-v 1.1|2] [-A AGENT] URL CAFILE BODY REQUESTS HEADER...\n");
 		rc = 2;
 		goto out;
 	}
@@ -94,6 +109,8 @@ int main(int argc, char **argv)
 	qsort(lat, (size_t)n, sizeof(*lat), direct_cmp);
 	printf("requests %ld p50_us %.1f bytes %ld http %s connects %ld\n", n, lat[n / 2] * 1e6,
 	       sink.bytes, benchcurl_spoke(e), connects);
+	if (idle)
+		direct_idle();
 	rc = 0;
 out:
 	curl_easy_cleanup(e);
